@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "PhoneShift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "phoneshift", targets: ["phoneshift"]),
+        .executable(name: "graph-emulator", targets: ["graph-emulator"]),
+        .library(name: "PhoneShift", targets: ["PhoneShift"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+    ],
+    targets: [
+        // System libraries, one module each (Debian packages named in `providers`).
+        .systemLibrary(name: "CCSV", providers: [.apt(["libcsv-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // C++ bridge to libphonenumber with a plain C header.
+        .target(
+            name: "CPhoneNumber",
+            cxxSettings: [.unsafeFlags(["-std=c++17"])],
+            linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf")]
+        ),
+        // All behaviour lives here.
+        .target(
+            name: "PhoneShift",
+            dependencies: [
+                "CCSV", "CCurl", "CSQLite", "CPhoneNumber",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Thin executable: argument parsing, exit codes, terminal output.
+        .executableTarget(
+            name: "phoneshift",
+            dependencies: [
+                "PhoneShift",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The local Microsoft Graph. It shares no code with the client on purpose.
+        .target(
+            name: "GraphEmulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "graph-emulator",
+            dependencies: [
+                "GraphEmulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "PhoneShiftTests",
+            dependencies: ["PhoneShift", "CPhoneNumber"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "GraphEmulatorTests",
+            dependencies: ["GraphEmulator", "CCurl"]
+        ),
+    ]
+)

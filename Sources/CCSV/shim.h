@@ -1,0 +1,16 @@
+#ifndef PHONESHIFT_CCSV_SHIM_H
+#define PHONESHIFT_CCSV_SHIM_H
+// libcsv, from Debian's libcsv-dev.
+#include <csv.h>
+
+/// Parser state ROW_NOT_BEGUN in libcsv.c: no field of the next record has been seen yet.
+/// The reader uses it to know on which physical line a record starts.
+static inline int phoneshift_csv_row_not_begun(const struct csv_parser *p) {
+    return p->pstate == 0;
+}
+
+/// Bytes buffered for the field being read (for the field-size cap).
+static inline size_t phoneshift_csv_pending_bytes(const struct csv_parser *p) {
+    return p->entry_pos;
+}
+#endif

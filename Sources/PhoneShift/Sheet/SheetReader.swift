@@ -1,0 +1,282 @@
+import CCSV
+import Foundation
+
+/// One record of a sheet as read from the file.
+public struct SheetRecord: Sendable, Equatable {
+    /// Physical line (1-based) on which the record starts; a quoted field may span lines.
+    public var line: Int
+    /// Field texts, decoded as UTF-8. A field that was not valid text is empty here and
+    /// `problem` says so.
+    public var fields: [String]
+    /// Set when the record could not be decoded cleanly.
+    public var problem: RecordProblem?
+}
+
+/// Why a record's bytes could not be used as text.
+public enum RecordProblem: Sendable, Equatable {
+    /// Bytes not valid in the sheet's encoding, in the given 1-based field.
+    case invalidEncoding(field: Int, encoding: TextEncoding)
+    /// A NUL byte in the given 1-based field (binary data, or UTF-16 read as UTF-8).
+    case nulByte(field: Int)
+
+    public var message: String {
+        switch self {
+        case .invalidEncoding(let field, let encoding):
+            let hint = encoding == .utf8
+                ? "; if the file was saved by Excel on Windows, try --encoding windows-1252" : ""
+            return "field \(field) holds bytes that are not valid \(encoding.rawValue)\(hint)"
+        case .nulByte(let field):
+            return "field \(field) holds a NUL byte (binary data in a text sheet)"
+        }
+    }
+}
+
+/// Settings for reading a sheet.
+public struct SheetReaderOptions: Sendable {
+    /// Field delimiter; nil detects `,` `;` tab or `|` from the first line.
+    public var delimiter: UInt8?
+    /// Encoding; nil detects UTF-8 / UTF-16 from the byte-order mark (UTF-8 without one).
+    public var encoding: TextEncoding?
+    /// The longest field accepted. A longer one is almost always a quote left open.
+    public var maxFieldBytes: Int
+    /// Bytes read from the file at a time.
+    public var chunkSize: Int
+
+    public init(delimiter: UInt8? = nil, encoding: TextEncoding? = nil,
+                maxFieldBytes: Int = 1 << 20, chunkSize: Int = 64 << 10) {
+        self.delimiter = delimiter
+        self.encoding = encoding
+        self.maxFieldBytes = maxFieldBytes
+        self.chunkSize = chunkSize
+    }
+}
+
+/// Streams the records of a CSV sheet through libcsv in constant memory.
+///
+/// RFC 4180 quoting (embedded delimiters, doubled quotes, line breaks), CRLF, LF or CR
+/// line ends, UTF-8 with or without BOM, UTF-16 with BOM, explicit Windows-1252, and the
+/// physical line on which every record starts.
+///
+/// Not thread-safe: one reader belongs to one thread at a time.
+public final class SheetReader {
+    public let path: String
+    public private(set) var encoding: TextEncoding = .utf8
+    public private(set) var delimiter: UInt8 = UInt8(ascii: ",")
+
+    private let options: SheetReaderOptions
+    private let file: UnsafeMutablePointer<FILE>
+    private var parser = csv_parser()
+    private var transcoder: UTF8Transcoder
+    private let sink = Sink()
+    private var readBuffer: [UInt8]
+    private var utf8Buffer: [UInt8] = []
+    private var lookahead: [UInt8] = []   // UTF-8 bytes read ahead to detect the delimiter
+    private var line = 1
+    private var lastByteWasCR = false
+    private var atEnd = false
+    private var finished = false
+
+    /// Opens `path`. Throws `unreadableFile` when it cannot be opened or is a directory.
+    public init(path: String, options: SheetReaderOptions = .init()) throws {
+        self.path = path
+        self.options = options
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw PhoneShiftError(.unreadableFile, "'\(path)' is a directory, not a sheet")
+        }
+        guard let file = fopen(path, "rb") else {
+            let reason = String(cString: strerror(errno))
+            throw PhoneShiftError(.unreadableFile, "cannot open '\(path)': \(reason)")
+        }
+        self.file = file
+        self.readBuffer = [UInt8](repeating: 0, count: options.chunkSize)
+        self.transcoder = UTF8Transcoder(encoding: .utf8)
+        guard csv_init(&parser, UInt8(CSV_STRICT_FINI)) == 0 else {
+            fclose(file)
+            throw PhoneShiftError(.unreadableFile, "cannot start the CSV parser (out of memory)")
+        }
+        try start()
+    }
+
+    deinit {
+        csv_free(&parser)
+        fclose(file)
+    }
+
+    /// Returns the next record, or nil at end of file. Blank lines are skipped.
+    /// Throws for problems after which the rest of the file cannot be trusted: an unclosed
+    /// quote at end of file, a field over `maxFieldBytes`, a read error.
+    public func next() throws -> SheetRecord? {
+        while sink.nextIndex == sink.records.count {
+            sink.records.removeAll(keepingCapacity: true)
+            sink.nextIndex = 0
+            if finished { return nil }
+            try pump()
+        }
+        defer { sink.nextIndex += 1 }
+        return sink.records[sink.nextIndex]
+    }
+
+    // MARK: - Reading
+
+    private func start() throws {
+        // Sniff the encoding from the first bytes.
+        let n = fread(&readBuffer, 1, readBuffer.count, file)
+        if n < readBuffer.count, ferror(file) != 0 { throw readError() }
+        var first = Array(readBuffer[0..<n])
+        if let forced = options.encoding {
+            encoding = forced
+            if let (found, bom) = TextEncoding.sniff(first), found == forced { first.removeFirst(bom) }
+        } else if let (found, bom) = TextEncoding.sniff(first) {
+            encoding = found
+            first.removeFirst(bom)
+        }
+        transcoder = UTF8Transcoder(encoding: encoding)
+        sink.encoding = encoding
+        first.withUnsafeBytes { transcoder.transcode($0, into: &lookahead) }
+        if n < readBuffer.count {
+            atEnd = true
+            transcoder.finish(into: &lookahead)
+        }
+        delimiter = options.delimiter ?? Self.detectDelimiter(lookahead)
+        csv_set_delim(&parser, delimiter)
+        if delimiter == UInt8(ascii: "\t") {
+            // libcsv trims tabs as spaces by default; with tab as delimiter only blanks are spaces.
+            csv_set_space_func(&parser) { $0 == 0x20 ? 1 : 0 }
+        }
+    }
+
+    /// Reads one chunk and feeds it to the parser.
+    private func pump() throws {
+        if !lookahead.isEmpty {
+            utf8Buffer = lookahead
+            lookahead = []
+        } else if !atEnd {
+            let n = fread(&readBuffer, 1, readBuffer.count, file)
+            if n < readBuffer.count {
+                if ferror(file) != 0 { throw readError() }
+                atEnd = true
+            }
+            utf8Buffer.removeAll(keepingCapacity: true)
+            readBuffer.withUnsafeBytes { transcoder.transcode(UnsafeRawBufferPointer(rebasing: $0[0..<n]), into: &utf8Buffer) }
+            if atEnd { transcoder.finish(into: &utf8Buffer) }
+        } else {
+            try finish()
+            return
+        }
+        try feed(utf8Buffer)
+        if atEnd && lookahead.isEmpty { try finish() }
+    }
+
+    /// Feeds bytes line piece by line piece, so that the parser state tells which
+    /// physical line a record starts on.
+    private func feed(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { raw in
+            var start = 0
+            let count = raw.count
+            var i = 0
+            while i < count {
+                let byte = raw[i]
+                if byte == 0x0A || byte == 0x0D {
+                    try parse(UnsafeRawBufferPointer(rebasing: raw[start...i]))
+                    if byte == 0x0D || !lastByteWasCR { line += 1 }
+                    lastByteWasCR = byte == 0x0D
+                    start = i + 1
+                } else {
+                    lastByteWasCR = false
+                }
+                i += 1
+            }
+            if start < count { try parse(UnsafeRawBufferPointer(rebasing: raw[start..<count])) }
+        }
+    }
+
+    private func parse(_ piece: UnsafeRawBufferPointer) throws {
+        if phoneshift_csv_row_not_begun(&parser) != 0 { sink.recordLine = line }
+        let userData = Unmanaged.passUnretained(sink).toOpaque()
+        let used = csv_parse(&parser, piece.baseAddress, piece.count, Sink.fieldCallback, Sink.recordCallback, userData)
+        if used != piece.count {
+            throw PhoneShiftError(.unreadableFile, line: line,
+                                  "the CSV parser stopped: \(String(cString: csv_strerror(csv_error(&parser))))")
+        }
+        if phoneshift_csv_pending_bytes(&parser) > options.maxFieldBytes {
+            throw PhoneShiftError(.fieldTooLarge, line: sink.recordLine,
+                "a field is longer than \(options.maxFieldBytes / 1024) KB; most likely a quote opened here is never closed")
+        }
+    }
+
+    private func finish() throws {
+        guard !finished else { return }
+        finished = true
+        let userData = Unmanaged.passUnretained(sink).toOpaque()
+        if csv_fini(&parser, Sink.fieldCallback, Sink.recordCallback, userData) != 0 {
+            throw PhoneShiftError(.unbalancedQuote, line: sink.recordLine,
+                "a quoted field opened on this line is never closed (the file ends inside quotes)")
+        }
+    }
+
+    private func readError() -> PhoneShiftError {
+        PhoneShiftError(.unreadableFile, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+    }
+
+    /// Picks the candidate delimiter that occurs most often, outside quotes, on the first line.
+    static func detectDelimiter(_ bytes: [UInt8]) -> UInt8 {
+        let candidates: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "\t"), UInt8(ascii: "|")]
+        var counts = [Int](repeating: 0, count: candidates.count)
+        var quoted = false
+        for byte in bytes {
+            if byte == UInt8(ascii: "\"") { quoted.toggle(); continue }
+            if quoted { continue }
+            if byte == 0x0A || byte == 0x0D { break }
+            if let i = candidates.firstIndex(of: byte) { counts[i] += 1 }
+        }
+        let best = counts.indices.max { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 > $1) }!
+        return counts[best] == 0 ? candidates[0] : candidates[best]
+    }
+
+    /// Receives libcsv's callbacks. Reached through the userdata pointer; lives as long
+    /// as the reader, which outlives every parse call.
+    private final class Sink {
+        var records: [SheetRecord] = []
+        var nextIndex = 0
+        var rawFields: [[UInt8]] = []
+        var recordLine = 1
+        var encoding: TextEncoding = .utf8
+
+        static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = { field, length, data in
+            let sink = Unmanaged<Sink>.fromOpaque(data!).takeUnretainedValue()
+            if let field, length > 0 {
+                sink.rawFields.append(Array(UnsafeRawBufferPointer(start: field, count: length)))
+            } else {
+                sink.rawFields.append([])
+            }
+        }
+
+        static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, data in
+            let sink = Unmanaged<Sink>.fromOpaque(data!).takeUnretainedValue()
+            sink.finishRecord()
+        }
+
+        func finishRecord() {
+            var fields: [String] = []
+            fields.reserveCapacity(rawFields.count)
+            var problem: RecordProblem?
+            for (index, raw) in rawFields.enumerated() {
+                if raw.contains(0) {
+                    problem = problem ?? .nulByte(field: index + 1)
+                    fields.append("")
+                } else if let text = String(validating: raw, as: UTF8.self) {
+                    fields.append(text)
+                } else {
+                    problem = problem ?? .invalidEncoding(field: index + 1, encoding: encoding)
+                    fields.append("")
+                }
+            }
+            rawFields.removeAll(keepingCapacity: true)
+            records.append(SheetRecord(line: recordLine, fields: fields, problem: problem))
+        }
+    }
+}
+
+@available(*, unavailable, message: "a SheetReader belongs to one thread")
+extension SheetReader: Sendable {}

@@ -1,0 +1,147 @@
+import CSQLite
+import Foundation
+
+/// An SQLite failure: the result code and SQLite's message. Bound values never appear in it.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let message: String
+    public let context: String
+    public var description: String { "SQLite error \(code) (\(context)): \(message)" }
+}
+
+/// One SQLite connection. Owns the handle and closes it in `deinit`.
+///
+/// Not thread-safe: a connection belongs to one thread (or one serial owner) at a time.
+public final class SQLiteDatabase {
+    let handle: OpaquePointer
+
+    /// Opens (creating if needed) the database at `path`; a new file is created owner-only.
+    public init(path: String) throws {
+        let fresh = !FileManager.default.fileExists(atPath: path)
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(db)
+            throw SQLiteError(code: rc, message: message, context: "opening the database")
+        }
+        handle = db
+        if fresh { chmod(path, 0o600) }
+        sqlite3_busy_timeout(db, 5000)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// Runs one or more statements that return no rows.
+    public func execute(_ sql: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        if rc != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(error)
+            throw SQLiteError(code: rc, message: message, context: "executing a statement")
+        }
+    }
+
+    /// Compiles a statement.
+    public func prepare(_ sql: String) throws -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw error(rc, "preparing a statement") }
+        return SQLiteStatement(handle: statement, database: self)
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    func error(_ rc: Int32, _ context: String) -> SQLiteError {
+        SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), context: context)
+    }
+}
+
+@available(*, unavailable, message: "an SQLite connection belongs to one serial owner")
+extension SQLiteDatabase: Sendable {}
+
+/// A prepared statement; finalized in `deinit`. Values are bound with SQLITE_TRANSIENT,
+/// so SQLite keeps its own copy and no borrowed pointer outlives its call.
+public final class SQLiteStatement {
+    let handle: OpaquePointer
+    private let database: SQLiteDatabase
+
+    init(handle: OpaquePointer, database: SQLiteDatabase) {
+        self.handle = handle
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// Binds values to `?1`, `?2`… (nil binds NULL).
+    @discardableResult
+    public func bind(_ values: [SQLiteValue?]) throws -> SQLiteStatement {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case nil: rc = sqlite3_bind_null(handle, index)
+            case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
+            case .real(let v): rc = sqlite3_bind_double(handle, index, v)
+            case .text(let v): rc = sqlite3_bind_text(handle, index, v, -1, phoneshift_sqlite_transient())
+            }
+            if rc != SQLITE_OK { throw database.error(rc, "binding a value") }
+        }
+        return self
+    }
+
+    /// Advances to the next row; false when done.
+    public func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw database.error(rc, "running a statement")
+        }
+    }
+
+    /// Binds and runs a statement that returns no rows.
+    public func run(_ values: [SQLiteValue?] = []) throws {
+        try bind(values)
+        while try step() {}
+    }
+
+    public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
+    public func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    public func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        return String(cString: pointer)
+    }
+}
+
+@available(*, unavailable, message: "a statement belongs to its connection's owner")
+extension SQLiteStatement: Sendable {}
+
+/// A value to bind.
+public enum SQLiteValue: Sendable, Equatable {
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+}
+
+extension SQLiteValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    public init(integerLiteral value: Int) { self = .integer(Int64(value)) }
+    public init(stringLiteral value: String) { self = .text(value) }
+    public static func int(_ value: Int) -> SQLiteValue { .integer(Int64(value)) }
+}

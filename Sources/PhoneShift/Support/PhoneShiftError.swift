@@ -1,0 +1,39 @@
+/// An error that stops a whole command (as opposed to a bad row, which is recorded and
+/// the run goes on). Its `description` is written for a person and never holds a secret
+/// or a phone number.
+public struct PhoneShiftError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// What went wrong, for callers that branch on it.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let unreadableFile = Code("unreadable-file")
+        public static let emptySheet = Code("empty-sheet")
+        public static let noDataRows = Code("no-data-rows")
+        public static let unbalancedQuote = Code("unbalanced-quote")
+        public static let fieldTooLarge = Code("field-too-large")
+        public static let badHeader = Code("bad-header")
+        public static let columnNotFound = Code("column-not-found")
+        public static let ambiguousColumn = Code("ambiguous-column")
+        public static let badSetting = Code("bad-setting")
+        public static let cannotWriteOutput = Code("cannot-write-output")
+        public static let store = Code("store")
+    }
+
+    public let code: Code
+    /// Physical line number in the input, when the problem has one.
+    public let line: Int?
+    public let message: String
+
+    public init(_ code: Code, line: Int? = nil, _ message: String) {
+        self.code = code
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "line \(line): \(message)" }
+        return message
+    }
+}

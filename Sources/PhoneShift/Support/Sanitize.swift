@@ -1,0 +1,34 @@
+/// Making text from a sheet or the directory safe to show.
+public enum Sanitize {
+    /// For error messages and terminal output: control characters (CR, LF, ESC…) become
+    /// `?` so that a cell cannot forge log lines or drive the terminal, and long text is cut.
+    public static func forMessage(_ text: String, limit: Int = 60) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if out.unicodeScalars.count >= limit { out += "…"; break }
+            if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                out.unicodeScalars.append("?")
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
+/// Masking of phone numbers, which are personal data, for logs and screens.
+public enum PhoneMask {
+    /// `+1 2065550123` → `+1 ******0123`; an extension is dropped. Anything that is not in
+    /// Graph's form is masked whole except its last two characters.
+    public static func mask(_ graphForm: String) -> String {
+        let withoutExtension = graphForm.split(separator: "x", maxSplits: 1).first.map(String.init) ?? graphForm
+        let parts = withoutExtension.split(separator: " ", maxSplits: 1)
+        if parts.count == 2, parts[0].hasPrefix("+") {
+            let nsn = parts[1]
+            let keep = nsn.count > 6 ? 4 : max(0, nsn.count - 3)
+            return "\(parts[0]) " + String(repeating: "*", count: nsn.count - keep) + nsn.suffix(keep)
+        }
+        let keep = min(2, max(0, graphForm.count - 4))
+        return String(repeating: "*", count: max(0, graphForm.count - keep)) + graphForm.suffix(keep)
+    }
+}

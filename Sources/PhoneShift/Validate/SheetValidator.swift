@@ -1,0 +1,198 @@
+import Dispatch
+import Foundation
+import Logging
+
+/// Settings for validating a sheet.
+public struct ValidationOptions: Sendable {
+    public var columns: ColumnOverrides
+    public var phoneType: PhoneType
+    /// Region for numbers without a country code when the row names none.
+    public var defaultRegion: String?
+    /// A possible number outside the library's range data is an error, not a warning.
+    public var strict: Bool
+    public var reader: SheetReaderOptions
+    /// Threads that normalise rows.
+    public var workers: Int
+    /// Rows read, normalised and stored per batch.
+    public var batchSize: Int
+    /// Where the check store's temporary database goes.
+    public var temporaryDirectory: String
+
+    public init(columns: ColumnOverrides = .init(), phoneType: PhoneType = .mobile,
+                defaultRegion: String? = nil, strict: Bool = false, reader: SheetReaderOptions = .init(),
+                workers: Int = ProcessInfo.processInfo.activeProcessorCount, batchSize: Int = 2048,
+                temporaryDirectory: String = NSTemporaryDirectory()) {
+        self.columns = columns
+        self.phoneType = phoneType
+        self.defaultRegion = defaultRegion
+        self.strict = strict
+        self.reader = reader
+        self.workers = max(1, workers)
+        self.batchSize = max(1, batchSize)
+        self.temporaryDirectory = temporaryDirectory
+    }
+}
+
+/// Offline validation of a change sheet: read (libcsv) → map columns → normalise
+/// (libphonenumber, on all cores) → sheet-wide checks (duplicates, conflicts) → one
+/// outcome per row, in line order.
+///
+/// Memory stays flat whatever the sheet's size: rows go in batches to an on-disk check
+/// store (SQLite, owner-only, deleted afterwards), where the sheet-wide checks run.
+public struct SheetValidator: Sendable {
+    public var options: ValidationOptions
+    public var logger: Logger
+
+    public init(options: ValidationOptions = .init(), logger: Logger = Logger(label: "phoneshift.validate")) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Validates the sheet at `path`, calling `each` with every row's outcome in line
+    /// order, and returns the totals.
+    ///
+    /// Throws `PhoneShiftError` when the sheet as a whole cannot be used (unreadable,
+    /// empty, no header, no user or phone column, an unclosed quote, a runaway field);
+    /// bad rows never throw, they are outcomes.
+    public func validate(path: String, each: (RowOutcome) throws -> Void = { _ in }) throws -> ValidationSummary {
+        if let region = options.defaultRegion, !RegionResolver.isSupported(region) {
+            throw PhoneShiftError(.badSetting, "--region '\(Sanitize.forMessage(region))' is not a region code the phone library knows (use ISO codes such as US, GB, DE)")
+        }
+        let reader = try SheetReader(path: path, options: options.reader)
+        var header: SheetRecord?
+        while let record = try reader.next() {
+            if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) && record.problem == nil { continue }
+            header = record
+            break
+        }
+        guard let header else {
+            throw PhoneShiftError(.emptySheet, "'\(path)' is empty: no header and no rows")
+        }
+        if let problem = header.problem {
+            throw PhoneShiftError(.badHeader, line: header.line, "the header cannot be read: \(problem.message)")
+        }
+        let mapping = try ColumnMapping.resolve(headers: header.fields, overrides: options.columns, phoneType: options.phoneType)
+        for note in mapping.notes { logger.info("\(note)") }
+
+        let store = try CheckStore(directory: options.temporaryDirectory)
+        let rowChecker = RowChecker(mapping: mapping, headerCount: header.fields.count,
+                                    normalizer: PhoneNormalizer(phoneType: options.phoneType, strict: options.strict),
+                                    defaultRegion: options.defaultRegion)
+        var batch: [SheetRecord] = []
+        batch.reserveCapacity(options.batchSize)
+        var rowCount = 0
+        while let record = try reader.next() {
+            batch.append(record)
+            if batch.count == options.batchSize {
+                try store.insert(check(batch, with: rowChecker))
+                rowCount += batch.count
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty {
+            try store.insert(check(batch, with: rowChecker))
+            rowCount += batch.count
+        }
+        guard rowCount > 0 else {
+            throw PhoneShiftError(.noDataRows, line: header.line, "the sheet has a header but no rows")
+        }
+        try store.runSheetChecks()
+
+        var summary = ValidationSummary(sheet: path, encoding: reader.encoding.rawValue,
+                                        delimiter: String(UnicodeScalar(reader.delimiter)), mapping: mapping,
+                                        phoneType: options.phoneType)
+        try store.forEachOutcome { outcome in
+            summary.count(outcome)
+            try each(outcome)
+        }
+        return summary
+    }
+
+    /// Checks one batch, split across the worker threads. Order is kept.
+    private func check(_ batch: [SheetRecord], with checker: RowChecker) -> [RowOutcome] {
+        let workers = min(options.workers, max(1, batch.count / 64))
+        if workers == 1 { return batch.map(checker.check) }
+        var results = [RowOutcome?](repeating: nil, count: batch.count)
+        results.withUnsafeMutableBufferPointer { buffer in
+            // Each worker writes only its own stride of indexes: no two touch the same slot.
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var index = worker
+                while index < batch.count {
+                    slots[index] = checker.check(batch[index])
+                    index += workers
+                }
+            }
+        }
+        return results.map { $0! }
+    }
+}
+
+/// The per-row part of validation: user, region and number, with no knowledge of other rows.
+struct RowChecker: Sendable {
+    let mapping: ColumnMapping
+    let headerCount: Int
+    let normalizer: PhoneNormalizer
+    let defaultRegion: String?
+
+    func check(_ record: SheetRecord) -> RowOutcome {
+        let fields = record.fields
+        func cell(_ index: Int?) -> String {
+            guard let index, index < fields.count else { return "" }
+            return fields[index]
+        }
+        var outcome = RowOutcome(line: record.line, user: PhoneNormalizer.clean(cell(mapping.userColumn)),
+                                 userKind: nil, userKey: nil, input: cell(mapping.phoneColumn),
+                                 phone: nil, numberKind: nil, status: .ok, codes: [], reasons: [])
+        if let problem = record.problem {
+            outcome.add(RowFinding.Code.unreadableRow.rawValue, problem.message, status: .invalid)
+            return outcome
+        }
+        if fields.count <= mapping.lastUsedColumn {
+            outcome.add(RowFinding.Code.missingFields.rawValue,
+                        "the row has \(fields.count) field(s) but the header has \(headerCount); the columns used are not all there",
+                        status: .invalid)
+            return outcome
+        }
+        if fields.count > headerCount, fields[headerCount...].contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            outcome.add(RowFinding.Code.extraFields.rawValue,
+                        "the row has \(fields.count) fields but the header has \(headerCount): a value holds an unquoted delimiter, so the columns may have shifted",
+                        status: .invalid)
+            return outcome
+        }
+
+        switch UserIdentifier.parse(cell(mapping.userColumn), declared: mapping.userKind) {
+        case .success(let user):
+            outcome.userKind = user.kind
+            outcome.userKey = user.key
+        case .failure(let finding):
+            outcome.add(finding.code.rawValue, finding.message, status: .invalid)
+        }
+
+        var region = defaultRegion
+        let regionCell = cell(mapping.regionColumn).trimmingCharacters(in: .whitespaces)
+        var unknownRegion = false
+        if !regionCell.isEmpty {
+            if let resolved = RegionResolver.region(for: regionCell) {
+                region = resolved
+            } else {
+                unknownRegion = true
+            }
+        }
+        let verdict = normalizer.normalize(outcome.input, region: region)
+        if let phone = verdict.phone {
+            outcome.phone = phone.graphForm
+            outcome.numberKind = phone.kind
+        }
+        if unknownRegion && (verdict.phone == nil || !outcome.input.hasPrefix("+")) {
+            let fallback = defaultRegion.map { "; used --region \($0)" } ?? ""
+            outcome.add(PhoneFinding.Code.unknownRegion.rawValue,
+                        "the country '\(Sanitize.forMessage(regionCell, limit: 30))' is not recognised (use ISO codes such as GB)\(fallback)",
+                        status: .warning)
+        }
+        for finding in verdict.findings {
+            outcome.add(finding.code.rawValue, finding.message, status: finding.severity == .error ? .invalid : .warning)
+        }
+        return outcome
+    }
+}

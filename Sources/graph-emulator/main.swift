@@ -1,0 +1,2 @@
+import GraphEmulator
+print("graph-emulator: not built yet")

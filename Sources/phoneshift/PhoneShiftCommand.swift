@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PhoneShift
+
+/// `phoneshift`: the command line. Parsing, exit codes and terminal output only; the
+/// work is done by the PhoneShift library.
+struct PhoneShiftCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phoneshift",
+        abstract: "Change the MFA phone numbers of many Microsoft 365 / Entra ID users at once.",
+        discussion: """
+            Exit codes: 0 success; 1 some rows invalid or in conflict; 2 usage error or unreadable input.
+            """,
+        subcommands: [ValidateCommand.self]
+    )
+}
+
+/// Common logging switch.
+struct LoggingOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Log what is decided (to standard error).")
+    var verbose = false
+
+    func makeLogger(_ label: String) -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = verbose ? .info : .warning
+        return logger
+    }
+}
+
+@main
+enum Entry {
+    static func main() {
+        do {
+            var command = try PhoneShiftCommand.parseAsRoot()
+            try command.run()
+        } catch let error as PhoneShiftError {
+            FileHandle.standardError.write(Data("phoneshift: error: \(error)\n".utf8))
+            exit(2)
+        } catch {
+            let code = PhoneShiftCommand.exitCode(for: error)
+            let message = PhoneShiftCommand.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                exit(0)
+            }
+            if !message.isEmpty { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
+            // Argument errors are usage errors: 2, like every other usage error here.
+            exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import PhoneShift
+
+extension PhoneType: ExpressibleByArgument {}
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a change sheet offline: every bad row named with its line and a reason.",
+        discussion: """
+            Exit codes: 0 all rows usable (warnings allowed); 1 some rows invalid or in conflict; \
+            2 usage error or unreadable input.
+            """)
+
+    @Argument(help: "The sheet (CSV; UTF-8, UTF-16 with BOM, or see --encoding).")
+    var sheet: String
+
+    @Option(name: .shortAndLong, help: "Write one row per input row to this CSV file.")
+    var output: String?
+
+    @Flag(help: "Print a machine-readable summary (JSON) instead of the text summary.")
+    var json = false
+
+    @Option(help: "Column with the user (name or 1-based number).")
+    var userColumn: String?
+
+    @Option(help: "Column with the new phone number (name or 1-based number).")
+    var phoneColumn: String?
+
+    @Option(help: "Column with each row's country (name or 1-based number).")
+    var regionColumn: String?
+
+    @Option(help: "Country for numbers without +CC when the row names none (ISO code, e.g. GB).")
+    var region: String?
+
+    @Option(help: "The phone method to set: mobile, alternateMobile or office.")
+    var phoneType: PhoneType = .mobile
+
+    @Flag(help: "Refuse numbers outside the phone library's numbering-plan data instead of warning.")
+    var strict = false
+
+    @Option(help: "Field delimiter: ',', ';', 'tab' or '|' (detected when not given).")
+    var delimiter: String?
+
+    @Option(help: "Encoding: utf-8, utf-16le, utf-16be or windows-1252 (detected from the BOM when not given).")
+    var encoding: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if let delimiter, delimiterByte(delimiter) == nil {
+            throw ValidationError("--delimiter must be ',', ';', 'tab' or '|', not '\(delimiter)'")
+        }
+        if let encoding, TextEncoding(name: encoding) == nil {
+            throw ValidationError("--encoding must be utf-8, utf-16le, utf-16be or windows-1252, not '\(encoding)'")
+        }
+    }
+
+    func run() throws {
+        let regionCode = try region.map { value -> String in
+            guard let code = RegionResolver.region(for: value) else {
+                throw PhoneShiftError(.badSetting, "--region '\(Sanitize.forMessage(value))' is not a country the phone library knows (use ISO codes such as US, GB, DE)")
+            }
+            return code
+        }
+        let options = ValidationOptions(
+            columns: ColumnOverrides(user: userColumn, phone: phoneColumn, region: regionColumn),
+            phoneType: phoneType, defaultRegion: regionCode, strict: strict,
+            reader: SheetReaderOptions(delimiter: delimiter.flatMap(delimiterByte),
+                                       encoding: encoding.flatMap(TextEncoding.init(name:))))
+        let validator = SheetValidator(options: options, logger: logging.makeLogger("phoneshift.validate"))
+        let writer = try output.map { try AtomicFileWriter(path: $0) }
+        try writer?.write(CSVFormatting.line(ValidationSummary.outputColumns))
+        let summary = try validator.validate(path: sheet) { outcome in
+            try writer?.write(ValidationSummary.outputLine(outcome, phoneType: phoneType))
+        }
+        try writer?.commit()
+
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        } else {
+            print(summary.render(), terminator: "")
+            if let output { print("Row-by-row results: \(output)") }
+        }
+        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+    }
+
+    private func delimiterByte(_ text: String) -> UInt8? {
+        switch text.lowercased() {
+        case ",", "comma": UInt8(ascii: ",")
+        case ";", "semicolon": UInt8(ascii: ";")
+        case "tab", "\\t", "\t": UInt8(ascii: "\t")
+        case "|", "pipe": UInt8(ascii: "|")
+        default: nil
+        }
+    }
+}
