@@ -59,8 +59,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PhoneShiftTests",
-            dependencies: ["PhoneShift", "CPhoneNumber"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["PhoneShift", "CPhoneNumber", "CSQLite"]
         ),
         .testTarget(
             name: "GraphEmulatorTests",

@@ -13,4 +13,11 @@ static inline int phoneshift_csv_row_not_begun(const struct csv_parser *p) {
 static inline size_t phoneshift_csv_pending_bytes(const struct csv_parser *p) {
     return p->entry_pos;
 }
+/// True while the parser is inside a quoted field whose closing quote has not been seen
+/// (state FIELD_BEGUN with `quoted` set in libcsv.c). At end of input that is an unclosed
+/// quote; libcsv's own check for it (CSV_STRICT_FINI) needs strict mode, which would also
+/// refuse the stray quotes real exports contain.
+static inline int phoneshift_csv_in_open_quote(const struct csv_parser *p) {
+    return p->pstate == 2 && p->quoted;
+}
 #endif

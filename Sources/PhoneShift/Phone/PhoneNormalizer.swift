@@ -103,7 +103,10 @@ public struct PhoneNormalizer: Sendable {
     public func normalize(_ text: String, region: String?) -> PhoneVerdict {
         var cleaned = Self.clean(text)
         if cleaned.isEmpty {
-            return .refused(.emptyPhone, "no phone number given (a blank cell never removes a number)")
+            // A blank is "no change", not "remove": HR exports leave cells blank for people
+            // without a company phone. It is a warning so that a migration sheet shows it.
+            return PhoneVerdict(phone: nil, findings: [PhoneFinding(code: .emptyPhone, severity: .warning,
+                message: "no phone number given; the row is skipped (a blank cell never removes a number)")])
         }
         if cleaned.hasPrefix("'") { cleaned.removeFirst() }
         if let refusal = Self.precheck(cleaned) { return refusal }

@@ -46,8 +46,9 @@ public struct ColumnMapping: Sendable, Equatable {
     /// One line per decision, for people ("user: 'Work Email' (column 3) …").
     public var notes: [String]
 
-    /// The highest column index the mapping reads.
-    public var lastUsedColumn: Int { max(userColumn, phoneColumn, regionColumn ?? 0) }
+    /// The highest column index a row must have (the region column may be cut off, as
+    /// spreadsheets drop trailing empty cells).
+    public var lastRequiredColumn: Int { max(userColumn, phoneColumn) }
 
     /// Header aliases, best first. Matching ignores case, spaces and punctuation.
     static let userAliases: [(alias: String, kind: UserKeyKind)] = [

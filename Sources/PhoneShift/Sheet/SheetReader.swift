@@ -91,7 +91,7 @@ public final class SheetReader {
         self.file = file
         self.readBuffer = [UInt8](repeating: 0, count: options.chunkSize)
         self.transcoder = UTF8Transcoder(encoding: .utf8)
-        guard csv_init(&parser, UInt8(CSV_STRICT_FINI)) == 0 else {
+        guard csv_init(&parser, 0) == 0 else {
             fclose(file)
             throw PhoneShiftError(.unreadableFile, "cannot start the CSV parser (out of memory)")
         }
@@ -209,7 +209,8 @@ public final class SheetReader {
         guard !finished else { return }
         finished = true
         let userData = Unmanaged.passUnretained(sink).toOpaque()
-        if csv_fini(&parser, Sink.fieldCallback, Sink.recordCallback, userData) != 0 {
+        if phoneshift_csv_in_open_quote(&parser) != 0
+            || csv_fini(&parser, Sink.fieldCallback, Sink.recordCallback, userData) != 0 {
             throw PhoneShiftError(.unbalancedQuote, line: sink.recordLine,
                 "a quoted field opened on this line is never closed (the file ends inside quotes)")
         }

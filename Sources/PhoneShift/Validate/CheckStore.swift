@@ -61,13 +61,13 @@ final class CheckStore {
         let sep = Self.separator
         try db.transaction {
             try db.execute("""
-                CREATE INDEX rows_user ON rows(user_key, phone) WHERE status <= 1;
-                CREATE INDEX rows_phone ON rows(phone, user_key) WHERE status <= 1;
+                CREATE INDEX rows_user ON rows(user_key, phone) WHERE status <= 1 AND phone IS NOT NULL;
+                CREATE INDEX rows_phone ON rows(phone, user_key) WHERE status <= 1 AND phone IS NOT NULL;
 
                 CREATE TEMP TABLE conflicted AS
                     SELECT line, user_key, phone FROM rows
-                    WHERE status <= 1 AND user_key IN (
-                        SELECT user_key FROM rows WHERE status <= 1
+                    WHERE status <= 1 AND phone IS NOT NULL AND user_key IN (
+                        SELECT user_key FROM rows WHERE status <= 1 AND phone IS NOT NULL
                         GROUP BY user_key HAVING COUNT(DISTINCT phone) > 1);
                 CREATE INDEX conflicted_user ON conflicted(user_key);
 
@@ -88,13 +88,13 @@ final class CheckStore {
                         || (SELECT MIN(r.line) FROM rows r
                             WHERE r.user_key = rows.user_key AND r.phone = rows.phone AND r.status <= 1)
                         || ' (duplicate row; it will be applied once)'
-                WHERE status <= 1 AND EXISTS (
+                WHERE status <= 1 AND phone IS NOT NULL AND EXISTS (
                     SELECT 1 FROM rows r WHERE r.status <= 1
                     AND r.user_key = rows.user_key AND r.phone = rows.phone AND r.line < rows.line);
 
                 CREATE TEMP TABLE shared AS
                     SELECT phone, COUNT(DISTINCT user_key) AS users FROM rows
-                    WHERE status <= 1 GROUP BY phone HAVING COUNT(DISTINCT user_key) > 1;
+                    WHERE status <= 1 AND phone IS NOT NULL GROUP BY phone HAVING COUNT(DISTINCT user_key) > 1;
 
                 UPDATE rows SET status = 1,
                     codes = CASE codes WHEN '' THEN 'shared-number' ELSE codes || '\(sep)shared-number' END,

@@ -82,6 +82,8 @@ public struct SheetValidator: Sendable {
         batch.reserveCapacity(options.batchSize)
         var rowCount = 0
         while let record = try reader.next() {
+            // A row of empty cells (",,,," at the end of Excel exports) is a blank line.
+            if record.problem == nil, record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
             batch.append(record)
             if batch.count == options.batchSize {
                 try store.insert(check(batch, with: rowChecker))
@@ -148,9 +150,9 @@ struct RowChecker: Sendable {
             outcome.add(RowFinding.Code.unreadableRow.rawValue, problem.message, status: .invalid)
             return outcome
         }
-        if fields.count <= mapping.lastUsedColumn {
+        if fields.count <= mapping.lastRequiredColumn {
             outcome.add(RowFinding.Code.missingFields.rawValue,
-                        "the row has \(fields.count) field(s) but the header has \(headerCount); the columns used are not all there",
+                        "the row has \(fields.count) field(s) but the header has \(headerCount); the user or phone column is not there",
                         status: .invalid)
             return outcome
         }

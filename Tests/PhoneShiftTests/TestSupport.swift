@@ -1,0 +1,71 @@
+import Foundation
+@testable import PhoneShift
+
+/// A private temporary folder, removed when the value is dropped.
+final class TemporaryDirectory: @unchecked Sendable {
+    // @unchecked: immutable after init; only the path is shared.
+    let path: String
+
+    init() {
+        let base = NSTemporaryDirectory() + "phoneshift-tests-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        path = base
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Writes `bytes` to a file in the folder and returns its path.
+    func file(_ name: String, bytes: [UInt8]) -> String {
+        let full = path + "/" + name
+        FileManager.default.createFile(atPath: full, contents: Data(bytes))
+        return full
+    }
+
+    func file(_ name: String, _ text: String) -> String { file(name, bytes: Array(text.utf8)) }
+}
+
+/// Reads every record of a file.
+func readAll(_ path: String, _ options: SheetReaderOptions = .init()) throws -> [SheetRecord] {
+    let reader = try SheetReader(path: path, options: options)
+    var records: [SheetRecord] = []
+    while let record = try reader.next() { records.append(record) }
+    return records
+}
+
+/// The package's root folder (for Samples/ and the built binaries).
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// Folder of the built products (the test bundle sits beside them).
+let productsDirectory: String = {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+}()
+
+/// Runs a built product and returns its exit code and output.
+func runProduct(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws
+    -> (status: Int32, stdout: String, stderr: String)
+{
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: productsDirectory + "/" + name)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes while it runs so that a full pipe cannot block it.
+    nonisolated(unsafe) var errData = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
