@@ -23,7 +23,8 @@ let package = Package(
         .target(
             name: "CPhoneNumber",
             cxxSettings: [.unsafeFlags(["-std=c++17"])],
-            linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf")]
+            linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf"),
+                             .linkedLibrary("icui18n"), .linkedLibrary("icuuc")]
         ),
         // All behaviour lives here.
         .target(

@@ -1,6 +1,7 @@
 // The only C++ in PhoneShift: a narrow bridge to libphonenumber.
 // Every entry point is noexcept and catches everything at the boundary.
 #include "CPhoneNumber.h"
+#include "NumberTypeMatcher.h"
 
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -21,13 +22,49 @@ void copy_out(char *dest, size_t size, const std::string &src) noexcept {
 
 const PhoneNumberUtil &util() noexcept { return *PhoneNumberUtil::GetInstance(); }
 
+// What both entry points report once a PhoneNumber exists.
+void describe(const PhoneNumberUtil &u, const PhoneNumber &number, ps_phone_info *out) {
+    out->status = PS_PHONE_PARSED;
+    out->country_code = number.country_code();
+    std::string nsn;
+    u.GetNationalSignificantNumber(number, &nsn);
+    copy_out(out->national_number, sizeof(out->national_number), nsn);
+    if (number.has_extension()) {
+        copy_out(out->extension, sizeof(out->extension), number.extension());
+    }
+    out->possibility = static_cast<int>(u.IsPossibleNumberWithReason(number));
+    // The type answers UNKNOWN exactly when the number matches no range of its region,
+    // which is what IsValidNumber checks: one metadata walk instead of two. The walk is
+    // ours (NumberTypeMatcher.cpp) so that threads do not queue on libphonenumber's lock.
+    int type = phoneshift::number_type(number.country_code(), nsn);
+    out->number_type = type;
+    out->valid = type != PS_PHONE_UNKNOWN ? 1 : 0;
+}
+
+// Builds a PhoneNumber from a country code and NSN digits, keeping leading zeros.
+bool build(int country_code, const char *digits, PhoneNumber *number) {
+    std::string nsn(digits);
+    if (nsn.empty() || nsn.size() > 17) return false;
+    for (char c : nsn) {
+        if (c < '0' || c > '9') return false;
+    }
+    number->set_country_code(country_code);
+    size_t zeros = 0;
+    while (zeros + 1 < nsn.size() && nsn[zeros] == '0') ++zeros;
+    if (zeros > 0) {
+        number->set_italian_leading_zero(true);
+        if (zeros > 1) number->set_number_of_leading_zeros(static_cast<int>(zeros));
+    }
+    number->set_national_number(std::stoull(nsn));
+    return true;
+}
+
 }  // namespace
 
 extern "C" int ps_phone_parse(const char *text, const char *default_region,
                               ps_phone_info *out) noexcept {
     if (out == nullptr) return PS_PHONE_INTERNAL_ERROR;
     std::memset(out, 0, sizeof(*out));
-    copy_out(out->region, sizeof(out->region), "ZZ");
     out->number_type = PS_PHONE_UNKNOWN;
     out->possibility = PS_PHONE_POSSIBLE_INVALID_LENGTH;
     if (text == nullptr) {
@@ -45,24 +82,51 @@ extern "C" int ps_phone_parse(const char *text, const char *default_region,
             out->status = static_cast<int>(err);  // ErrorType values line up with the enum
             return out->status;
         }
-        out->status = PS_PHONE_PARSED;
-        out->country_code = number.country_code();
-        std::string nsn;
-        u.GetNationalSignificantNumber(number, &nsn);
-        copy_out(out->national_number, sizeof(out->national_number), nsn);
-        if (number.has_extension()) {
-            copy_out(out->extension, sizeof(out->extension), number.extension());
-        }
-        out->possibility = static_cast<int>(u.IsPossibleNumberWithReason(number));
-        out->valid = u.IsValidNumber(number) ? 1 : 0;
-        out->number_type = static_cast<int>(u.GetNumberType(number));
-        std::string number_region;
-        u.GetRegionCodeForNumber(number, &number_region);
-        if (!number_region.empty()) copy_out(out->region, sizeof(out->region), number_region);
+        describe(u, number, out);
         return out->status;
     } catch (...) {
         out->status = PS_PHONE_INTERNAL_ERROR;
         return out->status;
+    }
+}
+
+extern "C" int ps_phone_check(int country_code, const char *national_number,
+                              ps_phone_info *out) noexcept {
+    if (out == nullptr) return PS_PHONE_INTERNAL_ERROR;
+    std::memset(out, 0, sizeof(*out));
+    out->number_type = PS_PHONE_UNKNOWN;
+    out->possibility = PS_PHONE_POSSIBLE_INVALID_LENGTH;
+    try {
+        PhoneNumber number;
+        if (national_number == nullptr || !build(country_code, national_number, &number)) {
+            out->status = PS_PHONE_NOT_A_NUMBER;
+            return out->status;
+        }
+        describe(util(), number, out);
+        return out->status;
+    } catch (...) {
+        out->status = PS_PHONE_INTERNAL_ERROR;
+        return out->status;
+    }
+}
+
+extern "C" int ps_phone_region_of(int country_code, const char *national_number, char *out,
+                                   int out_size) noexcept {
+    if (out == nullptr || out_size < 3 || national_number == nullptr) return 0;
+    try {
+        PhoneNumber number;
+        if (!build(country_code, national_number, &number)) {
+            copy_out(out, static_cast<size_t>(out_size), "ZZ");
+            return 0;
+        }
+        std::string region;
+        util().GetRegionCodeForNumber(number, &region);
+        if (region.empty()) region = "ZZ";
+        copy_out(out, static_cast<size_t>(out_size), region);
+        return region == "ZZ" ? 0 : 1;
+    } catch (...) {
+        copy_out(out, static_cast<size_t>(out_size), "ZZ");
+        return 0;
     }
 }
 

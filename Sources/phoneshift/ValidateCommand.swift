@@ -46,11 +46,17 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Encoding: utf-8, utf-16le, utf-16be or windows-1252 (detected from the BOM when not given).")
     var encoding: String?
 
+    @Option(help: "Threads that normalise numbers (default: one per core).")
+    var workers: Int?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if let delimiter, delimiterByte(delimiter) == nil {
             throw ValidationError("--delimiter must be ',', ';', 'tab' or '|', not '\(delimiter)'")
+        }
+        if let workers, !(1...64).contains(workers) {
+            throw ValidationError("--workers must be between 1 and 64")
         }
         if let encoding, TextEncoding(name: encoding) == nil {
             throw ValidationError("--encoding must be utf-8, utf-16le, utf-16be or windows-1252, not '\(encoding)'")
@@ -64,11 +70,13 @@ struct ValidateCommand: ParsableCommand {
             }
             return code
         }
-        let options = ValidationOptions(
+        var options = ValidationOptions(
             columns: ColumnOverrides(user: userColumn, phone: phoneColumn, region: regionColumn),
             phoneType: phoneType, defaultRegion: regionCode, strict: strict,
             reader: SheetReaderOptions(delimiter: delimiter.flatMap(delimiterByte),
                                        encoding: encoding.flatMap(TextEncoding.init(name:))))
+
+        if let workers { options.workers = workers }
         let validator = SheetValidator(options: options, logger: logging.makeLogger("phoneshift.validate"))
         let writer = try output.map { try AtomicFileWriter(path: $0) }
         try writer?.write(CSVFormatting.line(ValidationSummary.outputColumns))

@@ -1,3 +1,4 @@
+import CPhoneNumber
 import Testing
 @testable import PhoneShift
 
@@ -155,5 +156,39 @@ struct PhoneNormalizerTests {
     @Test("Unknown country values", arguments: ["Narnia", "QQ", "999", ""])
     func unknownRegions(_ text: String) {
         #expect(RegionResolver.region(for: text) == nil)
+    }
+}
+
+@Suite("Phone normalizer fast paths agree with libphonenumber")
+struct PhoneNormalizerEquivalenceTests {
+    @Test("The lock-free type matcher agrees with GetNumberType on every region's examples and 20,000 variations")
+    func typeMatcher() {
+        #expect(ps_phone_type_self_check(20_000, 7) == 0)
+    }
+
+    @Test("The fast path gives the same verdict as the full parser", arguments: ["mobile", "office"])
+    func fastPath(_ slot: String) throws {
+        let type = try #require(PhoneType(rawValue: slot))
+        let fast = PhoneNormalizer(phoneType: type, fastPath: true)
+        let full = PhoneNormalizer(phoneType: type, fastPath: false)
+        var generator = SystemRandomNumberGenerator()
+        var inputs: [(String, String?)] = []
+        let countries: [(String, Int, String)] = [
+            ("US", 1, "1"), ("CA", 1, "1"), ("GB", 44, "0"), ("DE", 49, "0"), ("FR", 33, "0"), ("NL", 31, "0"),
+            ("SE", 46, "0"), ("IN", 91, "0"), ("CH", 41, "0"), ("IE", 353, "0"), ("AU", 61, "0"), ("JP", 81, "0"),
+        ]
+        for _ in 0..<3000 {
+            let (region, code, prefix) = countries.randomElement(using: &generator)!
+            let length = Int.random(in: 6...12, using: &generator)
+            let digits = String((0..<length).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
+            inputs.append(("+\(code) \(digits)", nil))
+            inputs.append(("+\(code)\(prefix)\(digits)", nil))
+            inputs.append((prefix + digits, region))
+            inputs.append((digits, region))
+            inputs.append(("(\(digits.prefix(3))) \(digits.dropFirst(3))", region))
+        }
+        for (input, region) in inputs {
+            #expect(fast.normalize(input, region: region) == full.normalize(input, region: region), "\(input) \(region ?? "-")")
+        }
     }
 }

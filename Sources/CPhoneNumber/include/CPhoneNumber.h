@@ -57,13 +57,27 @@ typedef struct ps_phone_info {
     int number_type;          ///< enum ps_phone_number_type
     char national_number[32]; ///< national significant number, digits only
     char extension[32];       ///< digits only, empty when none
-    char region[8];           ///< ISO 3166 region of the number, "ZZ" when unknown
 } ps_phone_info;
 
 /// Parses `text` (UTF-8) with `default_region` (ISO 3166 alpha-2, or NULL/"" for none)
 /// and fills `out`. Returns out->status. Never throws; an internal failure is
 /// PS_PHONE_INTERNAL_ERROR.
 int ps_phone_parse(const char *text, const char *default_region, ps_phone_info *out) PS_NOEXCEPT;
+
+/// Fills `out` as ps_phone_parse would for the number +`country_code` `national_number`
+/// (digits only, no national prefix), without parsing text: a fast path for input whose
+/// country code and national number are already known. Returns out->status.
+int ps_phone_check(int country_code, const char *national_number, ps_phone_info *out) PS_NOEXCEPT;
+
+/// Compares the lock-free number-type matcher with libphonenumber's GetNumberType on every
+/// region's example numbers and `samples` random variations of them. Returns the number
+/// of disagreements (0 expected), or -1 on an internal error.
+long ps_phone_type_self_check(int samples, unsigned seed) PS_NOEXCEPT;
+
+/// Writes the ISO region a number belongs to (e.g. "GG" for some +44 7 numbers) into
+/// `out` (at least 8 bytes). Returns 1 when found, else 0 and "ZZ". Costs a metadata walk,
+/// so parsing leaves it out.
+int ps_phone_region_of(int country_code, const char *national_number, char *out, int out_size) PS_NOEXCEPT;
 
 /// 1 when libphonenumber knows `region` (e.g. "GB"), else 0.
 int ps_phone_is_supported_region(const char *region) PS_NOEXCEPT;

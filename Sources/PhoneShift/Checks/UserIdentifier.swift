@@ -15,7 +15,8 @@ public struct UserIdentifier: Sendable, Equatable, Hashable {
     public static func parse(_ text: String, declared: UserKeyKind) -> Result<UserIdentifier, RowFinding> {
         let value = PhoneNormalizer.clean(text)
         if value.isEmpty { return .failure(RowFinding(.emptyUser, "no user given")) }
-        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
+            || (!value.utf8.allSatisfy { $0 < 0x80 } && value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })) {
             return .failure(RowFinding(.malformedUser, "the user holds control characters (line breaks, tabs)"))
         }
         if isGUID(value), declared != .employeeId {
@@ -51,36 +52,65 @@ public struct UserIdentifier: Sendable, Equatable, Hashable {
 
     /// `8-4-4-4-12` hex digits, optionally in braces.
     static func isGUID(_ text: String) -> Bool {
-        var s = Substring(text)
-        if s.hasPrefix("{") && s.hasSuffix("}") { s = s.dropFirst().dropLast() }
-        let groups = s.split(separator: "-", omittingEmptySubsequences: false)
-        guard groups.map(\.count) == [8, 4, 4, 4, 12] else { return false }
-        return groups.allSatisfy { $0.allSatisfy(\.isHexDigit) }
+        var bytes = Array(text.utf8)
+        if bytes.count == 38, bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") {
+            bytes = Array(bytes[1..<37])
+        }
+        guard bytes.count == 36 else { return false }
+        for (i, b) in bytes.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                if b != UInt8(ascii: "-") { return false }
+            } else if !(b >= 0x30 && b <= 0x39 || (b | 0x20) >= 0x61 && (b | 0x20) <= 0x66) {
+                return false
+            }
+        }
+        return true
     }
 
     /// Why `text` is not a user principal name / e-mail address, or nil when it is one.
     /// Guest UPNs (`ann_contoso.com#EXT#@fabrikam.onmicrosoft.com`) are accepted.
     static func addressProblem(_ text: String) -> String? {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2 else {
-            return parts.count < 2
+        let bytes = text.utf8
+        let ats = bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "@") ? 1 : 0) }
+        guard ats == 1 else {
+            return ats == 0
                 ? "not a user principal name or e-mail address (no @)"
                 : "not a user principal name or e-mail address (more than one @)"
         }
-        let local = parts[0], domain = parts[1]
+        let at = bytes.firstIndex(of: UInt8(ascii: "@"))!
+        let local = bytes[..<at], domain = bytes[bytes.index(after: at)...]
         if local.isEmpty { return "nothing before the @" }
-        if text.count > 256 { return "longer than a user principal name can be" }
-        let forbidden: Set<Character> = [" ", "\"", "(", ")", ",", ":", ";", "<", ">", "[", "]", "\\"]
-        if local.contains(where: { forbidden.contains($0) }) || local.hasPrefix(".") || local.hasSuffix(".") || local.contains("..") {
+        if bytes.count > 256 { return "longer than a user principal name can be" }
+        let forbidden: [UInt8] = Array(" \"(),:;<>[]\\".utf8)
+        var previous: UInt8 = 0
+        for b in local {
+            if forbidden.contains(b) || (b == UInt8(ascii: ".") && previous == UInt8(ascii: ".")) {
+                return "the part before the @ holds characters a user principal name cannot have"
+            }
+            previous = b
+        }
+        if local.first == UInt8(ascii: ".") || local.last == UInt8(ascii: ".") {
             return "the part before the @ holds characters a user principal name cannot have"
         }
-        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 2 else { return "the domain after the @ has no dot" }
-        for label in labels {
-            if label.isEmpty || label.hasPrefix("-") || label.hasSuffix("-")
-                || !label.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
+        var labels = 0, labelLength = 0, labelStart: UInt8 = 0, last: UInt8 = 0
+        for b in domain {
+            if b == UInt8(ascii: ".") {
+                if labelLength == 0 || labelStart == UInt8(ascii: "-") || last == UInt8(ascii: "-") {
+                    return "the domain after the @ is not a valid domain name"
+                }
+                labels += 1
+                labelLength = 0
+            } else if b >= 0x80 || (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) || b == UInt8(ascii: "-") {
+                if labelLength == 0 { labelStart = b }
+                labelLength += 1
+            } else {
                 return "the domain after the @ is not a valid domain name"
             }
+            last = b
+        }
+        if labels == 0 { return "the domain after the @ has no dot" }
+        if labelLength == 0 || labelStart == UInt8(ascii: "-") || last == UInt8(ascii: "-") {
+            return "the domain after the @ is not a valid domain name"
         }
         return nil
     }

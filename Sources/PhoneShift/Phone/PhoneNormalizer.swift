@@ -7,9 +7,15 @@ public struct NormalizedPhone: Sendable, Equatable, Hashable {
     public var countryCode: Int
     public var nationalNumber: String
     public var extensionDigits: String?
-    /// ISO region the number belongs to ("ZZ" when unknown or not valid).
-    public var region: String
     public var kind: NumberKind
+
+    /// ISO region the number belongs to ("ZZ" when unknown or not valid). Looked up on
+    /// demand: it costs as much as a parse, and validation does not need it.
+    public var region: String {
+        var buffer = [CChar](repeating: 0, count: 8)
+        _ = ps_phone_region_of(Int32(countryCode), nationalNumber, &buffer, 8)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     public var graphForm: String {
         "+\(countryCode) \(nationalNumber)" + (extensionDigits.map { "x\($0)" } ?? "")
@@ -93,10 +99,14 @@ public struct PhoneNormalizer: Sendable {
     public var phoneType: PhoneType
     /// Under `strict`, a number outside the library's (2022) numbering-plan data is an error.
     public var strict: Bool
+    /// Reads plain numbers of a few countries without the full text parser (same answers;
+    /// see `FastPath`). Off only to compare both paths.
+    public var fastPath: Bool
 
-    public init(phoneType: PhoneType = .mobile, strict: Bool = false) {
+    public init(phoneType: PhoneType = .mobile, strict: Bool = false, fastPath: Bool = true) {
         self.phoneType = phoneType
         self.strict = strict
+        self.fastPath = fastPath
     }
 
     /// Normalises `text` using `region` (ISO alpha-2) for numbers without a country code.
@@ -113,6 +123,9 @@ public struct PhoneNormalizer: Sendable {
         cleaned = Self.rewrite(cleaned)
         if cleaned.count > 80 { return .refused(.notANumber, "too long to be a phone number") }
 
+        if fastPath, let info = FastPath.check(cleaned, region: region) {
+            return judge(info, hadCountryCode: true, region: region)
+        }
         var info = parse(cleaned, region: region)
         // `00` / `011` international prefixes, when the row's region dials abroad differently.
         if info.status != Int32(PS_PHONE_PARSED.rawValue) || info.valid == 0 {
@@ -154,7 +167,6 @@ public struct PhoneNormalizer: Sendable {
             countryCode: Int(info.country_code),
             nationalNumber: Self.string(from: info.national_number),
             extensionDigits: Self.string(from: info.extension).nilIfEmpty,
-            region: Self.string(from: info.region),
             kind: NumberKind(info.number_type))
         let cc = "+\(phone.countryCode)"
 
@@ -216,6 +228,12 @@ public struct PhoneNormalizer: Sendable {
     /// Trims blanks (also non-breaking, zero-width, direction marks) and maps full-width
     /// digits and plus to ASCII.
     static func clean(_ text: String) -> String {
+        // Most cells are plain printable ASCII with nothing to trim: return them as they are.
+        let utf8 = text.utf8
+        if let first = utf8.first, let last = utf8.last, first > 0x20, last > 0x20,
+           utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            return text
+        }
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             switch scalar.value {
@@ -229,27 +247,42 @@ public struct PhoneNormalizer: Sendable {
             default: scalars.append(scalar)
             }
         }
-        return String(scalars).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(scalars).trimmedBlanks
     }
 
     /// Refusals that need no phone library: placeholders, formulas, scientific notation.
     static func precheck(_ text: String) -> PhoneVerdict? {
-        let lower = text.lowercased()
-        let letters = lower.filter { $0.isLetter || $0.isNumber }
+        var letters = 0, digits = 0, zeros = 0
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "0"): digits += 1; zeros += 1
+            case UInt8(ascii: "1")...UInt8(ascii: "9"): digits += 1
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), 0x80...: letters += 1
+            default: break
+            }
+        }
+        if let first = text.utf8.first {
+            let second = text.utf8.dropFirst().first
+            let secondIsLetter = second.map { ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") } ?? false
+            if first == UInt8(ascii: "=") || first == UInt8(ascii: "@")
+                || ((first == UInt8(ascii: "+") || first == UInt8(ascii: "-")) && secondIsLetter) {
+                return .refused(.formula, "a spreadsheet formula, not a number; export the sheet with values, not formulas")
+            }
+        }
+        if letters == 0 {
+            // No letters: only "-", "?", "0000000" and the like are placeholders.
+            if digits == 0 || (zeros == digits && digits >= 3 && !text.hasPrefix("+")) {
+                return .refused(.placeholder, "a placeholder, not a number")
+            }
+            return nil
+        }
+        let folded = text.lowercased().filter { $0.isLetter || $0.isNumber }
         let placeholders: Set<String> = [
             "na", "nav", "tbd", "tba", "tbc", "none", "null", "nil", "unknown", "pending", "todo",
             "notapplicable", "nophone", "nonumber", "missing", "blank", "empty", "xxx", "x",
         ]
-        if placeholders.contains(letters) || letters.isEmpty && !text.isEmpty && text.allSatisfy({ "-?_.*/#".contains($0) })
-            || (!letters.isEmpty && letters.allSatisfy({ $0 == "x" }))
-            || (letters.count >= 3 && letters.allSatisfy({ $0 == "0" }) && !text.hasPrefix("+")) {
+        if placeholders.contains(folded) || folded.allSatisfy({ $0 == "x" }) {
             return .refused(.placeholder, "a placeholder, not a number")
-        }
-        if let first = text.first {
-            let second = text.dropFirst().first
-            if first == "=" || first == "@" || ((first == "+" || first == "-") && (second?.isLetter ?? false)) {
-                return .refused(.formula, "a spreadsheet formula, not a number; export the sheet with values, not formulas")
-            }
         }
         if isScientificNotation(text) {
             return .refused(.scientificNotation,
@@ -305,4 +338,16 @@ extension Character {
 
 extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }
+
+    /// Without leading and trailing white space (Unicode), no Foundation bridging.
+    var trimmedBlanks: String {
+        let scalars = unicodeScalars
+        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if start == scalars.startIndex && end == scalars.index(before: scalars.endIndex) { return self }
+        return String(scalars[start...end])
+    }
+
+    /// Empty or white space only.
+    var isBlank: Bool { unicodeScalars.allSatisfy { $0.properties.isWhitespace } }
 }

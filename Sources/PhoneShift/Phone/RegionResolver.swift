@@ -6,7 +6,7 @@ import Foundation
 public enum RegionResolver {
     /// The region for `text`, or nil when it is not recognised.
     public static func region(for text: String) -> String? {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmedBlanks
         if trimmed.isEmpty { return nil }
         let upper = trimmed.uppercased()
         if upper.count == 2, upper.allSatisfy({ $0.isASCII && $0.isLetter }) {

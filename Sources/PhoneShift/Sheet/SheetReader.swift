@@ -240,41 +240,35 @@ public final class SheetReader {
     private final class Sink {
         var records: [SheetRecord] = []
         var nextIndex = 0
-        var rawFields: [[UInt8]] = []
+        var fields: [String] = []
+        var problem: RecordProblem?
         var recordLine = 1
         var encoding: TextEncoding = .utf8
 
         static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = { field, length, data in
             let sink = Unmanaged<Sink>.fromOpaque(data!).takeUnretainedValue()
-            if let field, length > 0 {
-                sink.rawFields.append(Array(UnsafeRawBufferPointer(start: field, count: length)))
+            guard let field, length > 0 else {
+                sink.fields.append("")
+                return
+            }
+            // Decoded straight from libcsv's buffer, which is valid for this call only.
+            let bytes = UnsafeBufferPointer(start: field.assumingMemoryBound(to: UInt8.self), count: length)
+            if memchr(field, 0, length) != nil {
+                if sink.problem == nil { sink.problem = .nulByte(field: sink.fields.count + 1) }
+                sink.fields.append("")
+            } else if let text = String(validating: bytes, as: UTF8.self) {
+                sink.fields.append(text)
             } else {
-                sink.rawFields.append([])
+                if sink.problem == nil { sink.problem = .invalidEncoding(field: sink.fields.count + 1, encoding: sink.encoding) }
+                sink.fields.append("")
             }
         }
 
         static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, data in
             let sink = Unmanaged<Sink>.fromOpaque(data!).takeUnretainedValue()
-            sink.finishRecord()
-        }
-
-        func finishRecord() {
-            var fields: [String] = []
-            fields.reserveCapacity(rawFields.count)
-            var problem: RecordProblem?
-            for (index, raw) in rawFields.enumerated() {
-                if raw.contains(0) {
-                    problem = problem ?? .nulByte(field: index + 1)
-                    fields.append("")
-                } else if let text = String(validating: raw, as: UTF8.self) {
-                    fields.append(text)
-                } else {
-                    problem = problem ?? .invalidEncoding(field: index + 1, encoding: encoding)
-                    fields.append("")
-                }
-            }
-            rawFields.removeAll(keepingCapacity: true)
-            records.append(SheetRecord(line: recordLine, fields: fields, problem: problem))
+            sink.records.append(SheetRecord(line: sink.recordLine, fields: sink.fields, problem: sink.problem))
+            sink.fields = []
+            sink.problem = nil
         }
     }
 }

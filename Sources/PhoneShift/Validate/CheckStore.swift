@@ -37,7 +37,7 @@ final class CheckStore {
     }
 
     /// Separator of codes and reasons inside one cell of the store.
-    private static let separator = "\u{1F}"
+    private static let separator: Character = "\u{1F}"
 
     func insert(_ outcomes: [RowOutcome]) throws {
         try db.transaction {
@@ -48,8 +48,8 @@ final class CheckStore {
                     // A cell can be 1 MB; the report echoes the start of it.
                     .text(String(o.input.prefix(256))),
                     o.phone.map { .text($0) }, o.numberKind.map { .text($0.rawValue) },
-                    .int(o.status.rank), .text(o.codes.joined(separator: Self.separator)),
-                    .text(o.reasons.joined(separator: Self.separator)),
+                    .int(o.status.rank), .text(o.codes.joined(separator: String(Self.separator))),
+                    .text(o.reasons.joined(separator: String(Self.separator))),
                 ])
             }
         }
@@ -128,8 +128,8 @@ final class CheckStore {
                 input: query.text(4) ?? "", phone: query.text(5),
                 numberKind: query.text(6).flatMap(NumberKind.init(rawValue:)),
                 status: RowStatus(rank: query.int(7)),
-                codes: codes.isEmpty ? [] : codes.components(separatedBy: Self.separator),
-                reasons: reasons.isEmpty ? [] : reasons.components(separatedBy: Self.separator)))
+                codes: codes.isEmpty ? [] : codes.split(separator: Self.separator, omittingEmptySubsequences: false).map(String.init),
+                reasons: reasons.isEmpty ? [] : reasons.split(separator: Self.separator, omittingEmptySubsequences: false).map(String.init)))
         }
     }
 }

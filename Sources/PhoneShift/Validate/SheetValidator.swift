@@ -61,7 +61,7 @@ public struct SheetValidator: Sendable {
         let reader = try SheetReader(path: path, options: options.reader)
         var header: SheetRecord?
         while let record = try reader.next() {
-            if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) && record.problem == nil { continue }
+            if record.fields.allSatisfy({ $0.isBlank }) && record.problem == nil { continue }
             header = record
             break
         }
@@ -74,31 +74,19 @@ public struct SheetValidator: Sendable {
         let mapping = try ColumnMapping.resolve(headers: header.fields, overrides: options.columns, phoneType: options.phoneType)
         for note in mapping.notes { logger.info("\(note)") }
 
+        let started = ContinuousClock.now
         let store = try CheckStore(directory: options.temporaryDirectory)
         let rowChecker = RowChecker(mapping: mapping, headerCount: header.fields.count,
                                     normalizer: PhoneNormalizer(phoneType: options.phoneType, strict: options.strict),
                                     defaultRegion: options.defaultRegion)
-        var batch: [SheetRecord] = []
-        batch.reserveCapacity(options.batchSize)
-        var rowCount = 0
-        while let record = try reader.next() {
-            // A row of empty cells (",,,," at the end of Excel exports) is a blank line.
-            if record.problem == nil, record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
-            batch.append(record)
-            if batch.count == options.batchSize {
-                try store.insert(check(batch, with: rowChecker))
-                rowCount += batch.count
-                batch.removeAll(keepingCapacity: true)
-            }
-        }
-        if !batch.isEmpty {
-            try store.insert(check(batch, with: rowChecker))
-            rowCount += batch.count
-        }
+        let rowCount = try checkAndStore(reader: reader, checker: rowChecker, store: store)
         guard rowCount > 0 else {
             throw PhoneShiftError(.noDataRows, line: header.line, "the sheet has a header but no rows")
         }
+        let checked = ContinuousClock.now
+        logger.info("read and checked \(rowCount) rows in \(checked - started)")
         try store.runSheetChecks()
+        logger.info("sheet-wide checks in \(ContinuousClock.now - checked)")
 
         var summary = ValidationSummary(sheet: path, encoding: reader.encoding.rawValue,
                                         delimiter: String(UnicodeScalar(reader.delimiter)), mapping: mapping,
@@ -110,24 +98,91 @@ public struct SheetValidator: Sendable {
         return summary
     }
 
-    /// Checks one batch, split across the worker threads. Order is kept.
-    private func check(_ batch: [SheetRecord], with checker: RowChecker) -> [RowOutcome] {
-        let workers = min(options.workers, max(1, batch.count / 64))
-        if workers == 1 { return batch.map(checker.check) }
-        var results = [RowOutcome?](repeating: nil, count: batch.count)
-        results.withUnsafeMutableBufferPointer { buffer in
-            // Each worker writes only its own stride of indexes: no two touch the same slot.
-            nonisolated(unsafe) let slots = buffer
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var index = worker
-                while index < batch.count {
-                    slots[index] = checker.check(batch[index])
-                    index += workers
+    /// The pipeline: this thread reads batches; `workers` threads check them (libphonenumber
+    /// is the costly part); one thread stores them in order. Returns the number of rows.
+    /// Memory stays bounded: at most a few batches are in flight at once.
+    private func checkAndStore(reader: SheetReader, checker: RowChecker, store: CheckStore) throws -> Int {
+        let workers = options.workers
+        let input = BoundedQueue<(Int, [SheetRecord])>(capacity: workers * 2)
+        let output = InOrderCollector<[RowOutcome]>(producers: workers, capacity: workers * 4)
+        let storeBox = ThreadConfined(store)
+        let failure = FailureBox()
+        let done = DispatchGroup()
+
+        for index in 0..<workers {
+            done.enter()
+            let thread = Thread {
+                while let (sequence, batch) = input.pop() {
+                    output.put(sequence, batch.map(checker.check))
+                }
+                output.producerDone()
+                done.leave()
+            }
+            thread.name = "phoneshift-check-\(index)"
+            thread.start()
+        }
+        done.enter()
+        let writer = Thread {
+            // The store is used by this thread only until `done` is waited for.
+            while let rows = output.take() {
+                do {
+                    try storeBox.value.insert(rows)
+                } catch {
+                    failure.set(error)
+                    output.cancel()
+                    input.close()
+                    break
                 }
             }
+            done.leave()
         }
-        return results.map { $0! }
+        writer.name = "phoneshift-store"
+        writer.start()
+
+        var rowCount = 0
+        var sequence = 0
+        var batch: [SheetRecord] = []
+        batch.reserveCapacity(options.batchSize)
+        do {
+            while let record = try reader.next() {
+                // A row of empty cells (",,,," at the end of Excel exports) is a blank line.
+                if record.problem == nil, record.fields.allSatisfy(\.isBlank) { continue }
+                batch.append(record)
+                if batch.count == options.batchSize {
+                    guard input.push((sequence, batch)) else { break }
+                    sequence += 1
+                    rowCount += batch.count
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            if !batch.isEmpty, input.push((sequence, batch)) { rowCount += batch.count }
+        } catch {
+            input.close()
+            output.cancel()
+            done.wait()
+            throw error
+        }
+        input.close()
+        done.wait()
+        if let error = failure.error { throw error }
+        return rowCount
     }
+}
+
+/// Hands a non-Sendable value to exactly one other thread, which uses it until joined.
+final class ThreadConfined<Value>: @unchecked Sendable {
+    // @unchecked: the creator stops touching `value` until the using thread is joined.
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// The first error a background thread met.
+final class FailureBox: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var stored: Error?
+    func set(_ error: Error) { lock.withLock { if stored == nil { stored = error } } }
+    var error: Error? { lock.withLock { stored } }
 }
 
 /// The per-row part of validation: user, region and number, with no knowledge of other rows.
@@ -156,7 +211,7 @@ struct RowChecker: Sendable {
                         status: .invalid)
             return outcome
         }
-        if fields.count > headerCount, fields[headerCount...].contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+        if fields.count > headerCount, fields[headerCount...].contains(where: { !$0.isBlank }) {
             outcome.add(RowFinding.Code.extraFields.rawValue,
                         "the row has \(fields.count) fields but the header has \(headerCount): a value holds an unquoted delimiter, so the columns may have shifted",
                         status: .invalid)
@@ -172,7 +227,7 @@ struct RowChecker: Sendable {
         }
 
         var region = defaultRegion
-        let regionCell = cell(mapping.regionColumn).trimmingCharacters(in: .whitespaces)
+        let regionCell = cell(mapping.regionColumn).trimmedBlanks
         var unknownRegion = false
         if !regionCell.isEmpty {
             if let resolved = RegionResolver.region(for: regionCell) {

@@ -49,7 +49,9 @@ public struct ValidationSummary: Sendable, Codable, Equatable {
     mutating func count(_ outcome: RowOutcome) {
         rows += 1
         statuses[outcome.status.rawValue, default: 0] += 1
-        for code in Set(outcome.codes) { reasons[code, default: 0] += 1 }
+        for (index, code) in outcome.codes.enumerated() where !outcome.codes[..<index].contains(code) {
+            reasons[code, default: 0] += 1
+        }
         if outcome.status != .ok, firstProblems.count < Self.problemsKept {
             firstProblems.append(Problem(line: outcome.line, user: Sanitize.forMessage(outcome.user),
                                          status: outcome.status, reason: outcome.reason))
