@@ -122,10 +122,15 @@ public struct SheetValidator: Sendable {
             thread.start()
         }
         done.enter()
+        let logger = self.logger
         let writer = Thread {
             // The store is used by this thread only until `done` is waited for.
+            var busy = Duration.zero
+            defer { logger.info("storing rows took \(busy)") }
             while let rows = output.take() {
                 do {
+                    let start = ContinuousClock.now
+                    defer { busy += ContinuousClock.now - start }
                     try storeBox.value.insert(rows)
                 } catch {
                     failure.set(error)
