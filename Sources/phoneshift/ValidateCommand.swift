@@ -80,8 +80,12 @@ struct ValidateCommand: ParsableCommand {
         let validator = SheetValidator(options: options, logger: logging.makeLogger("phoneshift.validate"))
         let writer = try output.map { try AtomicFileWriter(path: $0) }
         try writer?.write(CSVFormatting.line(ValidationSummary.outputColumns))
+        var line: [UInt8] = []
         let summary = try validator.validate(path: sheet) { outcome in
-            try writer?.write(ValidationSummary.outputLine(outcome, phoneType: phoneType))
+            guard let writer else { return }
+            line.removeAll(keepingCapacity: true)
+            ValidationSummary.appendOutputLine(outcome, phoneType: phoneType, to: &line)
+            try writer.write(bytes: line)
         }
         try writer?.commit()
 

@@ -5,33 +5,51 @@ public enum CSVFormatting {
 
     /// One CSV line (RFC 4180 quoting, LF ending) with every cell neutralised.
     public static func line(_ cells: [String]) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        append(cells, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends one CSV line to `out` (no intermediate strings: reports write millions).
+    public static func append(_ cells: [String], to out: inout [UInt8]) {
         for (index, cell) in cells.enumerated() {
-            if index > 0 { out += "," }
-            out += quote(neutralize(cell))
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            appendCell(cell, to: &out)
         }
-        out += "\n"
-        return out
+        out.append(0x0A)
+    }
+
+    static func appendCell(_ cell: String, to out: inout [UInt8]) {
+        let neutralise = needsNeutralising(cell)
+        var needsQuotes = false
+        for byte in cell.utf8 where byte == UInt8(ascii: ",") || byte == UInt8(ascii: ";") || byte == 0x0A
+            || byte == 0x0D || byte == UInt8(ascii: "\"") {
+            needsQuotes = true
+            break
+        }
+        if needsQuotes { out.append(UInt8(ascii: "\"")) }
+        if neutralise { out.append(UInt8(ascii: "'")) }
+        if needsQuotes {
+            for byte in cell.utf8 {
+                if byte == UInt8(ascii: "\"") { out.append(byte) }
+                out.append(byte)
+            }
+            out.append(UInt8(ascii: "\""))
+        } else {
+            out.append(contentsOf: cell.utf8)
+        }
     }
 
     /// Quotes a cell when it holds a delimiter, quote or line break.
     public static func quote(_ cell: String) -> String {
-        var needsQuotes = false, hasQuote = false
-        for byte in cell.utf8 {
-            switch byte {
-            case UInt8(ascii: ","), UInt8(ascii: ";"), 0x0A, 0x0D: needsQuotes = true
-            case UInt8(ascii: "\""): needsQuotes = true; hasQuote = true
-            default: continue
-            }
+        var out: [UInt8] = []
+        appendCell(cell, to: &out)
+        // appendCell also neutralises; undo that for plain quoting.
+        if needsNeutralising(cell) {
+            let quoteOffset = out.first == UInt8(ascii: "\"") ? 1 : 0
+            out.remove(at: quoteOffset)
         }
-        guard needsQuotes else { return cell }
-        guard hasQuote else { return "\"" + cell + "\"" }
-        var out = "\""
-        for character in cell {
-            out.append(character)
-            if character == "\"" { out.append("\"") }
-        }
-        return out + "\""
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A cell that a spreadsheet would run as a formula (starts with `=`, `+`, `-`, `@`,
@@ -39,8 +57,12 @@ public enum CSVFormatting {
     /// digits (`+44 (0)20 7946 0958`): such a cell cannot call a function, and phone
     /// numbers in Graph's `+CC NSN` form must stay machine-readable.
     public static func neutralize(_ cell: String) -> String {
-        guard let first = cell.utf8.first, Self.formulaStarts.contains(first) else { return cell }
-        let phoneSafe = cell.utf8.allSatisfy { Self.phoneCharacters.contains($0) }
-        return phoneSafe && first != UInt8(ascii: "=") && first != UInt8(ascii: "@") ? cell : "'" + cell
+        needsNeutralising(cell) ? "'" + cell : cell
+    }
+
+    static func needsNeutralising(_ cell: String) -> Bool {
+        guard let first = cell.utf8.first, formulaStarts.contains(first) else { return false }
+        if first == UInt8(ascii: "=") || first == UInt8(ascii: "@") { return true }
+        return !cell.utf8.allSatisfy { phoneCharacters.contains($0) }
     }
 }

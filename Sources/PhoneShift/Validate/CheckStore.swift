@@ -32,7 +32,7 @@ final class CheckStore {
             try db.execute("""
                 PRAGMA journal_mode = OFF;
                 PRAGMA synchronous = OFF;
-                PRAGMA cache_size = -8000;
+                PRAGMA cache_size = -4000;
                 PRAGMA temp_store = FILE;
                 CREATE TABLE keys (line INTEGER PRIMARY KEY, user_key TEXT NOT NULL, phone TEXT NOT NULL);
                 """)

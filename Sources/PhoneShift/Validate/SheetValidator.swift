@@ -20,7 +20,7 @@ public struct ValidationOptions: Sendable {
 
     public init(columns: ColumnOverrides = .init(), phoneType: PhoneType = .mobile,
                 defaultRegion: String? = nil, strict: Bool = false, reader: SheetReaderOptions = .init(),
-                workers: Int = ProcessInfo.processInfo.activeProcessorCount, batchSize: Int = 2048,
+                workers: Int = ProcessInfo.processInfo.activeProcessorCount, batchSize: Int = 512,
                 temporaryDirectory: String = NSTemporaryDirectory()) {
         self.columns = columns
         self.phoneType = phoneType

@@ -86,11 +86,11 @@ extension ValidationSummary {
     public static let outputColumns = ["line", "user", "phone_type", "input", "phone", "status", "reason",
                                        "user_kind", "number_kind", "reason_codes"]
 
-    /// One row of `validate --output`, neutralised for spreadsheets.
-    public static func outputLine(_ o: RowOutcome, phoneType: PhoneType) -> String {
-        CSVFormatting.line([
+    /// Appends one row of `validate --output`, neutralised for spreadsheets, to `out`.
+    public static func appendOutputLine(_ o: RowOutcome, phoneType: PhoneType, to out: inout [UInt8]) {
+        CSVFormatting.append([
             String(o.line), o.user, phoneType.rawValue, o.input, o.phone ?? "", o.status.rawValue, o.reason,
             o.userKind?.rawValue ?? "", o.numberKind?.rawValue ?? "", o.codes.joined(separator: " "),
-        ])
+        ], to: &out)
     }
 }

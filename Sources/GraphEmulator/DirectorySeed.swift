@@ -1,0 +1,60 @@
+import Foundation
+
+/// The JSON file that seeds the emulator's tenant (`Samples/directory.json`).
+/// This is the emulator's own format, not Graph's.
+public struct DirectorySeed: Codable, Sendable {
+    public struct Tenant: Codable, Sendable {
+        public var id: String
+        public var displayName: String
+        public var domain: String?
+    }
+    public struct PhoneMethodSeed: Codable, Sendable {
+        public var phoneType: String
+        public var phoneNumber: String
+        public var smsSignInState: String?
+    }
+    public struct OtherMethodSeed: Codable, Sendable {
+        /// password, email, microsoftAuthenticator, fido2, softwareOath,
+        /// temporaryAccessPass, windowsHelloForBusiness
+        public var type: String
+        public var displayName: String?
+        public var emailAddress: String?
+    }
+    public struct UserSeed: Codable, Sendable {
+        public var id: String
+        public var userPrincipalName: String
+        public var displayName: String
+        public var mail: String?
+        public var employeeId: String?
+        public var accountEnabled: Bool?
+        public var userType: String?
+        public var usageLocation: String?
+        public var phoneMethods: [PhoneMethodSeed]?
+        public var otherMethods: [OtherMethodSeed]?
+        /// Directory role display names, e.g. "Global Administrator".
+        public var roles: [String]?
+        /// The user's default MFA method (`mobile`, `alternateMobile`, `office`, …).
+        public var defaultMethod: String?
+    }
+
+    public var tenant: Tenant
+    public var users: [UserSeed]
+
+    /// Reads a seed file; the error names the file and what is wrong.
+    public static func load(path: String) throws -> DirectorySeed {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EmulatorError("cannot read the directory file '\(path)'")
+        }
+        do {
+            return try JSONDecoder().decode(DirectorySeed.self, from: data)
+        } catch {
+            throw EmulatorError("the directory file '\(path)' is not a valid seed: \(error)")
+        }
+    }
+}
+
+/// A start-up error of the emulator, for people.
+public struct EmulatorError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,248 @@
+import Foundation
+
+/// Phone method types and their fixed ids (the same for every user).
+enum PhoneSlot: String, CaseIterable, Sendable {
+    case mobile, alternateMobile, office
+
+    var methodId: String {
+        switch self {
+        case .mobile: "3179e48a-750b-4051-897c-87b9720928f7"
+        case .alternateMobile: "b6332ec1-7057-4abe-9331-3d72feddfe41"
+        case .office: "e37fc753-ff3b-4958-9484-eaa9425c82bc"
+        }
+    }
+
+    init?(methodId: String) {
+        guard let slot = PhoneSlot.allCases.first(where: { $0.methodId == methodId.lowercased() }) else { return nil }
+        self = slot
+    }
+}
+
+struct PhoneMethodState: Sendable, Equatable {
+    var slot: PhoneSlot
+    var number: String
+    var smsSignInState: String
+}
+
+struct OtherMethodState: Sendable {
+    var type: String
+    var id: String
+    var displayName: String?
+    var emailAddress: String?
+    var created: String
+}
+
+struct UserState: Sendable {
+    var id: String
+    var userPrincipalName: String
+    var displayName: String
+    var givenName: String?
+    var surname: String?
+    var mail: String?
+    var employeeId: String?
+    var accountEnabled: Bool
+    var userType: String
+    var usageLocation: String?
+    var phones: [PhoneSlot: PhoneMethodState]
+    var others: [OtherMethodState]
+    var roles: [String]
+    var defaultMethod: String?
+}
+
+/// Well-known directory role template ids.
+enum DirectoryRoles {
+    static let templates: [String: String] = [
+        "Global Administrator": "62e90394-69f5-4237-9190-012177145e10",
+        "Privileged Authentication Administrator": "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+        "Authentication Administrator": "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+        "User Administrator": "fe930be7-5e62-47db-91af-98c3a49a38b1",
+        "Helpdesk Administrator": "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+        "Privileged Role Administrator": "e8611ab8-c189-46e8-94e1-60213ab1f814",
+        "Security Administrator": "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    ]
+
+    static func templateId(_ name: String) -> String {
+        templates[name] ?? stableUUID("role:" + name)
+    }
+
+    /// The id of the activated role object in this tenant (stable per name).
+    static func roleObjectId(_ name: String) -> String { stableUUID("roleobject:" + name) }
+}
+
+/// A UUID derived from text (FNV-1a), so that seeded ids stay the same across resets.
+func stableUUID(_ text: String) -> String {
+    var a: UInt64 = 0xcbf29ce484222325, b: UInt64 = 0x84222325cbf29ce4
+    for byte in text.utf8 {
+        a = (a ^ UInt64(byte)) &* 0x100000001b3
+        b = (b ^ UInt64(byte)) &* 0x100000001b3 ^ (a >> 7)
+    }
+    let hex = String(format: "%016llx%016llx", a, b)
+    let c = Array(hex)
+    return "\(String(c[0..<8]))-\(String(c[8..<12]))-4\(String(c[13..<16]))-a\(String(c[17..<20]))-\(String(c[20..<32]))"
+}
+
+/// The tenant's directory: users, their methods and the Graph rules for changing them.
+/// A value type; the server keeps it behind a lock.
+struct Tenant: Sendable {
+    var id: String
+    var displayName: String
+    var users: [UserState]
+    private var byId: [String: Int] = [:]
+    private var byUPN: [String: Int] = [:]
+    /// Numbers in use for SMS sign-in → the users using them.
+    private var smsSignIn: [String: Set<Int>] = [:]
+
+    init(seed: DirectorySeed) {
+        id = seed.tenant.id
+        displayName = seed.tenant.displayName
+        users = seed.users.map { u in
+            var phones: [PhoneSlot: PhoneMethodState] = [:]
+            for p in u.phoneMethods ?? [] {
+                guard let slot = PhoneSlot(rawValue: p.phoneType) else { continue }
+                let number = PhoneFormat.canonical(p.phoneNumber) ?? p.phoneNumber
+                phones[slot] = PhoneMethodState(slot: slot, number: number, smsSignInState: p.smsSignInState ?? "notAllowedByPolicy")
+            }
+            let others = (u.otherMethods ?? []).map { m in
+                OtherMethodState(
+                    type: m.type,
+                    id: m.type == "password" ? "28c10230-6103-485e-b985-444c60001490"
+                        : m.type == "email" ? "3ddfcfc8-9383-446f-83cc-3ab9be4be18f" : stableUUID(u.id + ":" + m.type),
+                    displayName: m.displayName, emailAddress: m.emailAddress, created: "2024-03-14T09:26:53Z")
+            }
+            let names = u.displayName.split(separator: " ", maxSplits: 1).map(String.init)
+            return UserState(
+                id: u.id.lowercased(), userPrincipalName: u.userPrincipalName, displayName: u.displayName,
+                givenName: names.first, surname: names.count > 1 ? names[1] : nil, mail: u.mail,
+                employeeId: u.employeeId, accountEnabled: u.accountEnabled ?? true, userType: u.userType ?? "Member",
+                usageLocation: u.usageLocation, phones: phones, others: others, roles: u.roles ?? [],
+                defaultMethod: u.defaultMethod ?? (phones[.mobile] != nil ? OurChoices.defaultMethodWhenUnset : nil))
+        }
+        reindex()
+    }
+
+    private mutating func reindex() {
+        byId = [:]
+        byUPN = [:]
+        smsSignIn = [:]
+        for (i, u) in users.enumerated() {
+            byId[u.id] = i
+            byUPN[u.userPrincipalName.lowercased()] = i
+            for method in u.phones.values where method.smsSignInState == "ready" {
+                smsSignIn[method.number, default: []].insert(i)
+            }
+        }
+    }
+
+    /// A user by object id or user principal name (case-insensitive), as `/users/{key}`.
+    func index(of key: String) -> Int? {
+        let lower = key.lowercased()
+        return byId[lower] ?? byUPN[lower]
+    }
+
+    // MARK: Phone methods, with the rules of GRAPH.md
+
+    enum Failure: Error, Equatable {
+        case badRequest(String)
+        case notFound(String)
+    }
+
+    /// POST …/phoneMethods. Returns the new method.
+    mutating func addPhone(user: Int, number: String, type: String) throws(Failure) -> PhoneMethodState {
+        guard let slot = PhoneSlot(rawValue: type) else {
+            throw .badRequest("Invalid value for phoneType: '\(type)'. Expected mobile, alternateMobile or office.")
+        }
+        guard let canonical = PhoneFormat.canonical(number) else { throw .badRequest(PhoneFormat.invalidMessage) }
+        if users[user].phones[slot] != nil {
+            throw .badRequest("A phone method of type '\(slot.rawValue)' already exists for this user.")
+        }
+        if slot == .alternateMobile && users[user].phones[.mobile] == nil {
+            throw .badRequest("An alternateMobile phone method can only be added when a mobile phone method exists.")
+        }
+        let method = PhoneMethodState(slot: slot, number: canonical, smsSignInState: "notAllowedByPolicy")
+        users[user].phones[slot] = method
+        return method
+    }
+
+    /// PATCH …/phoneMethods/{id}.
+    mutating func updatePhone(user: Int, methodId: String, number: String?, type: String?) throws(Failure) -> PhoneMethodState {
+        guard let slot = PhoneSlot(methodId: methodId), var method = users[user].phones[slot] else {
+            throw .notFound("The phone method '\(methodId)' was not found for this user.")
+        }
+        if let type, type != slot.rawValue {
+            throw .badRequest("The phoneType of an existing phone method cannot be changed (from '\(slot.rawValue)' to '\(type)').")
+        }
+        if let number {
+            guard let canonical = PhoneFormat.canonical(number) else { throw .badRequest(PhoneFormat.invalidMessage) }
+            if method.smsSignInState == "ready" {
+                smsSignIn[method.number]?.remove(user)
+                smsSignIn[canonical, default: []].insert(user)
+            }
+            method.number = canonical
+        }
+        users[user].phones[slot] = method
+        return method
+    }
+
+    /// DELETE …/phoneMethods/{id}.
+    mutating func deletePhone(user: Int, methodId: String) throws(Failure) {
+        guard let slot = PhoneSlot(methodId: methodId), users[user].phones[slot] != nil else {
+            throw .notFound("The phone method '\(methodId)' was not found for this user.")
+        }
+        if slot == .mobile && users[user].phones[.alternateMobile] != nil {
+            throw .badRequest("The mobile phone method cannot be deleted while an alternateMobile phone method exists.")
+        }
+        if users[user].defaultMethod == slot.rawValue {
+            throw .badRequest("The phone method is the user's default sign-in method and cannot be deleted.")
+        }
+        if let old = users[user].phones[slot], old.smsSignInState == "ready" { smsSignIn[old.number]?.remove(user) }
+        users[user].phones[slot] = nil
+    }
+
+    /// Another user already uses `number` for SMS sign-in (409 phoneNumberNotUnique).
+    func numberUsedForSMSSignIn(_ number: String, except user: Int) -> Bool {
+        !(smsSignIn[number] ?? []).subtracting([user]).isEmpty
+    }
+}
+
+/// Graph's phone number format, as the emulator understands it (its own code, on purpose).
+enum PhoneFormat {
+    static let invalidMessage = "Invalid phone number. Phone numbers must be in the format '+{country code} {subscriber number}x{extension}'."
+
+    /// The stored form of an accepted number (`+CC NSN[xEXT]`), or nil when Graph would refuse it.
+    static func canonical(_ text: String) -> String? {
+        var body = Substring(text)
+        var ext: Substring = ""
+        if let x = body.firstIndex(where: { $0 == "x" || $0 == "X" }) {
+            ext = body[body.index(after: x)...]
+            body = body[..<x]
+            guard !ext.isEmpty, ext.count <= 10, ext.allSatisfy(isDigit) else { return nil }
+        }
+        guard body.first == "+" else { return nil }
+        body = body.dropFirst()
+        let suffix = ext.isEmpty ? "" : "x" + ext
+        if let space = body.firstIndex(of: " ") {
+            let code = body[..<space], nsn = body[body.index(after: space)...]
+            guard !code.isEmpty, code.count <= 3, code.allSatisfy(isDigit), code.first != "0",
+                  !nsn.isEmpty, nsn.allSatisfy(isDigit), code.count + nsn.count <= 15, nsn.count >= 4 else { return nil }
+            return "+\(code) \(nsn)" + suffix
+        }
+        guard OurChoices.acceptsCompactE164, body.allSatisfy(isDigit), body.count >= 7, body.count <= 15,
+              let codeLength = callingCodeLength(body) else { return nil }
+        return "+\(body.prefix(codeLength)) \(body.dropFirst(codeLength))" + suffix
+    }
+
+    private static func isDigit(_ c: Character) -> Bool { c.isASCII && c.isNumber }
+
+    /// Length of the country calling code at the start of `digits` (ITU E.164 zones:
+    /// codes are prefix-free), or nil when the digits start no code.
+    static func callingCodeLength(_ digits: Substring) -> Int? {
+        guard let first = digits.first, first != "0" else { return nil }
+        if first == "1" || first == "7" { return 1 }
+        let two = Int(digits.prefix(2)) ?? 0
+        let twoDigitCodes: Set<Int> = [
+            20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58,
+            60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
+        ]
+        return twoDigitCodes.contains(two) ? 2 : 3
+    }
+}
