@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Already a dependency of Hummingbird; named for HTTPField, which it does not re-export.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // System libraries, one module each (Debian packages named in `providers`).
@@ -48,6 +50,7 @@ let package = Package(
             name: "GraphEmulator",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -64,7 +67,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GraphEmulatorTests",
-            dependencies: ["GraphEmulator", "CCurl"]
+            dependencies: ["GraphEmulator"]
         ),
     ]
 )

@@ -1,2 +1,0 @@
-import GraphEmulator
-print("graph-emulator: not built yet")

@@ -1,0 +1,206 @@
+import Foundation
+import Testing
+@testable import GraphEmulator
+
+@Suite("Emulator: Graph users and authentication methods")
+struct GraphContractTests {
+    @Test("Users by id and by UPN (any case, guest #EXT# UPNs), with $select; unknown users 404")
+    func users() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let member = h.seed.users[1]
+        let byId = try await h.send("GET", "/v1.0/users/\(member.id)", token: token)
+        #expect(byId.status == 200)
+        #expect(byId.json["userPrincipalName"] as? String == member.userPrincipalName)
+        #expect(byId.json["employeeId"] == nil)  // not in the default property set
+        let byUPN = try await h.send("GET", "/v1.0/users/\(member.userPrincipalName.uppercased())?$select=id,employeeId,accountEnabled", token: token)
+        #expect(byUPN.json["id"] as? String == member.id)
+        #expect(byUPN.json["employeeId"] as? String == member.employeeId)
+        #expect(Set(byUPN.json.keys) == ["@odata.context", "id", "employeeId", "accountEnabled"])
+        let guest = try #require(h.seed.users.first { $0.userPrincipalName.contains("#EXT#") })
+        let encoded = guest.userPrincipalName.replacingOccurrences(of: "#", with: "%23")
+        #expect(try await h.send("GET", "/v1.0/users/\(encoded)", token: token).json["id"] as? String == guest.id)
+        let missing = try await h.send("GET", "/v1.0/users/nobody@contoso.com", token: token)
+        #expect(missing.status == 404)
+        #expect(missing.errorCode == "Request_ResourceNotFound")
+        #expect((missing.json["error"] as? [String: Any])?["message"] as? String
+                == "Resource 'nobody@contoso.com' does not exist or one of its queried reference-property objects are not present.")
+        #expect(try await h.send("GET", "/v1.0/users/\(member.id)?$select=shoeSize", token: token).status == 400)
+    }
+
+    @Test("Listing with $filter on employeeId, mail and userPrincipalName; paging with $top and nextLink")
+    func listing() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let member = h.seed.users[5]
+        for (property, value) in [("employeeId", member.employeeId!), ("mail", member.mail!), ("userPrincipalName", member.userPrincipalName)] {
+            let filter = "\(property) eq '\(value)'".addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!
+            let reply = try await h.send("GET", "/v1.0/users?$filter=\(filter)&$select=id", token: token)
+            let value = reply.json["value"] as! [[String: Any]]
+            #expect(value.map { $0["id"] as? String } == [member.id])
+        }
+        var seen: [String] = []
+        var path = "/v1.0/users?$top=64&$select=id"
+        var pages = 0
+        while true {
+            let reply = try await h.send("GET", path, token: token)
+            #expect(reply.status == 200)
+            seen += (reply.json["value"] as! [[String: Any]]).map { $0["id"] as! String }
+            pages += 1
+            guard let next = reply.json["@odata.nextLink"] as? String else { break }
+            #expect(next.hasPrefix(h.base + "/v1.0/users?"))
+            path = String(next.dropFirst(h.base.count))
+        }
+        #expect(pages == 5)
+        #expect(seen == h.seed.users.map(\.id))
+        let unsupported = try await h.send("GET", "/v1.0/users?$filter=\("startswith(displayName,'A')".addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!)", token: token)
+        #expect(unsupported.status == 400 && unsupported.errorCode == OurChoices.unsupportedQueryCode)
+        #expect(try await h.send("GET", "/v1.0/users?$top=1000", token: token).status == 400)
+    }
+
+    @Test("All methods are polymorphic with @odata.type; phone methods list, get")
+    func methods() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let user = try #require(h.seed.users.first { Set(($0.phoneMethods ?? []).map(\.phoneType)) == ["mobile", "alternateMobile"] && ($0.otherMethods ?? []).count >= 2 })
+        let all = try await h.send("GET", "/v1.0/users/\(user.id)/authentication/methods", token: token)
+        let items = all.json["value"] as! [[String: Any]]
+        let types = Set(items.map { $0["@odata.type"] as! String })
+        let known: Set<String> = [
+            "#microsoft.graph.passwordAuthenticationMethod", "#microsoft.graph.phoneAuthenticationMethod",
+            "#microsoft.graph.emailAuthenticationMethod", "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+            "#microsoft.graph.fido2AuthenticationMethod", "#microsoft.graph.softwareOathAuthenticationMethod",
+            "#microsoft.graph.temporaryAccessPassAuthenticationMethod", "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod",
+        ]
+        #expect(types.isSubset(of: known))
+        #expect(items.filter { $0["@odata.type"] as? String == "#microsoft.graph.phoneAuthenticationMethod" }.count == 2)
+        let phones = try await h.send("GET", "/v1.0/users/\(user.id)/authentication/phoneMethods", token: token)
+        let list = phones.json["value"] as! [[String: Any]]
+        #expect(list.count == 2)
+        #expect(list.allSatisfy { Set($0.keys) == ["id", "phoneNumber", "phoneType", "smsSignInState"] })
+        let one = try await h.send("GET", "/v1.0/users/\(user.id)/authentication/phoneMethods/\(MethodIds.mobile)", token: token)
+        #expect(one.json["phoneType"] as? String == "mobile")
+        #expect(one.json["phoneNumber"] as? String == user.phoneMethods?.first { $0.phoneType == "mobile" }?.phoneNumber)
+        let unknown = try await h.send("GET", "/v1.0/users/\(user.id)/authentication/phoneMethods/\(MethodIds.office)", token: token)
+        #expect(unknown.status == 404 && unknown.errorCode == OurChoices.unknownMethodCode)
+    }
+
+    @Test("Directory roles: per user (transitiveMemberOf) and for the tenant ($expand=members)")
+    func roles() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let admin = try #require(h.seed.users.first { $0.roles == ["Global Administrator"] })
+        let reply = try await h.send("GET", "/v1.0/users/\(admin.id)/transitiveMemberOf/microsoft.graph.directoryRole", token: token)
+        let roles = reply.json["value"] as! [[String: Any]]
+        #expect(roles.map { $0["displayName"] as? String } == ["Global Administrator"])
+        #expect(roles[0]["roleTemplateId"] as? String == "62e90394-69f5-4237-9190-012177145e10")
+        let plain = h.user(withPhones: ["mobile"])
+        #expect((try await h.send("GET", "/v1.0/users/\(plain.id)/transitiveMemberOf/microsoft.graph.directoryRole", token: token).json["value"] as! [Any]).isEmpty)
+        let tenantRoles = try await h.send("GET", "/v1.0/directoryRoles?$expand=members", token: token)
+        let global = (tenantRoles.json["value"] as! [[String: Any]]).first { $0["displayName"] as? String == "Global Administrator" }!
+        #expect((global["members"] as! [[String: Any]]).contains { $0["id"] as? String == admin.id })
+    }
+
+    @Test("POST adds a missing type (201, Location); the rules refuse duplicates, orphan alternates and bad numbers")
+    func add() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let none = h.user(withPhones: [])
+        let path = "/v1.0/users/\(none.id)/authentication/phoneMethods"
+        let orphan = try await h.send("POST", path, token: token, json: ["phoneNumber": "+1 2065550101", "phoneType": "alternateMobile"])
+        #expect(orphan.status == 400 && orphan.errorCode == OurChoices.badRequestCode)
+        let created = try await h.send("POST", path, token: token, json: ["phoneNumber": "+12065550100", "phoneType": "mobile"])
+        #expect(created.status == 201)
+        #expect(created.json["id"] as? String == MethodIds.mobile)
+        #expect(created.json["phoneNumber"] as? String == "+1 2065550100")  // compact form accepted, stored spaced
+        #expect(created.header("Location")?.hasSuffix("/phoneMethods/\(MethodIds.mobile)") == true)
+        let duplicate = try await h.send("POST", path, token: token, json: ["phoneNumber": "+1 2065550102", "phoneType": "mobile"])
+        #expect(duplicate.status == 400 && duplicate.errorCode == OurChoices.badRequestCode)
+        #expect(try await h.send("POST", path, token: token, json: ["phoneNumber": "+1 2065550101", "phoneType": "alternateMobile"]).status == 201)
+        for bad in ["2065550100", "+1-206-555-0100", "+1 (206) 5550100", "+0 2065550100", "+1 206555010x", "+44 7400 123456", ""] {
+            let reply = try await h.send("POST", path, token: token, json: ["phoneNumber": bad, "phoneType": "office"])
+            #expect(reply.status == 400, "\(bad)")
+        }
+        let office = try await h.send("POST", path, token: token, json: ["phoneNumber": "+44 2079460958x123", "phoneType": "office"])
+        #expect(office.status == 201 && office.json["phoneNumber"] as? String == "+44 2079460958x123")
+        let state = try await h.state(of: none.id)
+        #expect(state.map { $0["phoneType"] as? String } == ["mobile", "alternateMobile", "office"])
+        #expect(try await h.send("POST", path, token: token, json: ["phoneType": "office"]).status == 400)
+        let notJSON = try await h.send("POST", path, token: token, headers: ["Content-Type": "application/json"])
+        #expect(notJSON.status == 400)
+    }
+
+    @Test("PATCH changes the number (204) but never the type; unknown method 404")
+    func update() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let user = h.user(withPhones: ["mobile"])
+        let path = "/v1.0/users/\(user.id)/authentication/phoneMethods/\(MethodIds.mobile)"
+        let patch = try await h.send("PATCH", path, token: token, json: ["phoneNumber": "+44 7400999888", "phoneType": "mobile"])
+        #expect(patch.status == 204)
+        #expect(patch.body.isEmpty)
+        #expect(try await h.state(of: user.id).first?["phoneNumber"] as? String == "+44 7400999888")
+        let typeChange = try await h.send("PATCH", path, token: token, json: ["phoneNumber": "+44 7400999887", "phoneType": "office"])
+        #expect(typeChange.status == 400)
+        #expect(try await h.state(of: user.id).first?["phoneNumber"] as? String == "+44 7400999888")
+        let missing = try await h.send("PATCH", "/v1.0/users/\(user.id)/authentication/phoneMethods/\(MethodIds.office)",
+                                       token: token, json: ["phoneNumber": "+44 2079460958", "phoneType": "office"])
+        #expect(missing.status == 404 && missing.errorCode == OurChoices.unknownMethodCode)
+        #expect(try await h.send("PATCH", path, token: token, json: ["phoneNumber": "07400 999888"]).status == 400)
+    }
+
+    @Test("DELETE: 204; mobile not while an alternate exists; never the default method")
+    func delete() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let both = h.user(withPhones: ["mobile", "alternateMobile"])
+        let base = "/v1.0/users/\(both.id)/authentication/phoneMethods/"
+        let blocked = try await h.send("DELETE", base + MethodIds.mobile, token: token)
+        #expect(blocked.status == 400)
+        #expect(try await h.send("DELETE", base + MethodIds.alternateMobile, token: token).status == 204)
+        // The mobile is this user's default method: still refused.
+        let isDefault = try await h.send("DELETE", base + MethodIds.mobile, token: token)
+        #expect(isDefault.status == 400)
+        #expect((isDefault.json["error"] as? [String: Any])?["message"] as? String == "The phone method is the user's default sign-in method and cannot be deleted.")
+        let office = h.user(withPhones: ["mobile", "office"])
+        #expect(try await h.send("DELETE", "/v1.0/users/\(office.id)/authentication/phoneMethods/\(MethodIds.office)", token: token).status == 204)
+        #expect(try await h.send("DELETE", "/v1.0/users/\(office.id)/authentication/phoneMethods/\(MethodIds.office)", token: token).status == 404)
+    }
+
+    @Test("409 phoneNumberNotUnique when another user signs in by SMS with the number; the change is saved")
+    func notUnique() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let owner = try #require(h.seed.users.first { $0.phoneMethods?.first?.smsSignInState == "ready" })
+        let number = owner.phoneMethods![0].phoneNumber
+        let other = try #require(h.seed.users.first { $0.id != owner.id && $0.phoneMethods?.first?.phoneType == "mobile" && $0.phoneMethods?.first?.smsSignInState == nil })
+        let reply = try await h.send("PATCH", "/v1.0/users/\(other.id)/authentication/phoneMethods/\(MethodIds.mobile)",
+                                     token: token, json: ["phoneNumber": number, "phoneType": "mobile"])
+        #expect(reply.status == 409)
+        #expect(reply.errorCode == "phoneNumberNotUnique")
+        #expect(try await h.state(of: other.id).first?["phoneNumber"] as? String == number)
+    }
+
+    @Test("Every response carries request-id and echoes client-request-id; errors carry innerError")
+    func correlation() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let reply = try await h.send("GET", "/v1.0/users/nobody@x.io", token: token, headers: ["client-request-id": "c0ffee00-0000-4000-8000-000000000001"])
+        #expect(reply.header("client-request-id") == "c0ffee00-0000-4000-8000-000000000001")
+        let requestId = try #require(reply.header("request-id"))
+        let inner = (reply.json["error"] as? [String: Any])?["innerError"] as? [String: Any]
+        #expect(inner?["request-id"] as? String == requestId)
+        #expect(inner?["client-request-id"] as? String == "c0ffee00-0000-4000-8000-000000000001")
+        #expect(inner?["date"] is String)
+        #expect(try await h.tokenReply().header("request-id") != nil)
+    }
+}
