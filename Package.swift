@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         // Already a dependency of Hummingbird; named for HTTPField, which it does not re-export.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
@@ -34,6 +35,7 @@ let package = Package(
             dependencies: [
                 "CCSV", "CCurl", "CSQLite", "CPhoneNumber",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Thin executable: argument parsing, exit codes, terminal output.

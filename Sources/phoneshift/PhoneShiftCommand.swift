@@ -5,14 +5,17 @@ import PhoneShift
 
 /// `phoneshift`: the command line. Parsing, exit codes and terminal output only; the
 /// work is done by the PhoneShift library.
-struct PhoneShiftCommand: ParsableCommand {
+struct PhoneShiftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phoneshift",
         abstract: "Change the MFA phone numbers of many Microsoft 365 / Entra ID users at once.",
         discussion: """
-            Exit codes: 0 success; 1 some rows invalid or in conflict; 2 usage error or unreadable input.
+            Exit codes: 0 success; 1 some rows invalid, in conflict, failed or needing attention; \
+            2 usage error, bad job file or unreadable input (plan --detailed-exitcode: changes to make); \
+            3 the job is locked by another run; 4 authentication failed before any row was touched; \
+            130 interrupted (apply again to resume).
             """,
-        subcommands: [ValidateCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, DemoCommand.self]
     )
 }
 
@@ -30,12 +33,22 @@ struct LoggingOptions: ParsableArguments {
 
 @main
 enum Entry {
-    static func main() {
+    static func main() async {
         do {
             var command = try PhoneShiftCommand.parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as PhoneShiftError {
             FileHandle.standardError.write(Data("phoneshift: error: \(error)\n".utf8))
+            exit(2)
+        } catch let error as GraphError where error.kind == .authentication {
+            FileHandle.standardError.write(Data("phoneshift: error: \(error)\n".utf8))
+            exit(ExitStatus.authentication)
+        } catch let error as SQLiteError {
+            FileHandle.standardError.write(Data("phoneshift: error: the job store: \(error)\n".utf8))
             exit(2)
         } catch {
             let code = PhoneShiftCommand.exitCode(for: error)

@@ -145,3 +145,9 @@ extension SQLiteValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
     public init(stringLiteral value: String) { self = .text(value) }
     public static func int(_ value: Int) -> SQLiteValue { .integer(Int64(value)) }
 }
+
+/// The rowid of the last insert on `db`.
+public func sqlite3LastInsertRowid(_ db: SQLiteDatabase) -> Int64 { sqlite3_last_insert_rowid(db.handle) }
+
+/// Rows changed by the last statement on `db`.
+public func sqlite3Changes(_ db: SQLiteDatabase) -> Int32 { sqlite3_changes(db.handle) }

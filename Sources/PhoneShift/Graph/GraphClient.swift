@@ -1,0 +1,233 @@
+import Foundation
+import Logging
+
+/// How many times, and how patiently, transient failures are retried.
+public struct RetryPolicy: Sendable {
+    /// Tries for 5xx and network errors (first try included).
+    public var maxAttempts: Int = 6
+    /// Tries when Graph keeps answering 429 (each honours Retry-After).
+    public var maxThrottledAttempts: Int = 30
+    public var baseDelay: Double = 0.5
+    public var maxDelay: Double = 30
+    public init(maxAttempts: Int = 6, maxThrottledAttempts: Int = 30, baseDelay: Double = 0.5, maxDelay: Double = 30) {
+        self.maxAttempts = maxAttempts
+        self.maxThrottledAttempts = maxThrottledAttempts
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+    }
+
+    /// Capped exponential backoff with full jitter.
+    func delay(afterAttempt attempt: Int) -> Double {
+        let ceiling = min(maxDelay, baseDelay * pow(2, Double(attempt - 1)))
+        return Double.random(in: ceiling / 2...ceiling)
+    }
+}
+
+/// A Graph answer after retries: any status; the caller decides what it means.
+public struct GraphResponse: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var clientRequestId: String
+    public var attempts: Int
+    public var requestId: String? { headers["request-id"] }
+
+    public var json: Any? { body.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(body)) }
+    public var object: [String: Any] { json as? [String: Any] ?? [:] }
+
+    /// Graph's error code and message, when the body is an error envelope.
+    public var error: (code: String, message: String)? {
+        guard let e = object["error"] as? [String: Any] else { return nil }
+        return (e["code"] as? String ?? "", e["message"] as? String ?? "")
+    }
+
+    public func failure() -> GraphError {
+        GraphError(kind: .http, status: status, code: error?.code, message: error?.message ?? "HTTP \(status)",
+                   requestId: requestId, clientRequestId: clientRequestId)
+    }
+}
+
+/// Client-credentials tokens, cached and renewed before they expire (and on demand after
+/// a 401). One fetch at a time.
+actor TokenProvider {
+    private let settings: GraphSettings
+    private let transport: CurlTransport
+    private var token: String?
+    private var renewAt: Double = 0
+    private var fetching: Task<String, Error>?
+
+    init(settings: GraphSettings, transport: CurlTransport) {
+        self.settings = settings
+        self.transport = transport
+    }
+
+    func current() async throws -> String {
+        if let token, RateLimiter.now() < renewAt { return token }
+        return try await refresh()
+    }
+
+    func invalidate(_ stale: String) {
+        if token == stale { token = nil }
+    }
+
+    private func refresh() async throws -> String {
+        if let fetching { return try await fetching.value }
+        let task = Task { try await self.fetch() }
+        fetching = task
+        defer { fetching = nil }
+        return try await task.value
+    }
+
+    private func fetch() async throws -> String {
+        func encode(_ s: String) -> String {
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._~")
+            return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+        }
+        let form = [
+            ("client_id", settings.clientId), ("client_secret", settings.clientSecret.value),
+            ("scope", settings.scope), ("grant_type", "client_credentials"),
+        ].map { "\($0.0)=\(encode($0.1))" }.joined(separator: "&")
+        let started = RateLimiter.now()
+        var lastError: Error?
+        for attempt in 1...4 {
+            do {
+                let response = try await transport.send(HTTPRequest(
+                    method: "POST", url: settings.tokenURL,
+                    headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                    body: Array(form.utf8)))
+                let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+                if response.status == 200, let value = object["access_token"] as? String {
+                    let lifetime = (object["expires_in"] as? Double) ?? Double(object["expires_in"] as? Int ?? 3599)
+                    token = value
+                    // Renew ahead of expiry: five minutes, or a fifth of a short lifetime.
+                    renewAt = started + lifetime - min(300, lifetime / 5)
+                    return value
+                }
+                if [500, 502, 503, 504].contains(response.status), attempt < 4 {
+                    try await Task.sleep(nanoseconds: UInt64(Double(attempt) * 0.5e9))
+                    continue
+                }
+                throw Self.explain(status: response.status, object: object, settings: settings)
+            } catch let error as TransportError {
+                lastError = error
+                if attempt < 4 { try await Task.sleep(nanoseconds: UInt64(Double(attempt) * 0.5e9)) }
+            }
+        }
+        throw GraphError(kind: .authentication, status: nil, code: nil,
+                         message: "cannot reach the token endpoint \(settings.tokenURL): \(lastError.map { "\($0)" } ?? "")",
+                         requestId: nil, clientRequestId: nil)
+    }
+
+    /// A person-readable reason for a failed token request (AADSTS codes explained).
+    static func explain(status: Int, object: [String: Any], settings: GraphSettings) -> GraphError {
+        let codes = (object["error_codes"] as? [Int]) ?? []
+        let aad = codes.first.map { "AADSTS\($0)" }
+        let reason: String
+        switch codes.first {
+        case 7000215: reason = "the client secret is wrong for app \(settings.clientId)"
+        case 7000222: reason = "the client secret of app \(settings.clientId) has expired; create a new one in Entra ID"
+        case 700016: reason = "no app with client id \(settings.clientId) exists in tenant \(settings.tenantId)"
+        case 90002: reason = "tenant \(settings.tenantId) does not exist (check tenant.tenantId and tenant.authority)"
+        case 1002012, 70011: reason = "the scope \(settings.scope) is not valid for this cloud"
+        default: reason = (object["error"] as? String).map { "the identity platform refused the request (\($0))" } ?? "HTTP \(status)"
+        }
+        return GraphError(kind: .authentication, status: status, code: aad ?? object["error"] as? String,
+                          message: "cannot get a token: \(reason)", requestId: nil, clientRequestId: nil)
+    }
+}
+
+/// PhoneShift's Microsoft Graph client: authentication, the shared rate limiter, retries of
+/// what is transient (429 honouring Retry-After, 500/502/503/504, network errors, timeouts)
+/// with capped backoff, and a fresh `client-request-id` on every request.
+public final class GraphClient: Sendable {
+    public let settings: GraphSettings
+    public let limiter: RateLimiter
+    let transport: CurlTransport
+    private let tokens: TokenProvider
+    private let retry: RetryPolicy
+    private let logger: Logger
+
+    public init(settings: GraphSettings, transport: CurlTransport, limiter: RateLimiter,
+                retry: RetryPolicy = .init(), logger: Logger) {
+        self.settings = settings
+        self.transport = transport
+        self.limiter = limiter
+        self.retry = retry
+        self.logger = logger
+        tokens = TokenProvider(settings: settings, transport: transport)
+    }
+
+    /// Gets a token now: a wrong secret or tenant fails here, before any row is touched.
+    public func authenticate() async throws {
+        _ = try await tokens.current()
+    }
+
+    /// Sends a Graph request (path relative to the Graph base, e.g. `/users/x`), retrying
+    /// what is transient. Returns the final answer whatever its status; throws `GraphError`
+    /// when the network kept failing or authentication failed.
+    public func send(_ method: String, _ path: String, json: [String: Any]? = nil) async throws -> GraphResponse {
+        let kind: RateLimiter.Kind = method == "GET" ? .read : .write
+        let body = try json.map { try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }.map(Array.init) ?? []
+        let url = settings.graphBase.absoluteString.trimmingTrailingSlash + path
+        var attempts = 0, throttledAttempts = 0, failures = 0
+        var freshConnection = false
+        var renewedToken = false
+        while true {
+            try Task.checkCancellation()
+            await limiter.acquire(kind)
+            attempts += 1
+            let token = try await tokens.current()
+            let clientRequestId = UUID().uuidString.lowercased()
+            var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json"),
+                           ("client-request-id", clientRequestId), ("return-client-request-id", "true")]
+            if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
+            let response: HTTPResponse
+            do {
+                response = try await transport.send(HTTPRequest(method: method, url: url, headers: headers, body: body,
+                                                                freshConnection: freshConnection))
+            } catch let error as TransportError {
+                failures += 1
+                logger.debug("network error on \(method) (try \(attempts)): \(error)")
+                if failures >= retry.maxAttempts {
+                    throw GraphError(kind: .transport, status: nil, code: nil, message: "\(error) after \(attempts) tries",
+                                     requestId: nil, clientRequestId: clientRequestId)
+                }
+                freshConnection = true
+                try await Task.sleep(nanoseconds: UInt64(retry.delay(afterAttempt: failures) * 1e9))
+                continue
+            }
+            freshConnection = false
+            let answer = GraphResponse(status: response.status, headers: response.headers, body: response.body,
+                                       clientRequestId: clientRequestId, attempts: attempts)
+            await limiter.observe(limitPercentage: response.headers["x-ms-throttle-limit-percentage"].flatMap(Double.init))
+            switch response.status {
+            case 401 where !renewedToken:
+                // Expired or revoked early: one new token, then try again.
+                renewedToken = true
+                await tokens.invalidate(token)
+                continue
+            case 401:
+                throw GraphError(kind: .authentication, status: 401, code: answer.error?.code,
+                                 message: "Graph refused a fresh token: \(answer.error?.message ?? "")",
+                                 requestId: answer.requestId, clientRequestId: clientRequestId)
+            case 429:
+                throttledAttempts += 1
+                let wait = response.headers["retry-after"].flatMap(Double.init) ?? retry.delay(afterAttempt: throttledAttempts)
+                await limiter.throttled(retryAfter: wait)
+                if throttledAttempts >= retry.maxThrottledAttempts { return answer }
+                continue
+            case 500, 502, 503, 504:
+                failures += 1
+                if failures >= retry.maxAttempts { return answer }
+                let wait = response.headers["retry-after"].flatMap(Double.init) ?? retry.delay(afterAttempt: failures)
+                freshConnection = response.status == 503
+                try await Task.sleep(nanoseconds: UInt64(min(retry.maxDelay, wait) * 1e9))
+                continue
+            default:
+                renewedToken = false
+                return answer
+            }
+        }
+    }
+}

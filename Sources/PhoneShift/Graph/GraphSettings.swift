@@ -1,0 +1,86 @@
+import Foundation
+
+/// A secret value: never printed, logged or stored. `description` is a placeholder.
+public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    let value: String
+    public init(_ value: String) { self.value = value }
+    public var description: String { "<secret>" }
+    public var debugDescription: String { "<secret>" }
+}
+
+/// Where and as whom PhoneShift talks to Microsoft Graph.
+public struct GraphSettings: Sendable {
+    public var tenantId: String
+    public var clientId: String
+    public var clientSecret: Secret
+    /// e.g. https://login.microsoftonline.com (national clouds have their own).
+    public var authority: URL
+    /// e.g. https://graph.microsoft.com/v1.0
+    public var graphBase: URL
+
+    public init(tenantId: String, clientId: String, clientSecret: Secret, authority: URL, graphBase: URL) throws {
+        self.tenantId = tenantId
+        self.clientId = clientId
+        self.clientSecret = clientSecret
+        self.authority = authority
+        self.graphBase = graphBase
+        try Self.checkEndpoint(authority, name: "tenant.authority")
+        try Self.checkEndpoint(graphBase, name: "tenant.graph")
+    }
+
+    /// `https://` anywhere; plain `http://` only to this machine (the emulator).
+    static func checkEndpoint(_ url: URL, name: String) throws {
+        switch url.scheme?.lowercased() {
+        case "https": return
+        case "http":
+            let host = (url.host ?? "").lowercased()
+            if host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.") { return }
+            throw PhoneShiftError(.badSetting, "\(name): plain http:// is allowed only to this machine (127.0.0.1, localhost); use https:// for '\(host)'")
+        default:
+            throw PhoneShiftError(.badSetting, "\(name): '\(url.absoluteString)' is not an http(s) URL")
+        }
+    }
+
+    /// The scope of Graph application permissions for this cloud (`https://graph.microsoft.com/.default`).
+    var scope: String {
+        var components = URLComponents(url: graphBase, resolvingAgainstBaseURL: false)!
+        components.path = ""
+        components.query = nil
+        // The emulator stands for graph.microsoft.com.
+        if graphBase.scheme == "http" { return "https://graph.microsoft.com/.default" }
+        return (components.url?.absoluteString ?? "https://graph.microsoft.com") + "/.default"
+    }
+
+    var tokenURL: String {
+        authority.absoluteString.trimmingTrailingSlash + "/\(tenantId)/oauth2/v2.0/token"
+    }
+}
+
+extension String {
+    var trimmingTrailingSlash: String {
+        var s = self
+        while s.hasSuffix("/") { s.removeLast() }
+        return s
+    }
+}
+
+/// A Graph or identity-platform failure, with what is needed to follow it up: the HTTP
+/// status, Graph's error code, and the request ids. No secret or phone number inside.
+public struct GraphError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case http, transport, authentication }
+    public var kind: Kind
+    public var status: Int?
+    public var code: String?
+    public var message: String
+    public var requestId: String?
+    public var clientRequestId: String?
+
+    public var description: String {
+        var parts: [String] = []
+        if let status { parts.append("HTTP \(status)") }
+        if let code { parts.append(code) }
+        var text = parts.isEmpty ? message : parts.joined(separator: " ") + ": " + message
+        if let requestId { text += " (request-id \(requestId))" }
+        return text
+    }
+}

@@ -1,0 +1,251 @@
+import CCurl
+import Foundation
+
+/// One HTTP request for the transport.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    /// Open a new connection instead of reusing one (after a 503, as Graph advises).
+    public var freshConnection: Bool
+
+    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], freshConnection: Bool = false) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.freshConnection = freshConnection
+    }
+}
+
+/// An HTTP response; header names in lowercase.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+}
+
+/// A failure below HTTP: no connection, a timeout, a broken transfer. The message is
+/// libcurl's, which holds no secret (request bodies and headers are never part of it).
+public struct TransportError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let message: String
+    public var isTimeout: Bool { code == Int32(CURLE_OPERATION_TIMEDOUT.rawValue) }
+    public var description: String { "network error \(code): \(message)" }
+}
+
+/// Settings of the transport.
+public struct TransportOptions: Sendable {
+    public var connectTimeout: Double = 10
+    public var requestTimeout: Double = 60
+    /// Connections kept per host (also the number of transfers in flight).
+    public var maxConnectionsPerHost: Int = 16
+    public init(connectTimeout: Double = 10, requestTimeout: Double = 60, maxConnectionsPerHost: Int = 16) {
+        self.connectTimeout = connectTimeout
+        self.requestTimeout = requestTimeout
+        self.maxConnectionsPerHost = maxConnectionsPerHost
+    }
+}
+
+/// HTTP over libcurl's multi interface, driven by one dedicated thread and bridged to
+/// async/await with continuations: no blocking call ever runs on Swift's cooperative pool.
+/// Persistent connections, HTTP/2 where the server offers it over TLS, proxy variables
+/// honoured (libcurl reads http_proxy, https_proxy, no_proxy), TLS verification always on.
+public final class CurlTransport: @unchecked Sendable {
+    // @unchecked: `incoming` and `closed` are guarded by `lock`; everything else belongs
+    // to the transfer thread.
+    private let lock = NSLock()
+    private var incoming: [Transfer] = []
+    private var closed = false
+    private let multi: UnsafeMutableRawPointer
+    private let options: TransportOptions
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+
+    public init(options: TransportOptions = .init()) {
+        _ = Self.globalInit
+        self.options = options
+        multi = curl_multi_init()
+        _ = phoneshift_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnectionsPerHost)
+        _ = phoneshift_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "phoneshift-curl"
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit {
+        shutdown()
+        curl_multi_cleanup(multi)
+    }
+
+    /// Stops the transfer thread; transfers still running fail with a transport error.
+    public func shutdown() {
+        let wasOpen = lock.withLock { () -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        guard wasOpen else { return }
+        curl_multi_wakeup(multi)
+        finished.wait()
+    }
+
+    /// Sends a request and waits (without blocking a thread) for its response.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await withCheckedThrowingContinuation { continuation in
+            let transfer = Transfer(request: request, continuation: continuation)
+            let accepted = lock.withLock { () -> Bool in
+                guard !closed else { return false }
+                incoming.append(transfer)
+                return true
+            }
+            if accepted {
+                curl_multi_wakeup(multi)
+            } else {
+                continuation.resume(throwing: TransportError(code: -1, message: "the HTTP transport is shut down"))
+            }
+        }
+    }
+
+    // MARK: - The transfer thread
+
+    private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+
+    private func loop() {
+        while true {
+            let (batch, stop) = lock.withLock { () -> ([Transfer], Bool) in
+                defer { incoming.removeAll() }
+                return (incoming, closed)
+            }
+            for transfer in batch { start(transfer) }
+            if stop { break }
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            var remaining: Int32 = 0
+            while let message = curl_multi_info_read(multi, &remaining) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+                complete(easy, result: message.pointee.data.result)
+            }
+            var ready: Int32 = 0
+            curl_multi_poll(multi, nil, 0, 1000, &ready)
+        }
+        for (easy, transfer) in active {
+            curl_multi_remove_handle(multi, easy)
+            curl_easy_cleanup(easy)
+            transfer.continuation.resume(throwing: TransportError(code: -1, message: "the HTTP transport was shut down"))
+        }
+        active = [:]
+        for easy in idleHandles { curl_easy_cleanup(easy) }
+        idleHandles = []
+        finished.signal()
+    }
+
+    private func start(_ transfer: Transfer) {
+        guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
+            transfer.continuation.resume(throwing: TransportError(code: -1, message: "cannot create a transfer (out of memory)"))
+            return
+        }
+        curl_easy_reset(easy)
+        let r = transfer.request
+        _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_URL, r.url)
+        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
+        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(options.requestTimeout * 1000))
+        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+        _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
+        if r.freshConnection { _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1) }
+        switch r.method {
+        case "GET": _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+        default:
+            _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, r.method)
+            if !r.body.isEmpty || r.method == "POST" || r.method == "PATCH" {
+                _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_POSTFIELDSIZE, r.body.count)
+                transfer.body.withUnsafeMutableBufferPointer { buffer in
+                    _ = phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
+                }
+            }
+        }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for (name, value) in r.headers { list = curl_slist_append(list, "\(name): \(value)") }
+        // No "Expect: 100-continue" round trip for small bodies.
+        list = curl_slist_append(list, "Expect:")
+        transfer.headerList = list
+        _ = phoneshift_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+        let userData = Unmanaged.passUnretained(transfer).toOpaque()
+        _ = phoneshift_curl_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION, Transfer.onBody)
+        _ = phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, userData)
+        _ = phoneshift_curl_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION, Transfer.onHeader)
+        _ = phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userData)
+        active[easy] = transfer
+        curl_multi_add_handle(multi, easy)
+    }
+
+    private func complete(_ easy: UnsafeMutableRawPointer, result: CURLcode) {
+        curl_multi_remove_handle(multi, easy)
+        guard let transfer = active.removeValue(forKey: easy) else { return }
+        curl_slist_free_all(transfer.headerList)
+        transfer.headerList = nil
+        if result == CURLE_OK {
+            var status = 0
+            _ = phoneshift_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            transfer.continuation.resume(returning: HTTPResponse(status: status, headers: transfer.headers, body: transfer.received))
+        } else {
+            let message = String(cString: curl_easy_strerror(result))
+            transfer.continuation.resume(throwing: TransportError(code: Int32(result.rawValue), message: message))
+        }
+        if idleHandles.count < 64 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
+    }
+
+    /// One transfer in flight; reached from libcurl's callbacks through its userdata pointer,
+    /// kept alive by `active` until it completes.
+    private final class Transfer {
+        let request: HTTPRequest
+        let continuation: CheckedContinuation<HTTPResponse, Error>
+        var body: [UInt8]
+        var received: [UInt8] = []
+        var headers: [String: String] = [:]
+        var headerList: UnsafeMutablePointer<curl_slist>?
+
+        init(request: HTTPRequest, continuation: CheckedContinuation<HTTPResponse, Error>) {
+            self.request = request
+            self.continuation = continuation
+            body = request.body
+        }
+
+        static let onBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
+            let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+            let length = size * count
+            if let data, length > 0 {
+                data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    transfer.received.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+                }
+            }
+            return length
+        }
+
+        static let onHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
+            let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+            let length = size * count
+            guard let data, length > 0 else { return length }
+            let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            }
+            if line.hasPrefix("HTTP/") {
+                transfer.headers = [:]  // a new response (after 100-continue or a redirect)
+            } else if let colon = line.firstIndex(of: ":") {
+                let name = line[..<colon].lowercased()
+                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                transfer.headers[name] = value
+            }
+            return length
+        }
+    }
+}

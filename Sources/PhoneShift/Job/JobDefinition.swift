@@ -1,0 +1,302 @@
+import Foundation
+import Yams
+
+/// A job file (YAML): what to change, where, how fast, and where the results go.
+/// Relative paths are relative to the job file's folder.
+public struct JobDefinition: Sendable {
+    public struct Sheet: Sendable {
+        public var path: String
+        public var userColumn: String?
+        public var phoneColumn: String?
+        public var regionColumn: String?
+        public var defaultRegion: String?
+        public var delimiter: String?
+        public var encoding: String?
+    }
+    public struct Tenant: Sendable {
+        public var tenantId: String
+        public var clientId: String
+        /// Where the secret comes from; the secret itself is never in the job file.
+        public var secretEnvironment: String?
+        public var secretFile: String?
+        public var authority: String
+        public var graph: String
+    }
+    public struct Rate: Sendable {
+        /// Sustained writes per second for all workers together (below Graph's 20/s per app).
+        public var writesPerSecond: Double = 18
+        /// Sustained reads per second.
+        public var readsPerSecond: Double = 150
+        public var burst: Double = 10
+        /// Requests in flight at once.
+        public var concurrency: Int = 8
+        public var maxAttempts: Int = 6
+        public var connectTimeoutSeconds: Double = 10
+        public var requestTimeoutSeconds: Double = 60
+    }
+    public struct Policy: Sendable {
+        /// Change accounts that hold a directory role (admins). Off by default.
+        public var allowPrivileged = false
+        /// Refuse to apply a plan with more changes than this (a broken export's safety valve).
+        public var maxChanges: Int?
+        /// Re-read each user's phone methods right before writing (on by default: a value
+        /// that moved since the plan is never overwritten blindly).
+        public var verifyBeforeWrite = true
+    }
+
+    public var name: String
+    public var jobFile: String
+    public var sheet: Sheet
+    public var phoneType: PhoneType
+    public var strict: Bool
+    public var tenant: Tenant
+    public var rate: Rate
+    public var policy: Policy
+    /// The job store (SQLite).
+    public var store: String
+    /// Folder for results (results.csv).
+    public var outputs: String
+    /// Full phone numbers in results.csv (masked by default).
+    public var fullNumbersInReports: Bool
+
+    /// Reads and checks a job file. Every problem names its key (and line): unknown keys,
+    /// wrong types, missing required settings.
+    public static func load(path: String) throws -> JobDefinition {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PhoneShiftError(.unreadableFile, "cannot read the job file '\(path)'")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PhoneShiftError(.badSetting, "the job file '\(path)' is not UTF-8 text")
+        }
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw PhoneShiftError(.badSetting, "the job file '\(path)' is empty")
+            }
+            root = node
+        } catch let error as PhoneShiftError {
+            throw error
+        } catch {
+            throw PhoneShiftError(.badSetting, "the job file '\(path)' is not valid YAML: \(error)")
+        }
+        let base = (URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : URL(fileURLWithPath: base).appendingPathComponent(p).standardizedFileURL.path
+        }
+        let top = try YAMLMap(root, path: "", file: path)
+        try top.only(["name", "sheet", "phoneType", "strict", "tenant", "rate", "policy", "store", "outputs", "reports"])
+
+        let sheetMap = try top.map("sheet", required: true)!
+        try sheetMap.only(["path", "userColumn", "phoneColumn", "regionColumn", "defaultRegion", "delimiter", "encoding"])
+        let sheet = Sheet(path: resolve(try sheetMap.string("path", required: true)!),
+                          userColumn: try sheetMap.string("userColumn"), phoneColumn: try sheetMap.string("phoneColumn"),
+                          regionColumn: try sheetMap.string("regionColumn"), defaultRegion: try sheetMap.string("defaultRegion"),
+                          delimiter: try sheetMap.string("delimiter"), encoding: try sheetMap.string("encoding"))
+
+        let tenantMap = try top.map("tenant", required: true)!
+        try tenantMap.only(["tenantId", "clientId", "clientSecret", "authority", "graph"])
+        let secretMap = try tenantMap.map("clientSecret", required: true)!
+        try secretMap.only(["env", "file"])
+        let secretEnv = try secretMap.string("env"), secretFile = try secretMap.string("file").map(resolve)
+        if (secretEnv == nil) == (secretFile == nil) {
+            throw PhoneShiftError(.badSetting, "\(path): tenant.clientSecret: give exactly one of 'env' (an environment variable) or 'file' (a file readable by you only); never the secret itself")
+        }
+        let tenant = Tenant(tenantId: try tenantMap.string("tenantId", required: true)!,
+                            clientId: try tenantMap.string("clientId", required: true)!,
+                            secretEnvironment: secretEnv, secretFile: secretFile,
+                            authority: try tenantMap.string("authority") ?? "https://login.microsoftonline.com",
+                            graph: try tenantMap.string("graph") ?? "https://graph.microsoft.com/v1.0")
+
+        var rate = Rate()
+        if let r = try top.map("rate") {
+            try r.only(["writesPerSecond", "readsPerSecond", "burst", "concurrency", "maxAttempts", "connectTimeoutSeconds", "requestTimeoutSeconds"])
+            rate.writesPerSecond = try r.number("writesPerSecond", positive: true) ?? rate.writesPerSecond
+            rate.readsPerSecond = try r.number("readsPerSecond", positive: true) ?? rate.readsPerSecond
+            rate.burst = try r.number("burst", positive: true) ?? rate.burst
+            rate.concurrency = try r.integer("concurrency", range: 1...256) ?? rate.concurrency
+            rate.maxAttempts = try r.integer("maxAttempts", range: 1...100) ?? rate.maxAttempts
+            rate.connectTimeoutSeconds = try r.number("connectTimeoutSeconds", positive: true) ?? rate.connectTimeoutSeconds
+            rate.requestTimeoutSeconds = try r.number("requestTimeoutSeconds", positive: true) ?? rate.requestTimeoutSeconds
+        }
+        var policy = Policy()
+        if let p = try top.map("policy") {
+            try p.only(["allowPrivileged", "maxChanges", "verifyBeforeWrite"])
+            policy.allowPrivileged = try p.bool("allowPrivileged") ?? false
+            policy.maxChanges = try p.integer("maxChanges", range: 0...Int.max)
+            policy.verifyBeforeWrite = try p.bool("verifyBeforeWrite") ?? true
+        }
+        var fullNumbers = false
+        if let r = try top.map("reports") {
+            try r.only(["fullNumbers"])
+            fullNumbers = try r.bool("fullNumbers") ?? false
+        }
+        let phoneTypeText = try top.string("phoneType") ?? "mobile"
+        guard let phoneType = PhoneType(rawValue: phoneTypeText) else {
+            throw PhoneShiftError(.badSetting, "\(path): phoneType (line \(top.line("phoneType"))): '\(phoneTypeText)' is not mobile, alternateMobile or office")
+        }
+        let name = try top.string("name") ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        let outputs = resolve(try top.string("outputs") ?? "out/\(name)")
+        return JobDefinition(
+            name: name, jobFile: path, sheet: sheet, phoneType: phoneType, strict: try top.bool("strict") ?? false,
+            tenant: tenant, rate: rate, policy: policy,
+            store: resolve(try top.string("store") ?? outputs + "/\(name).sqlite"), outputs: outputs,
+            fullNumbersInReports: fullNumbers)
+    }
+
+    /// The validation settings the sheet part of the job stands for.
+    public func validationOptions() throws -> ValidationOptions {
+        var delimiter: UInt8?
+        if let d = sheet.delimiter {
+            switch d.lowercased() {
+            case ",": delimiter = UInt8(ascii: ",")
+            case ";": delimiter = UInt8(ascii: ";")
+            case "tab", "\t": delimiter = UInt8(ascii: "\t")
+            case "|": delimiter = UInt8(ascii: "|")
+            default: throw PhoneShiftError(.badSetting, "\(jobFile): sheet.delimiter must be ',', ';', 'tab' or '|'")
+            }
+        }
+        var encoding: TextEncoding?
+        if let e = sheet.encoding {
+            guard let known = TextEncoding(name: e) else {
+                throw PhoneShiftError(.badSetting, "\(jobFile): sheet.encoding must be utf-8, utf-16le, utf-16be or windows-1252")
+            }
+            encoding = known
+        }
+        var region: String?
+        if let r = sheet.defaultRegion {
+            guard let code = RegionResolver.region(for: r) else {
+                throw PhoneShiftError(.badSetting, "\(jobFile): sheet.defaultRegion '\(r)' is not a country the phone library knows")
+            }
+            region = code
+        }
+        return ValidationOptions(columns: ColumnOverrides(user: sheet.userColumn, phone: sheet.phoneColumn, region: sheet.regionColumn),
+                                 phoneType: phoneType, defaultRegion: region, strict: strict,
+                                 reader: SheetReaderOptions(delimiter: delimiter, encoding: encoding))
+    }
+
+    /// Reads the client secret from where the job says, checking a file's mode.
+    /// Errors name the variable or file, never the value.
+    public func clientSecret(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Secret {
+        if let name = tenant.secretEnvironment {
+            guard let value = environment[name], !value.isEmpty else {
+                throw PhoneShiftError(.badSetting, "the client secret is to come from the environment variable \(name), which is not set")
+            }
+            return Secret(value)
+        }
+        let file = tenant.secretFile!
+        var info = stat()
+        guard stat(file, &info) == 0 else {
+            throw PhoneShiftError(.badSetting, "cannot read the client secret file '\(file)': \(String(cString: strerror(errno)))")
+        }
+        if info.st_mode & 0o077 != 0 {
+            throw PhoneShiftError(.badSetting, "the client secret file '\(file)' can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 '\(file)'")
+        }
+        guard let data = FileManager.default.contents(atPath: file),
+              let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+            throw PhoneShiftError(.badSetting, "the client secret file '\(file)' is empty or not text")
+        }
+        return Secret(text)
+    }
+
+    /// Graph connection settings with the secret resolved.
+    public func graphSettings(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GraphSettings {
+        guard let authority = URL(string: tenant.authority), let graph = URL(string: tenant.graph) else {
+            throw PhoneShiftError(.badSetting, "\(jobFile): tenant.authority and tenant.graph must be URLs")
+        }
+        return try GraphSettings(tenantId: tenant.tenantId, clientId: tenant.clientId,
+                                 clientSecret: clientSecret(environment: environment), authority: authority, graphBase: graph)
+    }
+}
+
+/// A YAML mapping read strictly: unknown keys and wrong types are errors naming the key path and line.
+struct YAMLMap {
+    let node: Node.Mapping
+    let path: String
+    let file: String
+
+    init(_ node: Node, path: String, file: String) throws {
+        guard case .mapping(let mapping) = node else {
+            throw PhoneShiftError(.badSetting, "\(file): \(path.isEmpty ? "the job" : path) (line \((node.mark?.line ?? 0))) must be a mapping of keys to values")
+        }
+        self.node = mapping
+        self.path = path
+        self.file = file
+    }
+
+    private func key(_ k: String) -> String { path.isEmpty ? k : path + "." + k }
+
+    func line(_ k: String) -> Int {
+        node.first { $0.key.string == k }?.key.mark?.line ?? node.mark?.line ?? 0
+    }
+
+    func only(_ allowed: [String]) throws {
+        for (k, _) in node {
+            let name = k.string ?? "?"
+            if !allowed.contains(name) {
+                let hint = allowed.first { $0.lowercased() == name.lowercased() || Self.distance($0.lowercased(), name.lowercased()) <= 2 }
+                throw PhoneShiftError(.badSetting, "\(file): \(key(name)) (line \(k.mark?.line ?? 0)): unknown key" + (hint.map { " (did you mean '\($0)'?)" } ?? "") + "; known keys here: \(allowed.joined(separator: ", "))")
+            }
+        }
+    }
+
+    private func value(_ k: String) -> Node? { node.first { $0.key.string == k }?.value }
+
+    func map(_ k: String, required: Bool = false) throws -> YAMLMap? {
+        guard let v = value(k) else {
+            if required { throw PhoneShiftError(.badSetting, "\(file): \(key(k)) is required") }
+            return nil
+        }
+        return try YAMLMap(v, path: key(k), file: file)
+    }
+
+    func string(_ k: String, required: Bool = false) throws -> String? {
+        guard let v = value(k) else {
+            if required { throw PhoneShiftError(.badSetting, "\(file): \(key(k)) is required") }
+            return nil
+        }
+        guard case .scalar(let s) = v else {
+            throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(v.mark?.line ?? 0)): expected a single value")
+        }
+        return s.string
+    }
+
+    func number(_ k: String, positive: Bool = false) throws -> Double? {
+        guard let text = try string(k) else { return nil }
+        guard let d = Double(text), d.isFinite, !positive || d > 0 else {
+            throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a \(positive ? "positive " : "")number, got '\(text)'")
+        }
+        return d
+    }
+
+    func integer(_ k: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let text = try string(k) else { return nil }
+        guard let i = Int(text), range.contains(i) else {
+            throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a whole number from \(range.lowerBound)\(range.upperBound == Int.max ? " up" : " to \(range.upperBound)"), got '\(text)'")
+        }
+        return i
+    }
+
+    func bool(_ k: String) throws -> Bool? {
+        guard let text = try string(k) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected true or false, got '\(text)'")
+        }
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return row[b.count]
+    }
+}
