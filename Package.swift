@@ -65,7 +65,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PhoneShiftTests",
-            dependencies: ["PhoneShift", "CPhoneNumber", "CSQLite"]
+            dependencies: ["PhoneShift", "CPhoneNumber", "CSQLite", "GraphEmulator"]
         ),
         .testTarget(
             name: "GraphEmulatorTests",

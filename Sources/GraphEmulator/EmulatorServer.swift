@@ -57,7 +57,7 @@ public enum EmulatorServer {
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
         var quiet = logger
-        quiet.logLevel = .error
+        quiet.logLevel = .critical
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),

@@ -106,6 +106,7 @@ public final class GraphService: @unchecked Sendable {
         }
         if segments.count == 4, segments[1] == "oauth2", segments[2] == "v2.0", segments[3] == "token" {
             let response = await withFaultLatency { self.token(request, tenant: segments[0], context: &context) }
+            record(request, segments: segments, status: response.status, user: nil, context: context)
             return finish(response, context: context)
         }
         guard segments.first == "v1.0" else {

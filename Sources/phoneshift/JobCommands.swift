@@ -183,9 +183,9 @@ struct ApplyCommand: AsyncParsableCommand {
             summary = try await withInterruptibleTask {
                 try await executor.apply(total: open) { p in
                     let remaining = p.rate > 0 ? Double(p.total - p.done) / p.rate : 0
-                    let text = String(format: "applied %d/%d (%.1f%%)  %.1f rows/s  ETA %@  throttled %d  failed %d",
-                                      p.done, p.total, p.total > 0 ? 100 * Double(p.done) / Double(p.total) : 100, p.rate,
-                                      formatDuration(remaining), p.throttled, p.failed)
+                    let percent = p.total > 0 ? 100 * Double(p.done) / Double(p.total) : 100
+                    let text = "applied \(p.done)/\(p.total) (\(String(format: "%.1f", percent))%)  "
+                        + "\(String(format: "%.1f", p.rate)) rows/s  ETA \(formatDuration(remaining))  throttled \(p.throttled)  failed \(p.failed)"
                     if interactive {
                         printError("\r\u{1B}[K" + text, newline: false)
                     } else if lastLine.due(every: 10) {
@@ -265,9 +265,10 @@ struct StatusCommand: ParsableCommand {
         print("Outcomes: " + p.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
         let remaining = p.toWrite - p.written
         let rate = Double(p.doneInLastMinute) / 60
-        print(String(format: "Written:  %d of %d changes (%.1f%%); %.1f rows/s over the last minute; ETA %@; throttled runs: %d",
-                     p.written, p.toWrite, p.toWrite > 0 ? 100 * Double(p.written) / Double(p.toWrite) : 100, rate,
-                     rate > 0 ? formatDuration(Double(remaining) / rate) : (remaining == 0 ? "0s" : "?"), p.throttled))
+        let percent = p.toWrite > 0 ? 100 * Double(p.written) / Double(p.toWrite) : 100
+        let eta = rate > 0 ? formatDuration(Double(remaining) / rate) : (remaining == 0 ? "0s" : "?")
+        print("Written:  \(p.written) of \(p.toWrite) changes (\(String(format: "%.1f", percent))%); "
+              + "\(String(format: "%.1f", rate)) rows/s over the last minute; ETA \(eta); throttled answers: \(p.throttled)")
         if let run = p.lastRun {
             print("Last run: \(run.id) \(run.command), \(run.status), started \(run.started), heartbeat \(run.heartbeat)" + (run.finished.map { ", finished \($0)" } ?? ""))
         }

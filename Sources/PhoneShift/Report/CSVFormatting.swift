@@ -1,7 +1,7 @@
 /// Writing CSV that is safe to open in a spreadsheet.
 public enum CSVFormatting {
     private static let formulaStarts = Set("=+-@\t\r".utf8)
-    private static let phoneCharacters = Set("+0123456789 ()-.x#".utf8)
+    private static let phoneCharacters = Set("+0123456789 ()-.x#*".utf8)
 
     /// One CSV line (RFC 4180 quoting, LF ending) with every cell neutralised.
     public static func line(_ cells: [String]) -> String {

@@ -1,0 +1,183 @@
+import Foundation
+import GraphEmulator
+import Testing
+@testable import PhoneShift
+
+@Suite("Plan and apply against the emulator (end to end, the real binaries and HTTP)", .serialized)
+struct EngineTests {
+    @Test("Plan shows the changes (detailed exit code 2), apply makes them (0), plan again finds none (0)")
+    func planApplyPlan() async throws {
+        let f = try await EngineFixture(syntheticUsers: 40)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 40, extra: ["nobody@contoso.com,+1 2127999999", "bench41@contoso.com,N/A"])
+        _ = f.writeJob(writesPerSecond: 200)
+        let plan = try f.phoneshift(["plan", f.jobPath, "--detailed-exitcode"])
+        #expect(plan.status == 2, "\(plan.stderr)")
+        #expect(plan.stdout.contains("Changes: 40"))
+        #expect(plan.stdout.contains("user-not-found: 1"))
+        #expect(plan.stdout.contains("invalid: 1"))
+        #expect(!plan.stdout.contains("2127000001"))  // numbers are masked on screen
+        let apply = try f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
+        let state = try await f.state()
+        for i in 1...40 { #expect(state["bench\(i)@contoso.com"]?["mobile"] == EngineFixture.newNumber(i)) }
+        let again = try f.phoneshift(["plan", f.jobPath, "--detailed-exitcode"])
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        #expect(again.stdout.contains("Changes: 0"))
+        let status = try f.phoneshift(["status", f.jobPath])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("unchanged: 40"), "\(status.stdout)")
+        let results = try String(contentsOfFile: f.dir.path + "/out/results.csv", encoding: .utf8)
+        #expect(results.split(separator: "\n").count == 43)
+        let mode = try FileManager.default.attributesOfItem(atPath: f.storePath)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test("5,000 rows with 5% 503s, latency, a token expiring mid-run and throttling hit: final state equals the sheet")
+    func fiveThousandWithFaults() async throws {
+        let f = try await EngineFixture(syntheticUsers: 5000) { options in
+            options.throttle = ThrottleSettings(appWrites: 300, appWritesWindow: 1, resourceUnits: 200_000, resourceUnitsWindow: 10)
+            options.tokenLifetime = 4
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 5000, extra: ["bench1@contoso.com,+1 2127000002", "ghost@contoso.com,+1 2127000003", "bad@contoso.com,555"])
+        _ = f.writeJob(writesPerSecond: 400, concurrency: 24)
+        try await f.put("/_emulator/faults", json: ["errorRates": ["503": 0.05], "retryAfterSeconds": 0.05,
+                                                   "latencyMs": 1, "latencySpreadMs": 8])
+        let plan = try f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        // Tokens are revoked early while the apply runs: the client must get a new one.
+        let revoke = Task {
+            try await Task.sleep(nanoseconds: 4_000_000_000)
+            try await f.put("/_emulator/faults", json: ["revokeTokens": true])
+        }
+        let apply = try f.phoneshift(["apply", f.jobPath])
+        try await revoke.value
+        #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
+        let rows = try f.storeRows()
+        #expect(rows.count == 5003)
+        #expect(rows.values.allSatisfy { $0.state == .done || $0.state == .failed })
+        let state = try await f.state()
+        var changed = 0
+        for i in 2...5000 {
+            #expect(state["bench\(i)@contoso.com"]?["mobile"] == EngineFixture.newNumber(i))
+            if rows[i + 1]?.outcome == "changed" { changed += 1 }
+        }
+        #expect(changed == 4999)
+        // bench1 is on two lines with two numbers: a conflict, not applied.
+        #expect(rows[2]?.action == .invalid && rows[5002]?.action == .invalid)
+        #expect(rows[5003]?.action == .userNotFound)
+        let log = try await f.requests()
+        #expect(log.contains { $0["status"] as? Int == 429 })
+        #expect(log.contains { $0["status"] as? Int == 503 })
+        #expect(log.contains { $0["status"] as? Int == 401 })
+        // Tokens expire every 4 s: renewed ahead of expiry, several times during the run.
+        #expect(log.filter { ($0["path"] as? String ?? "").hasSuffix("/oauth2/v2.0/token") }.count >= 4)
+    }
+
+    @Test("Killed with SIGKILL during apply, then resumed: nothing lost, nothing written twice, counts exact")
+    func killAndResume() async throws {
+        let f = try await EngineFixture(syntheticUsers: 600) { options in
+            options.throttle = ThrottleSettings(appWrites: 100, appWritesWindow: 1, resourceUnits: 200_000, resourceUnitsWindow: 10)
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 600)
+        _ = f.writeJob(writesPerSecond: 100, concurrency: 8, burst: 5)
+        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        var inFlightAtKill: [Set<Int>] = []
+        var doneAtKill: [Int] = []
+        var logMarks: [Int] = []
+        for delay in [0.8, 1.6, 1.2] {
+            let process = try f.launch(["apply", f.jobPath])
+            try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let rows = try f.storeRows()
+            inFlightAtKill.append(Set(rows.values.filter { $0.state == .inFlight }.map(\.line)))
+            doneAtKill.append(rows.values.filter { $0.state == .done }.count)
+            logMarks.append(try await f.requests().count)
+        }
+        let final = try f.phoneshift(["apply", f.jobPath])
+        #expect(final.status == 0, "\(final.stdout) \(final.stderr)")
+        let rows = try f.storeRows()
+        #expect(rows.count == 600)
+        #expect(rows.values.allSatisfy { $0.state == .done })
+        let outcomes = Dictionary(grouping: rows.values, by: { $0.outcome ?? "" }).mapValues(\.count)
+        #expect((outcomes["changed"] ?? 0) + (outcomes["already-applied"] ?? 0) + (outcomes["unchanged"] ?? 0) == 600, "\(outcomes)")
+        let state = try await f.state()
+        for i in 1...600 { #expect(state["bench\(i)@contoso.com"]?["mobile"] == EngineFixture.newNumber(i)) }
+        // Each user's number was written exactly once across all four runs.
+        let log = try await f.requests()
+        var writes: [String: Int] = [:]
+        for entry in log where ["PATCH", "POST"].contains(entry["method"] as? String ?? "") && (entry["status"] as? Int ?? 0) < 300
+            && (entry["path"] as? String ?? "").hasPrefix("/v1.0/") {
+            writes[entry["user"] as? String ?? "", default: 0] += 1
+        }
+        #expect(writes.count == 600)
+        #expect(writes.values.allSatisfy { $0 == 1 }, "some user was written more than once")
+        // Rows in flight at a kill were re-read before anything else was done to them.
+        // The kills really landed in the middle of applying.
+        #expect(doneAtKill.first.map { $0 > 0 && $0 < 600 } == true, "\(doneAtKill)")
+        #expect(doneAtKill == doneAtKill.sorted())
+        for (kill, lines) in inFlightAtKill.enumerated() {
+            let after = log.dropFirst(logMarks[kill])
+            for line in lines {
+                let userId = rows[line]!.userId!
+                let touches = after.filter { $0["user"] as? String == userId }
+                if let first = touches.first { #expect(first["method"] as? String == "GET") }
+            }
+        }
+    }
+
+    @Test("A second apply of the same job is refused (exit 3, naming the holder); a dead holder's lock is taken over")
+    func locking() async throws {
+        let f = try await EngineFixture(syntheticUsers: 200) { options in
+            options.faults = FaultSettings(latencyMs: 30)
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 200)
+        _ = f.writeJob(writesPerSecond: 40, concurrency: 2)
+        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        let first = try f.launch(["apply", f.jobPath])
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        let second = try f.phoneshift(["apply", f.jobPath])
+        #expect(second.status == 3)
+        #expect(second.stderr.contains("pid \(first.processIdentifier)"))
+        let status = try f.phoneshift(["status", f.jobPath])
+        #expect(status.stdout.contains("Locked:"))
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let third = try f.phoneshift(["apply", f.jobPath])
+        #expect(third.status == 0, "\(third.stdout) \(third.stderr)")
+        #expect(third.stderr.contains("took over the lock"))
+        #expect(third.stderr.contains("process is gone"))
+    }
+
+    @Test("A wrong secret or tenant: a clear error and exit 4 before any row is touched", arguments: ["secret", "tenant"])
+    func authenticationFailures(_ kind: String) async throws {
+        let f = try await EngineFixture(syntheticUsers: 5)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 5)
+        _ = f.writeJob(writesPerSecond: 10, tenantId: kind == "tenant" ? "11111111-2222-3333-4444-555555555555" : nil)
+        let result = try f.phoneshift(["plan", f.jobPath], secret: kind == "secret" ? "wrong-secret" : EmulatorOptions.defaultClientSecret)
+        #expect(result.status == 4)
+        #expect(result.stderr.contains(kind == "secret" ? "client secret is wrong" : "does not exist"), "\(result.stderr)")
+        #expect(!result.stderr.contains("wrong-secret"))
+        let log = try await f.requests()
+        #expect(!log.contains { ($0["path"] as? String ?? "").hasPrefix("/v1.0") })
+    }
+
+    @Test("Apply refuses a plan made for another version of the sheet")
+    func sheetChanged() async throws {
+        let f = try await EngineFixture(syntheticUsers: 5)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 5)
+        _ = f.writeJob(writesPerSecond: 10)
+        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        _ = f.writeSheet(count: 4)
+        let apply = try f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 2)
+        #expect(apply.stderr.contains("another version of the sheet"))
+        #expect(try await f.requests().filter { ($0["path"] as? String ?? "").hasPrefix("/v1.0/") }.allSatisfy { ($0["method"] as? String) == "GET" })
+    }
+}
