@@ -41,7 +41,7 @@ public struct SHA256 {
             if buffer.count == 64 { compress(buffer); buffer.removeAll(keepingCapacity: true) }
         }
         while bytes.count - index >= 64 {
-            compress(Array(bytes[index..<index + 64]))
+            compress(UnsafeRawBufferPointer(rebasing: bytes[index..<index + 64]))
             index += 64
             length += 64
         }
@@ -64,6 +64,10 @@ public struct SHA256 {
     }
 
     private mutating func compress(_ block: [UInt8]) {
+        block.withUnsafeBytes { compress($0) }
+    }
+
+    private mutating func compress(_ block: UnsafeRawBufferPointer) {
         var w = [UInt32](repeating: 0, count: 64)
         for i in 0..<16 {
             w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+@testable import PhoneShift
+
+@Suite("Support: SHA-256, job files, job store")
+struct SupportTests {
+    let dir = TemporaryDirectory()
+
+    @Test("SHA-256 known vectors, and a file digest equal to sha256sum's")
+    func sha256() throws {
+        func hex(_ text: String) -> String { var h = SHA256(); h.update(Array(text.utf8)); return h.finalizeHex() }
+        #expect(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var text = ""
+        for i in 0..<20_000 { text += "line \(i),+1 2065550\(i % 1000)\n" }
+        let path = dir.file("big.csv", text)
+        let expected = try runTool("/usr/bin/sha256sum", [path]).split(separator: " ").first.map(String.init)
+        #expect(try SHA256.hexDigest(ofFile: path) == expected)
+    }
+
+    func runTool(_ tool: String, _ arguments: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func job(_ body: String) -> String { dir.file("job-\(UUID().uuidString).yaml", body) }
+
+    static let validTenant = """
+        tenant:
+          tenantId: t
+          clientId: c
+          clientSecret:
+            env: SECRET_VAR
+        """
+
+    @Test("Job files: unknown keys, wrong types and missing settings are named with their key and line", arguments: [
+        ("name: x\nsheet:\n  path: a.csv\n  phoneColum: Phone\n\(validTenant)\n", "sheet.phoneColum (line 4): unknown key (did you mean 'phoneColumn'?)"),
+        ("sheet:\n  path: a.csv\n\(validTenant)\nrate:\n  concurrency: eight\n", "rate.concurrency (line 9): expected a whole number"),
+        ("sheet:\n  path: a.csv\n\(validTenant)\nrate:\n  writesPerSecond: -3\n", "rate.writesPerSecond (line 9): expected a positive number"),
+        ("sheet:\n  path: a.csv\n", "tenant is required"),
+        ("\(validTenant)\n", "sheet is required"),
+        ("sheet:\n  path: a.csv\nphoneType: pager\n\(validTenant)\n", "phoneType (line 3): 'pager' is not mobile"),
+        ("sheet:\n  path: a.csv\npolicy:\n  allowPrivileged: maybe\n\(validTenant)\n", "policy.allowPrivileged (line 4): expected true or false"),
+        ("sheet: [1, 2]\n\(validTenant)\n", "sheet (line 1) must be a mapping"),
+        ("sheet:\n  path: a.csv\ntenant:\n  tenantId: t\n  clientId: c\n  clientSecret: hunter2\n", "tenant.clientSecret (line 6) must be a mapping"),
+        ("sheet:\n  path: a.csv\ntenant:\n  tenantId: t\n  clientId: c\n  clientSecret:\n    env: A\n    file: b\n", "give exactly one of 'env'"),
+        ("key: [unclosed\n", "not valid YAML"),
+    ])
+    func jobErrors(_ text: String, _ message: String) {
+        do {
+            _ = try JobDefinition.load(path: job(text))
+            Issue.record("expected: \(message)")
+        } catch let error as PhoneShiftError {
+            #expect(error.message.contains(message), "\(error.message)")
+        } catch { Issue.record("unexpected \(error)") }
+    }
+
+    @Test("Job files: defaults, relative paths, and the secret from the environment or an owner-only file")
+    func jobSecrets() throws {
+        let path = job("sheet:\n  path: sheets/a.csv\n\(Self.validTenant)\n")
+        let definition = try JobDefinition.load(path: path)
+        #expect(definition.sheet.path == dir.path + "/sheets/a.csv")
+        #expect(definition.rate.writesPerSecond == 18 && definition.rate.concurrency == 8)
+        #expect(definition.policy.allowPrivileged == false)
+        #expect(try definition.clientSecret(environment: ["SECRET_VAR": "s3cr3t"]).value == "s3cr3t")
+        do {
+            _ = try definition.clientSecret(environment: [:])
+            Issue.record("expected an error")
+        } catch let error as PhoneShiftError { #expect(error.message.contains("SECRET_VAR")) }
+        let secretFile = dir.file("secret.txt", "from-file\n")
+        let withFile = try JobDefinition.load(path: job("sheet:\n  path: a.csv\ntenant:\n  tenantId: t\n  clientId: c\n  clientSecret:\n    file: secret.txt\n"))
+        chmod(secretFile, 0o644)
+        do {
+            _ = try withFile.clientSecret()
+            Issue.record("a world-readable secret file must be refused")
+        } catch let error as PhoneShiftError {
+            #expect(error.message.contains("chmod 600"))
+            #expect(!error.message.contains("from-file"))
+        }
+        chmod(secretFile, 0o600)
+        #expect(try withFile.clientSecret().value == "from-file")
+        #expect("\(try withFile.clientSecret())" == "<secret>")
+    }
+
+    @Test("Plain http:// is refused except to loopback")
+    func endpoints() throws {
+        let remote = try JobDefinition.load(path: job("sheet:\n  path: a.csv\n\(Self.validTenant)\n  graph: http://graph.example.com/v1.0\n"))
+        #expect(throws: PhoneShiftError.self) { try remote.graphSettings(environment: ["SECRET_VAR": "x"]) }
+        let local = try JobDefinition.load(path: job("sheet:\n  path: a.csv\n\(Self.validTenant)\n  graph: http://127.0.0.1:8080/v1.0\n  authority: http://localhost:8080\n"))
+        #expect(throws: Never.self) { try local.graphSettings(environment: ["SECRET_VAR": "x"]) }
+    }
+
+    @Test("Job store: lock held, stale lock taken over, append-only events, owner-only file")
+    func store() throws {
+        let path = dir.path + "/store/job.sqlite"
+        let store = try JobStore(path: path)
+        #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o600)
+        guard case .acquired = try store.acquireLock(command: "apply") else { Issue.record("lock not acquired"); return }
+        // A lock left by a process that is gone (a pid that exists no more) is taken over.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        try store.performSync { db in
+            try db.prepare("UPDATE lock SET pid = ?1").run([.integer(Int64(gone.processIdentifier))])
+        }
+        guard case .tookOver(let holder, let reason) = try store.acquireLock(command: "apply") else { Issue.record("no take-over"); return }
+        #expect(holder.pid == gone.processIdentifier)
+        #expect(reason == "its process is gone")
+        // A live holder (pid 1 here) with a fresh heartbeat keeps the lock.
+        try store.performSync { db in try db.prepare("UPDATE lock SET pid = 1").run() }
+        guard case .heldBy(let live) = try store.acquireLock(command: "apply") else { Issue.record("lock not held"); return }
+        #expect(live.pid == 1)
+        // … until its heartbeat is stale.
+        try store.performSync { db in try db.prepare("UPDATE lock SET heartbeat = heartbeat - 3600").run() }
+        guard case .tookOver(_, let stale) = try store.acquireLock(command: "apply") else { Issue.record("stale lock kept"); return }
+        #expect(stale.contains("heartbeat"))
+        #expect(throws: SQLiteError.self) {
+            try store.performSync { db in try db.execute("UPDATE events SET detail = 'rewritten'") }
+        }
+    }
+}
