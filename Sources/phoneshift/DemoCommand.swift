@@ -53,11 +53,7 @@ struct DemoCommand: AsyncParsableCommand {
         let plan = try await Planner(job: definition, client: session.client, store: session.store, logger: logger).plan()
         try session.store.setMeta("job_file", URL(fileURLWithPath: definition.jobFile).standardizedFileURL.path)
         try session.store.finishRun(planRun, status: "planned")
-        for row in plan.rows.filter({ $0.action.writes }).prefix(8) {
-            print("  line \(row.line)  \(row.userPrincipalName ?? row.user)  \(row.before.map(PhoneMask.mask) ?? "(none)") → \(row.target.map(PhoneMask.mask) ?? "")  (\(row.action.rawValue))")
-        }
-        let order: [PlanAction] = [.update, .add, .unchanged, .userNotFound, .blocked, .invalid, .skipped]
-        print("  changes: \(plan.changes)  " + order.map { "\($0.rawValue): \(plan.counts[$0] ?? 0)" }.joined(separator: "  "))
+        printPlan(plan, limit: 8)
 
         // 3. Apply.
         print("\n== 3. apply")

@@ -101,20 +101,8 @@ struct PlanCommand: AsyncParsableCommand {
             try? session.store.finishRun(run, status: "failed: \(error)")
             throw error
         }
-        let changes = result.rows.filter { $0.action.writes }
         print("Plan \(result.planId) for \(definition.name): \(result.rows.count) rows from \(definition.sheet.path)")
-        for row in (showAll ? changes : Array(changes.prefix(20))) {
-            let before = row.before.map(PhoneMask.mask) ?? "(none)"
-            let after = row.target.map(PhoneMask.mask) ?? ""
-            print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(before) → \(after)  (\(row.action.rawValue))")
-        }
-        if changes.count > 20 && !showAll { print("  … and \(changes.count - 20) more (--show-all lists them)") }
-        let attention = result.rows.filter { [.blocked, .userNotFound, .skipped, .invalid].contains($0.action) }
-        for row in attention.prefix(10) {
-            print("  line \(row.line)  \(Sanitize.forMessage(row.user))  \(row.action.rawValue): \(Sanitize.forMessage(row.reason, limit: 200))")
-        }
-        let order: [PlanAction] = [.update, .add, .unchanged, .userNotFound, .blocked, .invalid, .skipped]
-        print("Changes: \(result.changes)  " + order.map { "\($0.rawValue): \(result.counts[$0] ?? 0)" }.joined(separator: "  "))
+        printPlan(result, limit: showAll ? Int.max : 20)
         print("Stored in \(definition.store); apply with: phoneshift apply \(job)")
         if result.readErrors > 0 { throw ExitCode(ExitStatus.rowsNeedAttention) }
         if detailedExitcode && result.changes > 0 { throw ExitCode(ExitStatus.planHasChanges) }
@@ -276,4 +264,21 @@ struct StatusCommand: ParsableCommand {
             print("Locked:   \(holder)")
         }
     }
+}
+
+/// The plan for people: the changes with masked numbers, the rows that need a look, the counts.
+func printPlan(_ result: PlanResult, limit: Int) {
+    let changes = result.rows.filter { $0.action.writes }
+    for row in changes.prefix(limit) {
+        let before = row.before.map(PhoneMask.mask) ?? "(none)"
+        let after = row.target.map(PhoneMask.mask) ?? ""
+        print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(before) → \(after)  (\(row.action.rawValue))")
+    }
+    if changes.count > limit { print("  … and \(changes.count - limit) more (--show-all lists them)") }
+    let attention = result.rows.filter { [.blocked, .userNotFound, .skipped, .invalid].contains($0.action) }
+    for row in attention.prefix(10) {
+        print("  line \(row.line)  \(Sanitize.forMessage(row.user))  \(row.action.rawValue): \(Sanitize.forMessage(row.reason, limit: 200))")
+    }
+    let order: [PlanAction] = [.update, .add, .unchanged, .userNotFound, .blocked, .invalid, .skipped]
+    print("Changes: \(result.changes)  " + order.map { "\($0.rawValue): \(result.counts[$0] ?? 0)" }.joined(separator: "  "))
 }

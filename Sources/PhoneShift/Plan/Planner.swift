@@ -135,6 +135,19 @@ struct GraphReader: Sendable {
     }
 }
 
+extension PlanRow {
+    /// The row, settled at plan time: nothing to write.
+    func settled(_ action: PlanAction, _ reason: String? = nil, errorCode: String? = nil) -> PlanRow {
+        var row = self
+        row.action = action
+        row.state = .done
+        row.outcome = action == .skipped ? "skipped" : action.rawValue
+        if let reason { row.reason = reason }
+        if let errorCode { row.errorCode = errorCode }
+        return row
+    }
+}
+
 /// Two numbers in Graph's form are the same number (spaces and the case of `x` aside).
 func sameNumber(_ a: String?, _ b: String?) -> Bool {
     guard let a, let b else { return a == nil && b == nil }
@@ -212,40 +225,19 @@ public struct Planner: Sendable {
         var row = PlanRow(line: o.line, user: o.user, phoneType: phoneType, target: o.phone, action: .invalid,
                           reason: o.reason, state: .done, outcome: nil)
         switch o.status {
-        case .invalid, .conflict:
-            row.outcome = PlanAction.invalid.rawValue
-            return row
+        case .invalid, .conflict: return row.settled(.invalid)
         case .ok, .warning: break
         }
-        if o.phone == nil {
-            row.action = .skipped
-            row.outcome = "skipped"
-            row.reason = "no number given; nothing to change"
-            return row
-        }
-        if o.codes.contains(RowFinding.Code.duplicateRow.rawValue) {
-            row.action = .skipped
-            row.outcome = "skipped"
-            return row
-        }
+        if o.phone == nil { return row.settled(.skipped, "no number given; nothing to change") }
+        if o.codes.contains(RowFinding.Code.duplicateRow.rawValue) { return row.settled(.skipped) }
         let kind = o.userKind ?? .userPrincipalName
         switch try await reader.resolve(o.user, kind: kind) {
         case .notFound:
-            row.action = .userNotFound
-            row.outcome = row.action.rawValue
-            row.reason = "no user '\(Sanitize.forMessage(o.user))' in the directory"
-            return row
+            return row.settled(.userNotFound, "no user '\(Sanitize.forMessage(o.user))' in the directory")
         case .ambiguous(let count):
-            row.action = .blocked
-            row.outcome = row.action.rawValue
-            row.reason = "\(count) users match \(kind.label) '\(Sanitize.forMessage(o.user))'; use a UPN or object id"
-            return row
+            return row.settled(.blocked, "\(count) users match \(kind.label) '\(Sanitize.forMessage(o.user))'; use a UPN or object id")
         case .failed(let error):
-            row.action = .skipped
-            row.outcome = "skipped"
-            row.reason = "could not read the user from Graph: \(error)"
-            row.errorCode = error.code ?? error.status.map(String.init)
-            return row
+            return row.settled(.skipped, "could not read the user from Graph: \(error)", errorCode: error.code ?? error.status.map(String.init))
         case .found(let user):
             row.userId = user.id
             row.userPrincipalName = user.userPrincipalName
@@ -255,31 +247,21 @@ public struct Planner: Sendable {
         let userId = row.userId!
         switch try await reader.methods(of: userId) {
         case .failure(let error):
-            row.action = .skipped
-            row.outcome = "skipped"
-            row.reason = "could not read the user's authentication methods: \(error)"
-            row.errorCode = error.code ?? error.status.map(String.init)
-            return row
+            return row.settled(.skipped, "could not read the user's authentication methods: \(error)",
+                               errorCode: error.code ?? error.status.map(String.init))
         case .success(let methods):
             let live = methods.phones[phoneType]
             row.before = live
             var notes: [String] = []
             if !o.reasons.isEmpty { notes.append(o.reason) }
             if let roles = privileged[userId.lowercased()], !roles.isEmpty, !allowPrivileged {
-                row.action = .blocked
-                row.outcome = row.action.rawValue
-                row.reason = "privileged account (\(roles.joined(separator: ", "))); set policy.allowPrivileged: true to include it"
-                return row
+                return row.settled(.blocked, "privileged account (\(roles.joined(separator: ", "))); set policy.allowPrivileged: true to include it")
             }
             if sameNumber(live, o.phone) {
-                row.action = .unchanged
-                row.outcome = row.action.rawValue
+                row = row.settled(.unchanged)
             } else if live == nil {
                 if phoneType == .alternateMobile && methods.phones[.mobile] == nil {
-                    row.action = .blocked
-                    row.outcome = row.action.rawValue
-                    row.reason = "an alternate mobile needs a mobile number first; add the mobile number in an earlier job"
-                    return row
+                    return row.settled(.blocked, "an alternate mobile needs a mobile number first; add the mobile number in an earlier job")
                 }
                 row.action = .add
                 row.state = .pending

@@ -222,12 +222,8 @@ public final class JobStore: @unchecked Sendable {
     public func acquireLock(command: String, force: Bool = false) throws -> LockResult {
         try performSync { db in
             try db.transaction {
-                let query = try db.prepare("SELECT pid, host, command, acquired, heartbeat FROM lock WHERE id = 1")
-                try query.bind([])
                 var result = LockResult.acquired
-                if try query.step() {
-                    let holder = LockHolder(pid: Int32(query.int(0)), host: query.text(1) ?? "", command: query.text(2) ?? "",
-                                            acquired: query.text(3) ?? "", heartbeatAge: Date().timeIntervalSince1970 - query.double(4))
+                if let holder = try Self.readLock(db) {
                     let sameHost = holder.host == Self.hostName
                     let alive = sameHost && holder.pid != getpid() && (kill(holder.pid, 0) == 0 || errno == EPERM)
                     if force {
@@ -256,13 +252,15 @@ public final class JobStore: @unchecked Sendable {
 
     /// Who holds the lock now, if anyone.
     public func lockHolder() throws -> LockHolder? {
-        try performSync { db in
-            let query = try db.prepare("SELECT pid, host, command, acquired, heartbeat FROM lock WHERE id = 1")
-            try query.bind([])
-            guard try query.step() else { return nil }
-            return LockHolder(pid: Int32(query.int(0)), host: query.text(1) ?? "", command: query.text(2) ?? "",
-                              acquired: query.text(3) ?? "", heartbeatAge: Date().timeIntervalSince1970 - query.double(4))
-        }
+        try performSync { db in try Self.readLock(db) }
+    }
+
+    private static func readLock(_ db: SQLiteDatabase) throws -> LockHolder? {
+        let query = try db.prepare("SELECT pid, host, command, acquired, heartbeat FROM lock WHERE id = 1")
+        try query.bind([])
+        guard try query.step() else { return nil }
+        return LockHolder(pid: Int32(query.int(0)), host: query.text(1) ?? "", command: query.text(2) ?? "",
+                          acquired: query.text(3) ?? "", heartbeatAge: Date().timeIntervalSince1970 - query.double(4))
     }
 
     public func releaseLock() throws {
