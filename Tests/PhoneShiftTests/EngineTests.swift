@@ -153,15 +153,20 @@ struct EngineTests {
         #expect(third.stderr.contains("process is gone"))
     }
 
-    @Test("A wrong secret or tenant: a clear error and exit 4 before any row is touched", arguments: ["secret", "tenant"])
+    @Test("A wrong or expired secret, or a wrong tenant: a clear error and exit 4 before any row is touched",
+          arguments: ["secret", "expired", "tenant"])
     func authenticationFailures(_ kind: String) async throws {
-        let f = try await EngineFixture(syntheticUsers: 5)
+        let f = try await EngineFixture(syntheticUsers: 5) { $0.secretExpired = kind == "expired" }
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 5)
         _ = f.writeJob(writesPerSecond: 10, tenantId: kind == "tenant" ? "11111111-2222-3333-4444-555555555555" : nil)
         let result = try f.phoneshift(["plan", f.jobPath], secret: kind == "secret" ? "wrong-secret" : EmulatorOptions.defaultClientSecret)
         #expect(result.status == 4)
-        #expect(result.stderr.contains(kind == "secret" ? "client secret is wrong" : "does not exist"), "\(result.stderr)")
+        let expected = ["secret": "client secret is wrong", "expired": "has expired", "tenant": "does not exist"][kind]!
+        #expect(result.stderr.contains(expected), "\(result.stderr)")
+        // The same before apply: nothing is written.
+        let apply = try f.phoneshift(["apply", f.jobPath], secret: kind == "secret" ? "wrong-secret" : EmulatorOptions.defaultClientSecret)
+        #expect(apply.status == 2 || apply.status == 4)
         #expect(!result.stderr.contains("wrong-secret"))
         let log = try await f.requests()
         #expect(!log.contains { ($0["path"] as? String ?? "").hasPrefix("/v1.0") })
