@@ -404,7 +404,9 @@ public final class GraphService: @unchecked Sendable {
                                      path: path ?? "/" + segments.joined(separator: "/"), status: status, user: user,
                                      clientRequestId: context.clientRequestId, requestId: context.requestId, batchId: batchId))
             nextSequence += 1
-            if log.count > options.requestLogLimit {
+            // Drop the oldest in chunks of a tenth of the limit: removing from the front of an
+            // array moves all the rest, so doing it per request would cost O(limit) each time.
+            if log.count > options.requestLogLimit + options.requestLogLimit / 10 {
                 let drop = log.count - options.requestLogLimit
                 log.removeFirst(drop)
                 logStart += drop

@@ -149,18 +149,21 @@ struct ApplyCommand: AsyncParsableCommand {
             let count = try store.requeueFailed(plan: plan.id)
             print("Retrying \(count) rows that failed or moved.")
         }
-        var progress = try store.progress(plan: plan.id)
-        let open = (progress.byState["pending"] ?? 0) + (progress.byState["in-flight"] ?? 0)
-        if let maxChanges = definition.policy.maxChanges, progress.toWrite > maxChanges {
-            printError("phoneshift: error: the plan has \(progress.toWrite) changes, more than policy.maxChanges (\(maxChanges)); a broken export? Check the plan, or raise the limit")
-            throw ExitCode(ExitStatus.usage)
+        let counts = try store.openCounts(plan: plan.id)
+        let open = counts.pending + counts.inFlight
+        if let maxChanges = definition.policy.maxChanges {
+            let changes = try store.changeCount(plan: plan.id)
+            if changes > maxChanges {
+                printError("phoneshift: error: the plan has \(changes) changes, more than policy.maxChanges (\(maxChanges)); a broken export? Check the plan, or raise the limit")
+                throw ExitCode(ExitStatus.usage)
+            }
         }
         try await session.client.authenticate()
         let run = try store.startRun(plan: plan.id, command: "apply", settings: session.runSettings)
-        if progress.byState["in-flight"] ?? 0 > 0 {
-            print("Resuming: \(progress.byState["in-flight"]!) rows had an unknown outcome; each is re-read before any write.")
+        if counts.inFlight > 0 {
+            print("Resuming: \(counts.inFlight) rows had an unknown outcome; each is re-read before any write.")
         }
-        print("Applying plan \(plan.id): \(open) rows to go (of \(progress.toWrite) changes).")
+        print("Applying plan \(plan.id): \(open) rows to go.")
         let interactive = isatty(STDERR_FILENO) == 1
         let lastLine = LastLine()
         let executor = Executor(client: session.client, store: store, plan: plan.id, run: run,
@@ -188,7 +191,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if interactive { printError("") }
         try store.finishRun(run, status: summary.interrupted ? "interrupted" : "finished")
-        progress = try store.progress(plan: plan.id)
+        let progress = try store.progress(plan: plan.id)
         let results = try session.writeResults(plan: plan.id)
         print(String(format: "Done in %.1f s: %d rows processed, %d answered 429.", summary.elapsed, summary.processed, summary.throttled))
         print("Outcomes: " + progress.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))

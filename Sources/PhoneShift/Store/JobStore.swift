@@ -448,6 +448,29 @@ public final class JobStore: @unchecked Sendable {
 
     // MARK: - Progress
 
+    /// Rows still to do, by state (pending, in-flight), read from the state index only:
+    /// cheap even for a million-row plan, so that a resumed apply starts at once.
+    public func openCounts(plan: Int) throws -> (pending: Int, inFlight: Int) {
+        try performSync { db in
+            let q = try db.prepare("SELECT state, COUNT(*) FROM rows WHERE plan_id = ?1 AND state IN ('pending', 'in-flight') GROUP BY state")
+            try q.bind([.int(plan)])
+            var pending = 0, inFlight = 0
+            while try q.step() {
+                if q.text(0) == "pending" { pending = q.int(1) } else { inFlight = q.int(1) }
+            }
+            return (pending, inFlight)
+        }
+    }
+
+    /// Rows of a plan that write (update or add).
+    public func changeCount(plan: Int) throws -> Int {
+        try performSync { db in
+            let q = try db.prepare("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add')")
+            try q.bind([.int(plan)])
+            return try q.step() ? q.int(0) : 0
+        }
+    }
+
     public struct Progress: Sendable {
         public var planId: Int
         public var byAction: [String: Int]
