@@ -7,35 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-20000}
-swift build -c release >/dev/null 2>&1
-bin=$(swift build -c release --show-bin-path)
+source Benchmarks/lib.sh
+build_release
 work=Benchmarks/work/overhead; rm -rf "$work"; mkdir -p "$work"
-export BENCH_SECRET="bench-$RANDOM$RANDOM"
-GRAPH_EMULATOR_CLIENT_SECRET=$BENCH_SECRET "$bin/graph-emulator" --directory Samples/directory.json \
-    --synthetic-users "$rows" --no-throttle > "$work/url" 2>/dev/null &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -s "$work/url" ] && break; sleep 0.1; done
-base=$(head -1 "$work/url")
-python3 - "$rows" > "$work/sheet.csv" <<'PY'
-import sys
-print("UPN,Phone")
-for i in range(1, int(sys.argv[1]) + 1):
-    print("bench%d@contoso.com,+1 2127%06d" % (i, i))
-PY
-cat > "$work/job.yaml" <<YAML
-name: overhead
-sheet: {path: sheet.csv}
-tenant:
-  tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
-  clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-  clientSecret: {env: BENCH_SECRET}
-  authority: $base
-  graph: $base/v1.0
-rate: {writesPerSecond: 1000000, readsPerSecond: 1000000, burst: 1000, concurrency: 32}
-store: out/overhead.sqlite
-outputs: out
-YAML
+start_emulator "$work" --synthetic-users "$rows" --no-throttle
+write_bench_job "$work" overhead "{writesPerSecond: 1000000, readsPerSecond: 1000000, burst: 1000, concurrency: 32}" "$rows"
 t0=$(date +%s.%N)
 "$bin/phoneshift" plan "$work/job.yaml" > "$work/plan.out"
 t1=$(date +%s.%N)

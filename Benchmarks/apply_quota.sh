@@ -11,38 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-2000}
-swift build -c release >/dev/null 2>&1
-bin=$(swift build -c release --show-bin-path)
+source Benchmarks/lib.sh
+build_release
 work=Benchmarks/work/quota; rm -rf "$work"; mkdir -p "$work"
-export BENCH_SECRET="bench-$RANDOM$RANDOM"
-GRAPH_EMULATOR_CLIENT_SECRET=$BENCH_SECRET "$bin/graph-emulator" --directory Samples/directory.json \
-    --synthetic-users "$rows" --write-quota 300/15 --resource-unit-quota 100000/10 \
-    --latency-ms 60 --latency-spread-ms 40 > "$work/url" 2>/dev/null &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do [ -s "$work/url" ] && break; sleep 0.1; done
-base=$(head -1 "$work/url")
-tenant=9188040d-6c67-4c5b-b112-36a304b66dad
-client=8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-python3 - "$rows" > "$work/sheet.csv" <<'PY'
-import sys
-print("UPN,Phone")
-for i in range(1, int(sys.argv[1]) + 1):
-    print("bench%d@contoso.com,+1 2127%06d" % (i, i))
-PY
-cat > "$work/job.yaml" <<YAML
-name: quota
-sheet: {path: sheet.csv}
-tenant:
-  tenantId: $tenant
-  clientId: $client
-  clientSecret: {env: BENCH_SECRET}
-  authority: $base
-  graph: $base/v1.0
-rate: {writesPerSecond: 19.6, readsPerSecond: 500, burst: 10, concurrency: 8}
-store: out/quota.sqlite
-outputs: out
-YAML
+start_emulator "$work" --synthetic-users "$rows" --write-quota 300/15 --resource-unit-quota 100000/10 \
+    --latency-ms 60 --latency-spread-ms 40
+write_bench_job "$work" quota "{writesPerSecond: 19.6, readsPerSecond: 500, burst: 10, concurrency: 8}" "$rows"
 
 writes_in_log() { # prints: writes_2xx throttled_writes first_time last_time
     curl -s "$base/_emulator/requests" | python3 -c '
@@ -64,7 +38,7 @@ PY
 }
 
 echo "apply benchmark against a 300 writes / 15 s quota (20 writes/s), $rows rows, latency 60-100 ms"
-GRAPH_EMULATOR_CLIENT_SECRET= "$bin/phoneshift" plan "$work/job.yaml" > /dev/null
+"$bin/phoneshift" plan "$work/job.yaml" > /dev/null
 curl -s -X POST "$base/_emulator/reset" > /dev/null
 start=$(date +%s.%N)
 "$bin/phoneshift" apply "$work/job.yaml" > "$work/apply.out" 2>&1 || true

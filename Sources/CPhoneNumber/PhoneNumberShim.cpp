@@ -22,6 +22,13 @@ void copy_out(char *dest, size_t size, const std::string &src) noexcept {
 
 const PhoneNumberUtil &util() noexcept { return *PhoneNumberUtil::GetInstance(); }
 
+// Writes a region code, "ZZ" when there is none; 1 when there is one.
+int write_region(char *out, int out_size, std::string region) noexcept {
+    if (region.empty()) region = "ZZ";
+    copy_out(out, static_cast<size_t>(out_size), region);
+    return region == "ZZ" ? 0 : 1;
+}
+
 // What both entry points report once a PhoneNumber exists.
 void describe(const PhoneNumberUtil &u, const PhoneNumber &number, ps_phone_info *out) {
     out->status = PS_PHONE_PARSED;
@@ -115,18 +122,11 @@ extern "C" int ps_phone_region_of(int country_code, const char *national_number,
     if (out == nullptr || out_size < 3 || national_number == nullptr) return 0;
     try {
         PhoneNumber number;
-        if (!build(country_code, national_number, &number)) {
-            copy_out(out, static_cast<size_t>(out_size), "ZZ");
-            return 0;
-        }
         std::string region;
-        util().GetRegionCodeForNumber(number, &region);
-        if (region.empty()) region = "ZZ";
-        copy_out(out, static_cast<size_t>(out_size), region);
-        return region == "ZZ" ? 0 : 1;
+        if (build(country_code, national_number, &number)) util().GetRegionCodeForNumber(number, &region);
+        return write_region(out, out_size, region);
     } catch (...) {
-        copy_out(out, static_cast<size_t>(out_size), "ZZ");
-        return 0;
+        return write_region(out, out_size, "");
     }
 }
 
@@ -140,26 +140,14 @@ extern "C" int ps_phone_is_supported_region(const char *region) noexcept {
     }
 }
 
-extern "C" int ps_phone_country_code_for_region(const char *region) noexcept {
-    if (region == nullptr) return 0;
-    try {
-        return util().GetCountryCodeForRegion(std::string(region));
-    } catch (...) {
-        return 0;
-    }
-}
-
 extern "C" int ps_phone_region_for_country_code(int country_code, char *out,
                                                 int out_size) noexcept {
     if (out == nullptr || out_size < 3) return 0;
     try {
         std::string region;
         util().GetRegionCodeForCountryCode(country_code, &region);
-        if (region.empty()) region = "ZZ";
-        copy_out(out, static_cast<size_t>(out_size), region);
-        return region == "ZZ" ? 0 : 1;
+        return write_region(out, out_size, region);
     } catch (...) {
-        copy_out(out, static_cast<size_t>(out_size), "ZZ");
-        return 0;
+        return write_region(out, out_size, "");
     }
 }

@@ -82,9 +82,6 @@ int ps_phone_region_of(int country_code, const char *national_number, char *out,
 /// 1 when libphonenumber knows `region` (e.g. "GB"), else 0.
 int ps_phone_is_supported_region(const char *region) PS_NOEXCEPT;
 
-/// The country calling code of a supported region, 0 when unknown.
-int ps_phone_country_code_for_region(const char *region) PS_NOEXCEPT;
-
 /// Writes the main region of a country calling code (e.g. 44 -> "GB") into `out`
 /// (at least 8 bytes). Returns 1 when there is one, else 0 and "ZZ".
 int ps_phone_region_for_country_code(int country_code, char *out, int out_size) PS_NOEXCEPT;

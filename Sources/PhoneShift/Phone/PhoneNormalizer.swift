@@ -12,9 +12,7 @@ public struct NormalizedPhone: Sendable, Equatable, Hashable {
     /// ISO region the number belongs to ("ZZ" when unknown or not valid). Looked up on
     /// demand: it costs as much as a parse, and validation does not need it.
     public var region: String {
-        var buffer = [CChar](repeating: 0, count: 8)
-        _ = ps_phone_region_of(Int32(countryCode), nationalNumber, &buffer, 8)
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        RegionResolver.regionCode { _ = ps_phone_region_of(Int32(countryCode), nationalNumber, $0, $1) }
     }
 
     public var graphForm: String {

@@ -15,13 +15,20 @@ public enum RegionResolver {
         }
         let digits = upper.hasPrefix("+") ? String(upper.dropFirst()) : upper
         if !digits.isEmpty, digits.count <= 3, digits.allSatisfy(\.isASCIIDigit), let code = Int(digits) {
-            var buffer = [CChar](repeating: 0, count: 8)
-            guard ps_phone_region_for_country_code(Int32(code), &buffer, 8) == 1 else { return nil }
-            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            var found: Int32 = 0
+            let region = regionCode { found = ps_phone_region_for_country_code(Int32(code), $0, $1) }
+            return found == 1 ? region : nil
         }
         let key = upper.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil)
             .lowercased().filter { $0.isLetter }
         return names[key]
+    }
+
+    /// Calls `fill` with a buffer for a region code and returns what it wrote.
+    static func regionCode(_ fill: (UnsafeMutablePointer<CChar>, Int32) -> Void) -> String {
+        var buffer = [CChar](repeating: 0, count: 8)
+        buffer.withUnsafeMutableBufferPointer { fill($0.baseAddress!, Int32($0.count)) }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Whether libphonenumber knows the alpha-2 region.
