@@ -94,14 +94,15 @@ struct PlanCommand: AsyncParsableCommand {
         let run = try session.store.startRun(plan: nil, command: "plan", settings: session.runSettings)
         let result: PlanResult
         do {
-            result = try await Planner(job: definition, client: session.client, store: session.store, logger: logger).plan()
+            result = try await Planner(job: definition, client: session.client, store: session.store, logger: logger)
+                .plan(previewLimit: showAll ? Int.max : 20)
             try session.store.setMeta("job_file", URL(fileURLWithPath: definition.jobFile).standardizedFileURL.path)
             try session.store.finishRun(run, status: "planned")
         } catch {
             try? session.store.finishRun(run, status: "failed: \(error)")
             throw error
         }
-        print("Plan \(result.planId) for \(definition.name): \(result.rows.count) rows from \(definition.sheet.path)")
+        print("Plan \(result.planId) for \(definition.name): \(result.rowCount) rows from \(definition.sheet.path)")
         printPlan(result, limit: showAll ? Int.max : 20)
         print("Stored in \(definition.store); apply with: phoneshift apply \(job)")
         if result.readErrors > 0 { throw ExitCode(ExitStatus.rowsNeedAttention) }
@@ -271,15 +272,13 @@ struct StatusCommand: ParsableCommand {
 
 /// The plan for people: the changes with masked numbers, the rows that need a look, the counts.
 func printPlan(_ result: PlanResult, limit: Int) {
-    let changes = result.rows.filter { $0.action.writes }
-    for row in changes.prefix(limit) {
+    for row in result.changesPreview.prefix(limit) {
         let before = row.before.map(PhoneMask.mask) ?? "(none)"
         let after = row.target.map(PhoneMask.mask) ?? ""
         print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(before) → \(after)  (\(row.action.rawValue))")
     }
-    if changes.count > limit { print("  … and \(changes.count - limit) more (--show-all lists them)") }
-    let attention = result.rows.filter { [.blocked, .userNotFound, .skipped, .invalid].contains($0.action) }
-    for row in attention.prefix(10) {
+    if result.changes > limit { print("  … and \(result.changes - limit) more (--show-all lists them)") }
+    for row in result.attentionPreview {
         print("  line \(row.line)  \(Sanitize.forMessage(row.user))  \(row.action.rawValue): \(Sanitize.forMessage(row.reason, limit: 200))")
     }
     let order: [PlanAction] = [.update, .add, .unchanged, .userNotFound, .blocked, .invalid, .skipped]

@@ -174,6 +174,25 @@ struct EngineTests {
         #expect(!log.contains { ($0["path"] as? String ?? "").hasPrefix("/v1.0") })
     }
 
+    @Test("A plan killed half-way is never applied")
+    func interruptedPlan() async throws {
+        let f = try await EngineFixture(syntheticUsers: 300) { $0.faults = FaultSettings(latencyMs: 20) }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 300)
+        _ = f.writeJob(writesPerSecond: 300, concurrency: 2)
+        let plan = try f.launch(["plan", f.jobPath])
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        kill(plan.processIdentifier, SIGKILL)
+        plan.waitUntilExit()
+        let apply = try f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 2)
+        #expect(apply.stderr.contains("no plan yet"), "\(apply.stderr)")
+        // Planning again (now without the slow answers) finishes and is applied.
+        try await f.put("/_emulator/faults", json: ["latencyMs": 0])
+        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try f.phoneshift(["apply", f.jobPath]).status == 0)
+    }
+
     @Test("Apply refuses a plan made for another version of the sheet")
     func sheetChanged() async throws {
         let f = try await EngineFixture(syntheticUsers: 5)

@@ -1,14 +1,17 @@
 import Foundation
 import Logging
 
-/// The result of planning.
+/// The result of planning. The rows themselves are in the job store; `changesPreview` and
+/// `attentionPreview` hold the first few of each for the screen.
 public struct PlanResult: Sendable {
     public var planId: Int
-    public var rows: [PlanRow]
+    public var rowCount: Int
     public var counts: [PlanAction: Int]
     public var validation: ValidationSummary
     /// Rows whose user could not be read (network or permission trouble).
     public var readErrors: Int
+    public var changesPreview: [PlanRow]
+    public var attentionPreview: [PlanRow]
     public var changes: Int { (counts[.update] ?? 0) + (counts[.add] ?? 0) }
 }
 
@@ -170,14 +173,30 @@ public struct Planner: Sendable {
         self.logger = logger
     }
 
-    public func plan() async throws -> PlanResult {
+    /// Plans the job. Rows stream: the sheet goes to the store in batches as it is validated,
+    /// then the rows whose users must be read are taken from the store page by page, so
+    /// memory stays flat whatever the sheet's size. A plan interrupted half-way is never
+    /// used (`latestPlan` only sees finished plans).
+    public func plan(previewLimit: Int = 20) async throws -> PlanResult {
         let options = try job.validationOptions()
         let sheet = job.sheet.path
+        let store = self.store
+        let phoneType = job.phoneType
+        let hash = try await runOnThread { try SHA256.hexDigest(ofFile: sheet) }
+        let planId = try store.beginPlan(sheetPath: sheet, sheetHash: hash, phoneType: phoneType)
         // Validation is blocking file and CPU work: on its own thread, off the cooperative pool.
-        let (validation, outcomes, hash) = try await runOnThread { () throws -> (ValidationSummary, [RowOutcome], String) in
-            var outcomes: [RowOutcome] = []
-            let summary = try SheetValidator(options: options, logger: logger).validate(path: sheet) { outcomes.append($0) }
-            return (summary, outcomes, try SHA256.hexDigest(ofFile: sheet))
+        let logger = self.logger
+        let validation = try await runOnThread { () throws -> ValidationSummary in
+            var batch: [PlanRow] = []
+            let summary = try SheetValidator(options: options, logger: logger).validate(path: sheet) { outcome in
+                batch.append(Self.sheetRow(outcome, phoneType: phoneType))
+                if batch.count == 1000 {
+                    try store.insertPlanRows(batch, plan: planId)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            try store.insertPlanRows(batch, plan: planId)
+            return summary
         }
         try await client.authenticate()
 
@@ -191,58 +210,75 @@ public struct Planner: Sendable {
             }
         }
 
-        let phoneType = job.phoneType
         let allowPrivileged = job.policy.allowPrivileged
-        var rows = [PlanRow?](repeating: nil, count: outcomes.count)
         let concurrency = job.rate.concurrency
         let roles = privileged
-        try await withThrowingTaskGroup(of: (Int, PlanRow).self) { group in
-            var next = 0, finished = 0
-            while next < outcomes.count || !group.isEmpty {
-                while next < outcomes.count && next - finished < concurrency {
-                    let index = next, outcome = outcomes[index]
-                    next += 1
-                    group.addTask {
-                        (index, try await Self.planRow(outcome, phoneType: phoneType, reader: reader,
-                                                       privileged: roles, allowPrivileged: allowPrivileged))
+        var afterLine = 0
+        while true {
+            let page = try await store.rowsToRead(plan: planId, after: afterLine, limit: 500)
+            guard let last = page.last else { break }
+            afterLine = last.line
+            var planned = [PlanRow?](repeating: nil, count: page.count)
+            try await withThrowingTaskGroup(of: (Int, PlanRow).self) { group in
+                var next = 0, finished = 0
+                while next < page.count || !group.isEmpty {
+                    while next < page.count && next - finished < concurrency {
+                        let index = next, row = page[index]
+                        next += 1
+                        group.addTask {
+                            (index, try await Self.resolve(row, reader: reader, privileged: roles, allowPrivileged: allowPrivileged))
+                        }
                     }
+                    guard let (index, row) = try await group.next() else { break }
+                    planned[index] = row
+                    finished += 1
                 }
-                guard let (index, row) = try await group.next() else { break }
-                rows[index] = row
-                finished += 1
             }
+            try await store.savePlannedRows(planned.map { $0! }, plan: planId)
         }
-        let planned = rows.map { $0! }
-        let planId = try store.savePlan(sheetPath: sheet, sheetHash: hash, phoneType: phoneType, rows: planned)
-        var counts: [PlanAction: Int] = [:]
-        for r in planned { counts[r.action, default: 0] += 1 }
-        let readErrors = planned.filter { $0.action == .skipped && $0.errorCode != nil }.count
-        return PlanResult(planId: planId, rows: planned, counts: counts, validation: validation, readErrors: readErrors)
+        try store.completePlan(planId, sheetPath: sheet)
+        let counts = try store.actionCounts(plan: planId)
+        let readErrors = try store.rows(plan: planId, actions: [.skipped], limit: Int.max).filter { $0.errorCode != nil }.count
+        return PlanResult(planId: planId, rowCount: counts.values.reduce(0, +), counts: counts, validation: validation,
+                          readErrors: readErrors,
+                          changesPreview: try store.rows(plan: planId, actions: [.update, .add], limit: previewLimit),
+                          attentionPreview: try store.rows(plan: planId, actions: [.blocked, .userNotFound, .skipped, .invalid], limit: 10))
     }
 
-    static func planRow(_ o: RowOutcome, phoneType: PhoneType, reader: GraphReader,
-                        privileged: [String: [String]], allowPrivileged: Bool) async throws -> PlanRow {
-        var row = PlanRow(line: o.line, user: o.user, phoneType: phoneType, target: o.phone, action: .invalid,
-                          reason: o.reason, state: .done, outcome: nil)
+    /// What the sheet alone decides for a row: settled (invalid, nothing to change, a
+    /// duplicate) or still to be read from Graph.
+    static func sheetRow(_ o: RowOutcome, phoneType: PhoneType) -> PlanRow {
+        var row = PlanRow(line: o.line, user: o.user, phoneType: phoneType, target: o.phone, action: .toRead,
+                          reason: o.reason, state: .pending, outcome: nil)
+        row.userKind = o.userKind
         switch o.status {
         case .invalid, .conflict: return row.settled(.invalid)
         case .ok, .warning: break
         }
         if o.phone == nil { return row.settled(.skipped, "no number given; nothing to change") }
         if o.codes.contains(RowFinding.Code.duplicateRow.rawValue) { return row.settled(.skipped) }
-        let kind = o.userKind ?? .userPrincipalName
-        switch try await reader.resolve(o.user, kind: kind) {
+        return row
+    }
+
+    /// Reads a row's user and current numbers from Graph and decides its action.
+    static func resolve(_ sheetRow: PlanRow, reader: GraphReader,
+                        privileged: [String: [String]], allowPrivileged: Bool) async throws -> PlanRow {
+        var row = sheetRow
+        let phoneType = row.phoneType
+        let user = row.user, target = row.target, sheetReason = row.reason
+        let kind = row.userKind ?? .userPrincipalName
+        switch try await reader.resolve(user, kind: kind) {
         case .notFound:
-            return row.settled(.userNotFound, "no user '\(Sanitize.forMessage(o.user))' in the directory")
+            return row.settled(.userNotFound, "no user '\(Sanitize.forMessage(user))' in the directory")
         case .ambiguous(let count):
-            return row.settled(.blocked, "\(count) users match \(kind.label) '\(Sanitize.forMessage(o.user))'; use a UPN or object id")
+            return row.settled(.blocked, "\(count) users match \(kind.label) '\(Sanitize.forMessage(user))'; use a UPN or object id")
         case .failed(let error):
             return row.settled(.skipped, "could not read the user from Graph: \(error)", errorCode: error.code ?? error.status.map(String.init))
-        case .found(let user):
-            row.userId = user.id
-            row.userPrincipalName = user.userPrincipalName
-            row.displayName = user.displayName
-            row.mail = user.mail
+        case .found(let found):
+            row.userId = found.id
+            row.userPrincipalName = found.userPrincipalName
+            row.displayName = found.displayName
+            row.mail = found.mail
         }
         let userId = row.userId!
         switch try await reader.methods(of: userId) {
@@ -253,11 +289,11 @@ public struct Planner: Sendable {
             let live = methods.phones[phoneType]
             row.before = live
             var notes: [String] = []
-            if !o.reasons.isEmpty { notes.append(o.reason) }
+            if !sheetReason.isEmpty { notes.append(sheetReason) }
             if let roles = privileged[userId.lowercased()], !roles.isEmpty, !allowPrivileged {
                 return row.settled(.blocked, "privileged account (\(roles.joined(separator: ", "))); set policy.allowPrivileged: true to include it")
             }
-            if sameNumber(live, o.phone) {
+            if sameNumber(live, target) {
                 row = row.settled(.unchanged)
             } else if live == nil {
                 if phoneType == .alternateMobile && methods.phones[.mobile] == nil {

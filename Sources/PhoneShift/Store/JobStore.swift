@@ -5,6 +5,8 @@ public enum PlanAction: String, Sendable, Codable, CaseIterable {
     case update, add, unchanged
     case userNotFound = "user-not-found"
     case blocked, invalid, skipped
+    /// While planning: the user and their numbers are still to be read from Graph.
+    case toRead = "to-read"
 
     /// Actions that write to Graph.
     public var writes: Bool { self == .update || self == .add }
@@ -25,6 +27,8 @@ public enum RowState: String, Sendable, Codable {
 public struct PlanRow: Sendable, Equatable {
     public var line: Int
     public var user: String
+    /// How the sheet names the user (for resolving it while planning).
+    public var userKind: UserKeyKind?
     public var userId: String?
     public var userPrincipalName: String?
     public var displayName: String?
@@ -156,10 +160,11 @@ public final class JobStore: @unchecked Sendable {
                 try db.execute("""
                     CREATE TABLE plans (
                         id INTEGER PRIMARY KEY, created TEXT NOT NULL, sheet_path TEXT NOT NULL,
-                        sheet_hash TEXT NOT NULL, phone_type TEXT NOT NULL, rows INTEGER NOT NULL);
+                        sheet_hash TEXT NOT NULL, phone_type TEXT NOT NULL, rows INTEGER NOT NULL,
+                        complete INTEGER NOT NULL DEFAULT 0);
                     CREATE TABLE rows (
                         plan_id INTEGER NOT NULL REFERENCES plans(id), line INTEGER NOT NULL,
-                        user TEXT NOT NULL, user_id TEXT, upn TEXT, display_name TEXT, mail TEXT,
+                        user TEXT NOT NULL, user_kind TEXT, user_id TEXT, upn TEXT, display_name TEXT, mail TEXT,
                         phone_type TEXT NOT NULL, before TEXT, target TEXT, action TEXT NOT NULL, reason TEXT NOT NULL,
                         state TEXT NOT NULL, outcome TEXT, attempts INTEGER NOT NULL DEFAULT 0,
                         error_code TEXT, error_message TEXT, request_id TEXT, client_request_id TEXT,
@@ -281,29 +286,102 @@ public final class JobStore: @unchecked Sendable {
 
     // MARK: - Plans and rows
 
-    /// Stores a new plan (its rows in one transaction) and returns its id.
-    public func savePlan(sheetPath: String, sheetHash: String, phoneType: PhoneType, rows: [PlanRow]) throws -> Int {
+    /// Starts a plan; it is not visible to `latestPlan` until `completePlan`.
+    public func beginPlan(sheetPath: String, sheetHash: String, phoneType: PhoneType) throws -> Int {
+        try performSync { db in
+            try db.prepare("INSERT INTO plans (created, sheet_path, sheet_hash, phone_type, rows, complete) VALUES (?1, ?2, ?3, ?4, 0, 0)")
+                .run([.text(Self.now()), .text(sheetPath), .text(sheetHash), .text(phoneType.rawValue)])
+            return Int(sqlite3LastInsertRowid(db))
+        }
+    }
+
+    /// Adds rows to a plan being made, in one transaction.
+    public func insertPlanRows(_ rows: [PlanRow], plan: Int) throws {
+        guard !rows.isEmpty else { return }
         try performSync { db in
             try db.transaction {
-                try db.prepare("INSERT INTO plans (created, sheet_path, sheet_hash, phone_type, rows) VALUES (?1, ?2, ?3, ?4, ?5)")
-                    .run([.text(Self.now()), .text(sheetPath), .text(sheetHash), .text(phoneType.rawValue), .int(rows.count)])
-                let planId = Int(sqlite3LastInsertRowid(db))
                 let insert = try db.prepare("""
-                    INSERT INTO rows (plan_id, line, user, user_id, upn, display_name, mail, phone_type, before, target,
-                                      action, reason, state, outcome, attempts, updated)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15)
+                    INSERT INTO rows (plan_id, line, user, user_kind, user_id, upn, display_name, mail, phone_type, before, target,
+                                      action, reason, state, outcome, attempts, error_code, updated)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17)
                     """)
                 let now = Self.now()
                 for r in rows {
-                    try insert.run([.int(planId), .int(r.line), .text(r.user), r.userId.map(SQLiteValue.text),
-                                    r.userPrincipalName.map(SQLiteValue.text), r.displayName.map(SQLiteValue.text),
-                                    r.mail.map(SQLiteValue.text), .text(r.phoneType.rawValue), r.before.map(SQLiteValue.text),
-                                    r.target.map(SQLiteValue.text), .text(r.action.rawValue), .text(r.reason),
-                                    .text(r.state.rawValue), r.outcome.map(SQLiteValue.text), .text(now)])
+                    try insert.run([.int(plan), .int(r.line), .text(r.user), r.userKind.map { .text($0.rawValue) },
+                                    r.userId.map(SQLiteValue.text), r.userPrincipalName.map(SQLiteValue.text),
+                                    r.displayName.map(SQLiteValue.text), r.mail.map(SQLiteValue.text), .text(r.phoneType.rawValue),
+                                    r.before.map(SQLiteValue.text), r.target.map(SQLiteValue.text), .text(r.action.rawValue),
+                                    .text(r.reason), .text(r.state.rawValue), r.outcome.map(SQLiteValue.text),
+                                    r.errorCode.map(SQLiteValue.text), .text(now)])
                 }
-                try appendEvent(db, run: nil, line: nil, kind: "plan", detail: "plan \(planId): \(rows.count) rows from \(sheetPath)")
-                return planId
             }
+        }
+    }
+
+    /// Rows of a plan being made whose user is still to be read, in line order, after `line`.
+    public func rowsToRead(plan: Int, after line: Int, limit: Int) async throws -> [PlanRow] {
+        try await perform { db in
+            let q = try db.prepare("""
+                SELECT \(Self.rowColumns) FROM rows WHERE plan_id = ?1 AND action = 'to-read' AND line > ?2 ORDER BY line LIMIT ?3
+                """)
+            try q.bind([.int(plan), .int(line), .int(limit)])
+            var out: [PlanRow] = []
+            while try q.step() { out.append(Self.row(q)) }
+            return out
+        }
+    }
+
+    /// Writes what planning found for rows (user, before value, action, reason, state).
+    public func savePlannedRows(_ rows: [PlanRow], plan: Int) async throws {
+        try await perform { db in
+            try db.transaction {
+                let q = try db.prepare("""
+                    UPDATE rows SET user_id = ?3, upn = ?4, display_name = ?5, mail = ?6, before = ?7, action = ?8,
+                        reason = ?9, state = ?10, outcome = ?11, error_code = ?12, updated = ?13
+                    WHERE plan_id = ?1 AND line = ?2
+                    """)
+                let now = Self.now()
+                for r in rows {
+                    try q.run([.int(plan), .int(r.line), r.userId.map(SQLiteValue.text), r.userPrincipalName.map(SQLiteValue.text),
+                               r.displayName.map(SQLiteValue.text), r.mail.map(SQLiteValue.text), r.before.map(SQLiteValue.text),
+                               .text(r.action.rawValue), .text(r.reason), .text(r.state.rawValue), r.outcome.map(SQLiteValue.text),
+                               r.errorCode.map(SQLiteValue.text), .text(now)])
+                }
+            }
+        }
+    }
+
+    /// Makes a plan visible (the latest), with its row count.
+    public func completePlan(_ plan: Int, sheetPath: String) throws {
+        try performSync { db in
+            try db.transaction {
+                try db.prepare("UPDATE plans SET complete = 1, rows = (SELECT COUNT(*) FROM rows WHERE plan_id = ?1) WHERE id = ?1")
+                    .run([.int(plan)])
+                try appendEvent(db, run: nil, line: nil, kind: "plan", detail: "plan \(plan) from \(sheetPath)")
+            }
+        }
+    }
+
+    /// Rows of a plan by action.
+    public func actionCounts(plan: Int) throws -> [PlanAction: Int] {
+        try performSync { db in
+            let q = try db.prepare("SELECT action, COUNT(*) FROM rows WHERE plan_id = ?1 GROUP BY action")
+            try q.bind([.int(plan)])
+            var out: [PlanAction: Int] = [:]
+            while try q.step() { if let a = PlanAction(rawValue: q.text(0) ?? "") { out[a] = q.int(1) } }
+            return out
+        }
+    }
+
+    /// The first `limit` rows of a plan with one of `actions`, in line order.
+    public func rows(plan: Int, actions: [PlanAction], limit: Int) throws -> [PlanRow] {
+        try performSync { db in
+            let list = actions.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            let q = try db.prepare("SELECT \(Self.rowColumns) FROM rows WHERE plan_id = ?1 AND action IN (\(list)) ORDER BY line LIMIT ?2")
+            try q.bind([.int(plan), .int(limit)])
+            var out: [PlanRow] = []
+            while try q.step() { out.append(Self.row(q)) }
+            return out
         }
     }
 
@@ -331,7 +409,7 @@ public final class JobStore: @unchecked Sendable {
 
     public func latestPlan() throws -> PlanInfo? {
         try performSync { db in
-            let q = try db.prepare("SELECT id, created, sheet_path, sheet_hash, phone_type, rows FROM plans ORDER BY id DESC LIMIT 1")
+            let q = try db.prepare("SELECT id, created, sheet_path, sheet_hash, phone_type, rows FROM plans WHERE complete = 1 ORDER BY id DESC LIMIT 1")
             try q.bind([])
             guard try q.step() else { return nil }
             return PlanInfo(id: q.int(0), created: q.text(1) ?? "", sheetPath: q.text(2) ?? "", sheetHash: q.text(3) ?? "",
@@ -340,21 +418,22 @@ public final class JobStore: @unchecked Sendable {
     }
 
     static let rowColumns = """
-        line, user, user_id, upn, display_name, mail, phone_type, before, target, action, reason, state, outcome,
+        line, user, user_kind, user_id, upn, display_name, mail, phone_type, before, target, action, reason, state, outcome,
         attempts, error_code, error_message, request_id, client_request_id, updated
         """
 
     static func row(_ q: SQLiteStatement) -> PlanRow {
-        var r = PlanRow(line: q.int(0), user: q.text(1) ?? "", userId: q.text(2), userPrincipalName: q.text(3),
-                        displayName: q.text(4), mail: q.text(5), phoneType: PhoneType(rawValue: q.text(6) ?? "") ?? .mobile,
-                        before: q.text(7), target: q.text(8), action: PlanAction(rawValue: q.text(9) ?? "") ?? .skipped,
-                        reason: q.text(10) ?? "", state: RowState(rawValue: q.text(11) ?? "") ?? .pending,
-                        outcome: q.text(12), attempts: q.int(13))
-        r.errorCode = q.text(14)
-        r.errorMessage = q.text(15)
-        r.requestId = q.text(16)
-        r.clientRequestId = q.text(17)
-        r.updated = q.text(18)
+        var r = PlanRow(line: q.int(0), user: q.text(1) ?? "", userId: q.text(3), userPrincipalName: q.text(4),
+                        displayName: q.text(5), mail: q.text(6), phoneType: PhoneType(rawValue: q.text(7) ?? "") ?? .mobile,
+                        before: q.text(8), target: q.text(9), action: PlanAction(rawValue: q.text(10) ?? "") ?? .skipped,
+                        reason: q.text(11) ?? "", state: RowState(rawValue: q.text(12) ?? "") ?? .pending,
+                        outcome: q.text(13), attempts: q.int(14))
+        r.userKind = q.text(2).flatMap(UserKeyKind.init(rawValue:))
+        r.errorCode = q.text(15)
+        r.errorMessage = q.text(16)
+        r.requestId = q.text(17)
+        r.clientRequestId = q.text(18)
+        r.updated = q.text(19)
         return r
     }
 
