@@ -92,42 +92,35 @@ class ThreadMatchers {
   public:
     // Full match of `digits` against `pattern`, as libphonenumber's MatchNationalNumber.
     bool full_match(const std::string &pattern, const icu::UnicodeString &digits) {
-        if (pattern.empty()) return false;
-        auto it = matchers_.find(&pattern);
-        if (it == matchers_.end()) {
-            UErrorCode status = U_ZERO_ERROR;
-            std::unique_ptr<icu::RegexMatcher> matcher(
-                new icu::RegexMatcher(icu::UnicodeString::fromUTF8(pattern), 0, status));
-            if (U_FAILURE(status)) matcher.reset();
-            it = matchers_.emplace(&pattern, std::move(matcher)).first;
-        }
-        if (!it->second) return false;
+        icu::RegexMatcher *m = matcher(pattern, digits);
         UErrorCode status = U_ZERO_ERROR;
-        it->second->reset(digits);
-        bool matched = it->second->matches(status);
-        return U_SUCCESS(status) && matched;
+        return m != nullptr && m->matches(status) && U_SUCCESS(status);
     }
 
-    // Whether the leading digits pattern matches at the start (lookingAt).
+    // Whether a leading-digits pattern matches at the start (lookingAt).
     bool prefix_match(const std::string &pattern, const icu::UnicodeString &digits) {
-        auto it = prefix_matchers_.find(&pattern);
-        if (it == prefix_matchers_.end()) {
-            UErrorCode status = U_ZERO_ERROR;
-            std::unique_ptr<icu::RegexMatcher> matcher(
-                new icu::RegexMatcher(icu::UnicodeString::fromUTF8(pattern), 0, status));
-            if (U_FAILURE(status)) matcher.reset();
-            it = prefix_matchers_.emplace(&pattern, std::move(matcher)).first;
-        }
-        if (!it->second) return false;
+        icu::RegexMatcher *m = matcher(pattern, digits);
         UErrorCode status = U_ZERO_ERROR;
-        it->second->reset(digits);
-        bool matched = it->second->lookingAt(status);
-        return U_SUCCESS(status) && matched;
+        return m != nullptr && m->lookingAt(status) && U_SUCCESS(status);
     }
 
   private:
+    // The compiled matcher for `pattern`, reset to `digits`; nullptr for an empty or bad pattern.
+    icu::RegexMatcher *matcher(const std::string &pattern, const icu::UnicodeString &digits) {
+        if (pattern.empty()) return nullptr;
+        auto it = matchers_.find(&pattern);
+        if (it == matchers_.end()) {
+            UErrorCode status = U_ZERO_ERROR;
+            std::unique_ptr<icu::RegexMatcher> compiled(
+                new icu::RegexMatcher(icu::UnicodeString::fromUTF8(pattern), 0, status));
+            if (U_FAILURE(status)) compiled.reset();
+            it = matchers_.emplace(&pattern, std::move(compiled)).first;
+        }
+        if (it->second) it->second->reset(digits);
+        return it->second.get();
+    }
+
     std::unordered_map<const std::string *, std::unique_ptr<icu::RegexMatcher>> matchers_;
-    std::unordered_map<const std::string *, std::unique_ptr<icu::RegexMatcher>> prefix_matchers_;
 };
 
 ThreadMatchers &matchers() {

@@ -105,7 +105,8 @@ public final class GraphService: @unchecked Sendable {
             return finish(hook(request, segments: Array(segments.dropFirst())), context: context)
         }
         if segments.count == 4, segments[1] == "oauth2", segments[2] == "v2.0", segments[3] == "token" {
-            let response = await withFaultLatency { self.token(request, tenant: segments[0], context: &context) }
+            _ = await injectLatency()
+            let response = token(request, tenant: segments[0], context: &context)
             record(request, segments: segments, status: response.status, user: nil, context: context)
             return finish(response, context: context)
         }
@@ -114,9 +115,7 @@ public final class GraphService: @unchecked Sendable {
         }
 
         // Faults: latency, then one random draw for drop / stall / error.
-        let current = lock.withLock { faults }
-        let delay = current.latencyMs + (current.latencySpreadMs > 0 ? Double.random(in: 0...current.latencySpreadMs) : 0)
-        if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000)) }
+        let current = await injectLatency()
         var draw = Double.random(in: 0..<1)
         if draw < current.dropRate {
             record(request, segments: segments, status: 0, user: nil, context: context)
@@ -178,11 +177,12 @@ public final class GraphService: @unchecked Sendable {
         return r
     }
 
-    private func withFaultLatency(_ body: () -> EmulatorResponse) async -> EmulatorResponse {
+    /// Sleeps for the configured latency (plus spread) and returns the fault settings in force.
+    private func injectLatency() async -> FaultSettings {
         let current = lock.withLock { faults }
         let delay = current.latencyMs + (current.latencySpreadMs > 0 ? Double.random(in: 0...current.latencySpreadMs) : 0)
         if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000)) }
-        return body()
+        return current
     }
 
     // MARK: - Responses
@@ -372,12 +372,9 @@ public final class GraphService: @unchecked Sendable {
                 return self.error(400, "BadRequest", "\(error)", context: context)
             }
         case ("PUT", ["throttle"]):
-            guard let document = JSON.parse(request.body),
-                  let data = try? JSONSerialization.data(withJSONObject: JSONSerialization.jsonObject(with: Data(request.body))),
-                  let settings = try? JSONDecoder().decode(ThrottleSettings.self, from: data) else {
+            guard let settings = try? JSONDecoder().decode(ThrottleSettings.self, from: Data(request.body)) else {
                 return error(400, "BadRequest", "The throttle settings must be a JSON object with every ThrottleSettings field.", context: context)
             }
-            _ = document
             return lock.withLock {
                 options.throttle = settings
                 throttle = Throttle(settings: settings, tenantId: options.seed.tenant.id,

@@ -40,18 +40,6 @@ public enum CSVFormatting {
         }
     }
 
-    /// Quotes a cell when it holds a delimiter, quote or line break.
-    public static func quote(_ cell: String) -> String {
-        var out: [UInt8] = []
-        appendCell(cell, to: &out)
-        // appendCell also neutralises; undo that for plain quoting.
-        if needsNeutralising(cell) {
-            let quoteOffset = out.first == UInt8(ascii: "\"") ? 1 : 0
-            out.remove(at: quoteOffset)
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
     /// A cell that a spreadsheet would run as a formula (starts with `=`, `+`, `-`, `@`,
     /// tab or CR) gets a leading `'`, unless it holds nothing but phone punctuation and
     /// digits (`+44 (0)20 7946 0958`): such a cell cannot call a function, and phone
