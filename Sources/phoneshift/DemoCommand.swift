@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import PhoneShift
 
-/// `phoneshift demo`: the whole job against the bundled Graph emulator, start to finish.
+/// `phoneshift demo`: the whole job against the bundled Graph emulator, start to finish,
+/// through the same runner (lock, checks, results) as plan and apply.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -23,6 +24,8 @@ struct DemoCommand: AsyncParsableCommand {
         guard let secretVariable = definition.tenant.secretEnvironment else {
             throw PhoneShiftError(.badSetting, "\(job): the demo job takes its secret from an environment variable (tenant.clientSecret.env)")
         }
+        // A demo starts from scratch, but only ever deletes a store that a demo made.
+        try await DemoStore.reset(definition.store)
         // The demo's own throwaway secret, shared with the emulator it starts; not a real credential.
         let demoSecret = "demo-" + UUID().uuidString
         let emulator = try startEmulator(secret: demoSecret)
@@ -35,40 +38,28 @@ struct DemoCommand: AsyncParsableCommand {
         definition.tenant.graph = emulator.baseURL + "/v1.0"
         var environment = ProcessInfo.processInfo.environment
         environment[secretVariable] = demoSecret
-        // A demo starts from scratch: forget the previous demo's store.
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: definition.store + suffix) }
+        let runner = JobRunner(job: definition, logger: logger, environment: environment)
 
-        // 1. Validate.
         print("\n== 1. validate \(definition.sheet.path)")
-        let summary = try SheetValidator(options: try definition.validationOptions(), logger: logger).validate(path: definition.sheet.path)
+        let options = try definition.validationOptions()
+        let sheet = definition.sheet.path
+        let summary = try await DemoStore.validate(sheet, options: options, logger: logger)
         print(summary.render(problemsShown: 5), terminator: "")
 
-        // 2. Plan.
         print("\n== 2. plan (read-only against Graph)")
-        let session = try JobSession(job: definition, logger: logger, environment: environment)
-        defer { session.close() }
-        try lockJob(session.store, command: "demo", force: false)
-        defer { try? session.store.releaseLock() }
-        let planRun = try session.store.startRun(plan: nil, command: "plan", settings: session.runSettings)
-        let plan = try await Planner(job: definition, client: session.client, store: session.store, logger: logger).plan()
-        try session.store.setMeta("job_file", URL(fileURLWithPath: definition.jobFile).standardizedFileURL.path)
-        try session.store.finishRun(planRun, status: "planned")
-        printPlan(plan, limit: 8)
+        try await DemoStore.create(definition.store)
+        let plan = try await withInterruptibleTask { try await runner.plan(notice: { printError("phoneshift: notice: \($0)") }) }
+        printPlan(plan.result, limit: 8)
+        if let over = plan.overMaxChanges {
+            printError("phoneshift: error: \(over)")
+            throw ExitCode(plan.exitStatus(detailed: false))
+        }
 
-        // 3. Apply.
         print("\n== 3. apply")
-        let run = try session.store.startRun(plan: plan.planId, command: "apply", settings: session.runSettings)
-        let executor = Executor(client: session.client, store: session.store, plan: plan.planId, run: run,
-                                concurrency: definition.rate.concurrency, logger: logger)
-        let result = try await executor.apply(total: plan.changes)
-        try session.store.finishRun(run, status: "finished")
-        let progress = try session.store.progress(plan: plan.planId)
-        print(String(format: "  %d rows in %.1f s (%.1f rows/s), %d answered 429", result.processed, result.elapsed,
-                     Double(result.processed) / max(result.elapsed, 0.001), result.throttled))
-        print("  outcomes: " + progress.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
-        let results = try session.writeResults(plan: plan.planId)
-        print("\nResults:   \(results)")
+        let outcome = try await withInterruptibleTask { try await runner.apply(notice: { printError("phoneshift: notice: \($0)") }) }
+        printApplyOutcome(outcome)
         print("Job store: \(definition.store)  (phoneshift status \(definition.store))")
+        if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
     }
 
     struct Emulator {

@@ -12,7 +12,7 @@ struct PhoneShiftCommand: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 some rows invalid, in conflict, failed or needing attention; \
             2 usage error, bad job file or unreadable input (plan --detailed-exitcode: changes to make); \
-            3 the job is locked by another run; 4 authentication failed before any row was touched; \
+            3 the job is locked by another run (or this run lost its lock); 4 authentication failed before any row was touched; \
             130 interrupted (apply again to resume).
             """,
         subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, DemoCommand.self]
@@ -43,13 +43,16 @@ enum Entry {
             }
         } catch let error as PhoneShiftError {
             FileHandle.standardError.write(Data("phoneshift: error: \(error)\n".utf8))
-            exit(2)
-        } catch let error as GraphError where error.kind == .authentication {
+            exit(ExitStatus.of(error))
+        } catch let error as GraphError {
             FileHandle.standardError.write(Data("phoneshift: error: \(error)\n".utf8))
-            exit(ExitStatus.authentication)
+            exit(ExitStatus.of(error))
         } catch let error as SQLiteError {
             FileHandle.standardError.write(Data("phoneshift: error: the job store: \(error)\n".utf8))
-            exit(2)
+            exit(ExitStatus.of(error))
+        } catch is CancellationError {
+            FileHandle.standardError.write(Data("phoneshift: interrupted; nothing more was sent. Run the command again to go on.\n".utf8))
+            exit(ExitStatus.interrupted)
         } catch {
             let code = PhoneShiftCommand.exitCode(for: error)
             let message = PhoneShiftCommand.fullMessage(for: error)

@@ -118,11 +118,11 @@ final class EngineFixture: @unchecked Sendable {
     }
 
     /// Rows of the job store, by line.
-    func storeRows() throws -> [Int: PlanRow] {
+    func storeRows() async throws -> [Int: PlanRow] {
         let store = try JobStore(path: storePath)
-        let plan = try store.latestPlan()!
+        guard let plan = try await store.latestPlan() else { return [:] }
         var out: [Int: PlanRow] = [:]
-        try store.forEachRow(plan: plan.id) { out[$0.line] = $0 }
+        for row in try await store.allRows(plan: plan.id) { out[row.line] = row }
         return out
     }
 }

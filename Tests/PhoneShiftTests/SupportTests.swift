@@ -97,34 +97,4 @@ struct SupportTests {
         let local = try JobDefinition.load(path: job("sheet:\n  path: a.csv\n\(Self.validTenant)\n  graph: http://127.0.0.1:8080/v1.0\n  authority: http://localhost:8080\n"))
         #expect(throws: Never.self) { try local.graphSettings(environment: ["SECRET_VAR": "x"]) }
     }
-
-    @Test("Job store: lock held, stale lock taken over, append-only events, owner-only file")
-    func store() throws {
-        let path = dir.path + "/store/job.sqlite"
-        let store = try JobStore(path: path)
-        #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o600)
-        guard case .acquired = try store.acquireLock(command: "apply") else { Issue.record("lock not acquired"); return }
-        // A lock left by a process that is gone (a pid that exists no more) is taken over.
-        let gone = Process()
-        gone.executableURL = URL(fileURLWithPath: "/bin/true")
-        try gone.run()
-        gone.waitUntilExit()
-        try store.performSync { db in
-            try db.prepare("UPDATE lock SET pid = ?1").run([.integer(Int64(gone.processIdentifier))])
-        }
-        guard case .tookOver(let holder, let reason) = try store.acquireLock(command: "apply") else { Issue.record("no take-over"); return }
-        #expect(holder.pid == gone.processIdentifier)
-        #expect(reason == "its process is gone")
-        // A live holder (pid 1 here) with a fresh heartbeat keeps the lock.
-        try store.performSync { db in try db.prepare("UPDATE lock SET pid = 1").run() }
-        guard case .heldBy(let live) = try store.acquireLock(command: "apply") else { Issue.record("lock not held"); return }
-        #expect(live.pid == 1)
-        // … until its heartbeat is stale.
-        try store.performSync { db in try db.prepare("UPDATE lock SET heartbeat = heartbeat - 3600").run() }
-        guard case .tookOver(_, let stale) = try store.acquireLock(command: "apply") else { Issue.record("stale lock kept"); return }
-        #expect(stale.contains("heartbeat"))
-        #expect(throws: SQLiteError.self) {
-            try store.performSync { db in try db.execute("UPDATE events SET detail = 'rewritten'") }
-        }
-    }
 }

@@ -1,39 +1,6 @@
 import Foundation
 import Logging
 
-/// Buffers row updates and writes them to the store in batches (every 100 ms or 200
-/// updates): a crash loses at most the last batch, and a lost update only means that row
-/// is re-read on resume before anything is written.
-actor Checkpointer {
-    private let store: JobStore
-    private let plan: Int
-    private let run: Int
-    private var buffer: [RowUpdate] = []
-    private var flushing = false
-
-    init(store: JobStore, plan: Int, run: Int) {
-        self.store = store
-        self.plan = plan
-        self.run = run
-    }
-
-    func submit(_ update: RowUpdate) async throws {
-        buffer.append(update)
-        if buffer.count >= 200 { try await flush() }
-    }
-
-    func flush() async throws {
-        guard !buffer.isEmpty, !flushing else { return }
-        flushing = true
-        defer { flushing = false }
-        while !buffer.isEmpty {
-            let batch = buffer
-            buffer = []
-            try await store.update(batch, plan: plan, run: run)
-        }
-    }
-}
-
 /// Totals of an apply.
 public struct ApplySummary: Sendable {
     public var processed = 0
@@ -43,6 +10,8 @@ public struct ApplySummary: Sendable {
     public var elapsed: Double = 0
     /// Rows left undone because the run was interrupted.
     public var interrupted = false
+    /// Rows put back to pending because the interruption came before their write was sent.
+    public var returnedToPending = 0
 }
 
 /// Live progress, for the terminal.
@@ -54,10 +23,16 @@ public struct ApplyProgress: Sendable {
     public var failed: Int
 }
 
-/// `phoneshift apply`: carries out a stored plan with concurrent workers under one shared
-/// rate budget, checkpointing every row. Resumable: rows pending or in flight are taken up
-/// again; each one's live value is read before any write, so a write whose answer was lost
-/// in a crash is recognised and not repeated.
+/// `phoneshift apply`'s engine: carries out a stored plan with concurrent workers under one
+/// shared rate budget, checkpointing every row.
+///
+/// For every write: (1) the row's live value is read (always for a row whose earlier outcome
+/// is unknown; for every row with `verifyBeforeWrite`); (2) the row is marked in flight and
+/// the mark is committed to the store; only then (3) the write is sent. After a crash a row
+/// in flight is re-read before anything else, so a write that landed is recognised
+/// (`already-applied`) and never repeated. A write whose answer was lost (timeout, dropped
+/// connection, 504) is re-read before it is sent again. Cancellation (Ctrl-C) sends nothing
+/// new: rows in flight finish, and a row marked but not yet sent goes back to pending.
 public struct Executor: Sendable {
     public let client: GraphClient
     public let store: JobStore
@@ -78,144 +53,208 @@ public struct Executor: Sendable {
         self.logger = logger
     }
 
+    /// Applies every open row. Throws when the store cannot be written (the lock lost among
+    /// them): then nothing more is sent. Cancellation is not an error: the summary says
+    /// `interrupted`.
     public func apply(total: Int, progress: @escaping @Sendable (ApplyProgress) -> Void = { _ in }) async throws -> ApplySummary {
         let checkpoint = Checkpointer(store: store, plan: plan, run: run)
         let started = RateLimiter.now()
         let counter = Counter()
-        let heartbeat = Task {
-            while !Task.isCancelled {
-                try? await store.heartbeat(run: run)
-                try? await checkpoint.flush()
-                let snapshot = await counter.snapshot()
-                let elapsed = RateLimiter.now() - started
-                progress(ApplyProgress(done: snapshot.processed, total: total, rate: Double(snapshot.processed) / max(elapsed, 0.001),
-                                       throttled: await client.limiter.throttledCount, failed: snapshot.failed))
-                try? await Task.sleep(nanoseconds: 1_000_000_000)
-            }
-        }
-        defer { heartbeat.cancel() }
+        let client = self.client
 
-        var afterLine = 0
-        var interrupted = false
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                var inFlight = 0
-                pages: while true {
-                    let page = try await store.openRows(plan: plan, after: afterLine, limit: 500)
-                    if page.isEmpty { break }
-                    afterLine = page.last!.line
-                    for row in page {
-                        if Task.isCancelled { break pages }
-                        if inFlight >= concurrency {
-                            try await group.next()
-                            inFlight -= 1
-                        }
-                        inFlight += 1
-                        group.addTask {
-                            let update = try await self.process(row, checkpoint: checkpoint)
-                            try await checkpoint.submit(update)
-                            await counter.record(update)
-                        }
-                    }
+        // Progress and periodic flushing run beside the workers as a child task that is
+        // cancelled and awaited when they are done.
+        try await withThrowingTaskGroup(of: Void.self) { outer in
+            outer.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: 1_000_000_000)
+                    try? await checkpoint.flush()
+                    let snapshot = await counter.snapshot()
+                    let elapsed = RateLimiter.now() - started
+                    progress(ApplyProgress(done: snapshot.processed, total: total, rate: Double(snapshot.processed) / max(elapsed, 0.001),
+                                           throttled: await client.limiter.throttledCount, failed: snapshot.failed))
                 }
-                try await group.waitForAll()
             }
-        } catch is CancellationError {
-            interrupted = true
+            defer { outer.cancelAll() }
+            try await runWorkers(checkpoint: checkpoint, counter: counter)
+            outer.cancelAll()
+            try await outer.waitForAll()
         }
-        if Task.isCancelled { interrupted = true }
+        // The final flush waits for any batch still being written.
         try await checkpoint.flush()
         let snapshot = await counter.snapshot()
         var summary = ApplySummary()
         summary.processed = snapshot.processed
         summary.outcomes = snapshot.outcomes
         summary.failed = snapshot.failed
+        summary.returnedToPending = snapshot.returned
         summary.throttled = await client.limiter.throttledCount
         summary.elapsed = RateLimiter.now() - started
-        summary.interrupted = interrupted
-        if summary.throttled > 0 {
-            try? await store.event(run: run, kind: "throttled", detail: "\(summary.throttled) answers were 429 in this run")
-        }
+        summary.interrupted = Task.isCancelled
         return summary
+    }
+
+    private func runWorkers(checkpoint: Checkpointer, counter: Counter) async throws {
+        var afterLine = 0
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            pages: while !Task.isCancelled {
+                let page = try await store.openRows(plan: plan, after: afterLine, limit: 500)
+                guard let last = page.last else { break }
+                afterLine = last.line
+                for row in page {
+                    if running >= concurrency {
+                        try await group.next()
+                        running -= 1
+                    }
+                    if Task.isCancelled { break pages }
+                    running += 1
+                    group.addTask {
+                        guard let update = try await self.process(row, checkpoint: checkpoint) else { return }
+                        try await checkpoint.submit(update)
+                        await counter.record(update)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 
     actor Counter {
         var processed = 0
         var failed = 0
+        var returned = 0
         var outcomes: [String: Int] = [:]
         func record(_ u: RowUpdate) {
+            if u.state == .pending { returned += 1; return }
             processed += 1
             if u.state == .failed { failed += 1 }
             outcomes[u.outcome ?? u.state.rawValue, default: 0] += 1
         }
-        func snapshot() -> (processed: Int, failed: Int, outcomes: [String: Int]) { (processed, failed, outcomes) }
+        func snapshot() -> (processed: Int, failed: Int, returned: Int, outcomes: [String: Int]) { (processed, failed, returned, outcomes) }
     }
 
-    /// One row: re-read, decide, write, confirm. Returns the row's final state.
-    func process(_ row: PlanRow, checkpoint: Checkpointer) async throws -> RowUpdate {
+    /// What a re-read says about a row.
+    private enum LiveCheck {
+        case landed
+        case stillBefore
+        case moved(String?)
+        case failed(RowUpdate)
+    }
+
+    private func check(_ row: PlanRow, target: String, reader: GraphReader) async throws -> LiveCheck {
+        switch try await reader.phones(of: row.userId ?? "") {
+        case .failure(let error):
+            if error.status == 404 {
+                return .failed(RowUpdate(line: row.line, state: .failed, outcome: "user-not-found", errorCode: error.code,
+                                         errorMessage: "the user no longer exists", requestId: error.requestId))
+            }
+            return .failed(RowUpdate(line: row.line, state: row.state == .inFlight ? .inFlight : .failed, outcome: row.state == .inFlight ? nil : "failed",
+                                     errorCode: error.code ?? error.status.map(String.init) ?? "network",
+                                     errorMessage: "could not read the current number: \(error.message)", requestId: error.requestId,
+                                     clientRequestId: error.clientRequestId))
+        case .success(let phones):
+            let live = phones[row.phoneType]
+            if sameNumber(live, target) { return .landed }
+            if sameNumber(live, row.before) { return .stillBefore }
+            return .moved(live)
+        }
+    }
+
+    private func movedUpdate(_ row: PlanRow, live: String?) -> RowUpdate {
+        RowUpdate(line: row.line, state: .done, outcome: "moved",
+                  reason: "the number changed in Graph since the plan (to \(live.map(PhoneMask.mask) ?? "none")); not overwritten — plan again to include it")
+    }
+
+    /// One row: re-read, mark, write, confirm. Returns the row's new state, or nil when the
+    /// run was cancelled before anything was done to it.
+    func process(_ row: PlanRow, checkpoint: Checkpointer) async throws -> RowUpdate? {
         let reader = GraphReader(client: client)
-        guard let userId = row.userId, let target = row.target else {
+        guard row.userId != nil, let target = row.target else {
             return RowUpdate(line: row.line, state: .failed, outcome: "failed", errorCode: "no-user",
                              errorMessage: "the plan has no user id or number for this row")
         }
-        let masked = PhoneMask.mask(target)
-        var attempts = 0
         // 1. The live value now (always for a row whose earlier outcome is unknown).
         if verifyBeforeWrite || row.state == .inFlight {
-            switch try await reader.phones(of: userId) {
-            case .failure(let error):
-                if error.status == 404 {
-                    return RowUpdate(line: row.line, state: .failed, outcome: "user-not-found", errorCode: error.code,
-                                     errorMessage: "the user no longer exists", requestId: error.requestId)
-                }
-                return RowUpdate(line: row.line, state: .failed, outcome: "failed", errorCode: error.code ?? error.status.map(String.init),
-                                 errorMessage: "could not read the current number: \(error.message)", requestId: error.requestId,
-                                 clientRequestId: error.clientRequestId)
-            case .success(let phones):
-                let live = phones[row.phoneType]
-                if sameNumber(live, target) {
-                    return RowUpdate(line: row.line, state: .done, outcome: row.state == .inFlight ? "already-applied" : "unchanged",
-                                     reason: row.state == .inFlight ? "the write before the interruption had landed" : "already the target number")
-                }
-                if !sameNumber(live, row.before) {
-                    return RowUpdate(line: row.line, state: .done, outcome: "moved",
-                                     reason: "the number changed in Graph since the plan (to \(live.map(PhoneMask.mask) ?? "none")); not overwritten — plan again to include it")
-                }
+            let live: LiveCheck
+            do { live = try await check(row, target: target, reader: reader) } catch is CancellationError { return nil }
+            switch live {
+            case .landed:
+                return RowUpdate(line: row.line, state: .done, outcome: row.state == .inFlight ? "already-applied" : "unchanged",
+                                 reason: row.state == .inFlight ? "the write before the interruption had landed" : "already the target number")
+            case .moved(let now): return movedUpdate(row, live: now)
+            case .failed(let update): return update
+            case .stillBefore: break
             }
         }
-        // 2. Mark in flight, then write: PATCH the existing method, or POST the missing type.
-        try await checkpoint.submit(RowUpdate(line: row.line, state: .inFlight))
-        let response: GraphResponse
-        do {
-            if row.action == .add {
-                response = try await client.send("POST", "/users/\(GraphReader.pathComponent(userId))/authentication/phoneMethods",
-                                                 json: ["phoneNumber": target, "phoneType": row.phoneType.rawValue])
-            } else {
-                response = try await client.send("PATCH", "/users/\(GraphReader.pathComponent(userId))/authentication/phoneMethods/\(row.phoneType.methodId)",
-                                                 json: ["phoneNumber": target, "phoneType": row.phoneType.rawValue])
+        if Task.isCancelled { return nil }
+        // 2. The in-flight mark is durable before the write leaves.
+        try await checkpoint.commit(RowUpdate(line: row.line, state: .inFlight))
+        // 3. Write: PATCH the existing method, or POST the missing type. A write whose
+        //    answer was lost is re-read before it is sent again.
+        var attempts = 0
+        while true {
+            let response: GraphResponse
+            do {
+                response = try await write(row, target: target)
+            } catch is CancellationError {
+                // The client throws this only before a write leaves, or after an answer that
+                // says it was not applied (429, 5xx): nothing landed, the row is pending again.
+                return RowUpdate(line: row.line, state: .pending, reason: "interrupted before the write was sent")
+            } catch let error as GraphError where error.outcomeUnknown {
+                attempts += 1
+                logger.info("line \(row.line): the answer to a write was lost (\(error.message)); re-reading before anything else")
+                if attempts >= client.retry.maxAttempts || Task.isCancelled {
+                    return RowUpdate(line: row.line, state: .inFlight, attempts: attempts, errorCode: "unknown-outcome",
+                                     errorMessage: "\(error.message); re-read on the next apply", clientRequestId: error.clientRequestId)
+                }
+                let live: LiveCheck
+                do { live = try await check(row, target: target, reader: reader) } catch is CancellationError {
+                    return RowUpdate(line: row.line, state: .inFlight, errorCode: "interrupted", errorMessage: "interrupted while the outcome of a write was unknown")
+                }
+                switch live {
+                case .landed:
+                    return RowUpdate(line: row.line, state: .done, outcome: row.action == .add ? "added" : "changed", attempts: attempts,
+                                     clientRequestId: error.clientRequestId, reason: "the answer was lost; a re-read shows the new number")
+                case .moved(let now): return movedUpdate(row, live: now)
+                case .failed(var update):
+                    update.state = .inFlight
+                    update.outcome = nil
+                    return update
+                case .stillBefore:
+                    try await Task.sleep(nanoseconds: UInt64(client.retry.delay(afterAttempt: attempts) * 1e9))
+                    continue
+                }
             }
-        } catch let error as GraphError where error.kind == .transport {
-            // The write may or may not have landed: leave the row in flight, so that the
-            // next run re-reads it first.
-            return RowUpdate(line: row.line, state: .inFlight, errorCode: "network", errorMessage: error.message,
-                             clientRequestId: error.clientRequestId)
+            attempts += response.attempts
+            return try await settle(row, target: target, response: response, attempts: attempts, reader: reader)
         }
-        attempts = response.attempts
+    }
+
+    private func write(_ row: PlanRow, target: String) async throws -> GraphResponse {
+        let user = "/users/\(GraphReader.pathComponent(row.userId ?? ""))/authentication/phoneMethods"
+        let body: [String: Any] = ["phoneNumber": target, "phoneType": row.phoneType.rawValue]
+        if row.action == .add { return try await client.send("POST", user, json: body) }
+        return try await client.send("PATCH", user + "/\(row.phoneType.methodId)", json: body)
+    }
+
+    /// What a write's answer means for the row.
+    private func settle(_ row: PlanRow, target: String, response: GraphResponse, attempts: Int, reader: GraphReader) async throws -> RowUpdate {
         switch response.status {
         case 200, 201, 204:
-            logger.debug("line \(row.line): \(row.action.rawValue) → \(masked)")
+            logger.debug("line \(row.line): \(row.action.rawValue) → \(PhoneMask.mask(target))")
             return RowUpdate(line: row.line, state: .done, outcome: row.action == .add ? "added" : "changed", attempts: attempts,
                              requestId: response.requestId, clientRequestId: response.clientRequestId)
         case 409 where response.error?.code == "phoneNumberNotUnique":
             // Graph saves the method but will not let two users sign in by SMS with one number.
-            if case .success(let phones) = try await reader.phones(of: userId), sameNumber(phones[row.phoneType], target) {
+            if case .success(let phones) = try await reader.phones(of: row.userId ?? ""), sameNumber(phones[row.phoneType], target) {
                 return RowUpdate(line: row.line, state: .done, outcome: "changed-not-unique", attempts: attempts,
                                  errorCode: "phoneNumberNotUnique", errorMessage: "saved, but another user signs in by SMS with this number, so SMS sign-in stays off for this user",
                                  requestId: response.requestId, clientRequestId: response.clientRequestId)
             }
         case 400 where row.action == .add:
-            // A retried POST whose first try landed answers "already exists": check.
-            if case .success(let phones) = try await reader.phones(of: userId), sameNumber(phones[row.phoneType], target) {
+            // A POST whose earlier try landed answers "already exists": check.
+            if case .success(let phones) = try await reader.phones(of: row.userId ?? ""), sameNumber(phones[row.phoneType], target) {
                 return RowUpdate(line: row.line, state: .done, outcome: "added", attempts: attempts,
                                  requestId: response.requestId, clientRequestId: response.clientRequestId)
             }

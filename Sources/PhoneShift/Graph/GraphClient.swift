@@ -145,7 +145,7 @@ public final class GraphClient: Sendable {
     public let limiter: RateLimiter
     let transport: CurlTransport
     private let tokens: TokenProvider
-    private let retry: RetryPolicy
+    let retry: RetryPolicy
     private let logger: Logger
 
     public init(settings: GraphSettings, transport: CurlTransport, limiter: RateLimiter,
@@ -166,8 +166,16 @@ public final class GraphClient: Sendable {
     /// Sends a Graph request (path relative to the Graph base, e.g. `/users/x`), retrying
     /// what is transient. Returns the final answer whatever its status; throws `GraphError`
     /// when the network kept failing or authentication failed.
+    ///
+    /// A write (anything but GET) whose outcome is unknown — the connection broke or timed
+    /// out after it was sent, or Graph answered 504 — is not re-sent here: it throws
+    /// `GraphError` with `outcomeUnknown`, so that the caller re-reads before writing again.
+    /// Cancellation throws `CancellationError`, and only at points where nothing of this
+    /// request can have been applied: before it is sent, or after an answer that says it was
+    /// not (429, 500, 502, 503).
     public func send(_ method: String, _ path: String, json: [String: Any]? = nil) async throws -> GraphResponse {
         let kind: RateLimiter.Kind = method == "GET" ? .read : .write
+        let idempotent = method == "GET"
         let body = try json.map { try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }.map(Array.init) ?? []
         let url = settings.graphBase.absoluteString.trimmingTrailingSlash + path
         var attempts = 0, throttledAttempts = 0, failures = 0
@@ -175,7 +183,7 @@ public final class GraphClient: Sendable {
         var renewedToken = false
         while true {
             try Task.checkCancellation()
-            await limiter.acquire(kind)
+            try await limiter.acquire(kind)
             attempts += 1
             let token = try await tokens.current()
             let clientRequestId = UUID().uuidString.lowercased()
@@ -189,6 +197,10 @@ public final class GraphClient: Sendable {
             } catch let error as TransportError {
                 failures += 1
                 logger.debug("network error on \(method) (try \(attempts)): \(error)")
+                if !idempotent && !error.beforeSending {
+                    throw GraphError(kind: .transport, status: nil, code: nil, message: "\(error)", requestId: nil,
+                                     clientRequestId: clientRequestId, outcomeUnknown: true)
+                }
                 if failures >= retry.maxAttempts {
                     throw GraphError(kind: .transport, status: nil, code: nil, message: "\(error) after \(attempts) tries",
                                      requestId: nil, clientRequestId: clientRequestId)
@@ -196,6 +208,10 @@ public final class GraphClient: Sendable {
                 freshConnection = true
                 try await Task.sleep(nanoseconds: UInt64(retry.delay(afterAttempt: failures) * 1e9))
                 continue
+            }
+            if response.status == 504 && !idempotent {
+                throw GraphError(kind: .transport, status: 504, code: nil, message: "Graph answered 504 (gateway timeout)",
+                                 requestId: response.headers["request-id"], clientRequestId: clientRequestId, outcomeUnknown: true)
             }
             freshConnection = false
             let answer = GraphResponse(status: response.status, headers: response.headers, body: response.body,

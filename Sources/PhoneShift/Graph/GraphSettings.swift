@@ -74,6 +74,19 @@ public struct GraphError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var requestId: String?
     public var clientRequestId: String?
+    /// A write was sent and its answer lost: it may or may not have landed.
+    public var outcomeUnknown = false
+
+    public init(kind: Kind, status: Int?, code: String?, message: String, requestId: String?, clientRequestId: String?,
+                outcomeUnknown: Bool = false) {
+        self.kind = kind
+        self.status = status
+        self.code = code
+        self.message = message
+        self.requestId = requestId
+        self.clientRequestId = clientRequestId
+        self.outcomeUnknown = outcomeUnknown
+    }
 
     public var description: String {
         var parts: [String] = []

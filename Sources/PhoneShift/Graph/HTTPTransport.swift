@@ -32,6 +32,11 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
     public let code: Int32
     public let message: String
     public var isTimeout: Bool { code == Int32(CURLE_OPERATION_TIMEDOUT.rawValue) }
+    /// The request never left: no proxy, host or connection could be had.
+    public var beforeSending: Bool {
+        [CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT]
+            .map { Int32($0.rawValue) }.contains(code)
+    }
     public var description: String { "network error \(code): \(message)" }
 }
 

@@ -39,8 +39,9 @@ public actor RateLimiter {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Waits for this request's slot. Cancellation ends the wait early (the caller then stops).
-    public func acquire(_ kind: Kind) async {
+    /// Waits for this request's slot. Cancellation ends the wait with `CancellationError`
+    /// (the request is then not sent).
+    public func acquire(_ kind: Kind) async throws {
         let now = Self.now()
         let interval = (kind == .write ? writeInterval : readInterval) / factor
         let burst = kind == .write ? writeBurst : readBurst
@@ -48,10 +49,11 @@ public actor RateLimiter {
         slot = max(slot, pausedUntil)
         if kind == .write { nextWrite = slot + interval } else { nextRead = slot + interval }
         let wait = slot - now
-        if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+        if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
         // A 429 that arrived while waiting pauses everyone, this request too.
         let paused = pausedUntil - Self.now()
-        if paused > 0 { try? await Task.sleep(nanoseconds: UInt64(paused * 1e9)) }
+        if paused > 0 { try await Task.sleep(nanoseconds: UInt64(paused * 1e9)) }
+        try Task.checkCancellation()
     }
 
     /// Graph answered 429: nobody sends anything for `retryAfter` seconds.

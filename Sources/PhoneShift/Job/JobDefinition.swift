@@ -77,11 +77,14 @@ public struct JobDefinition: Sendable {
         } catch let error as PhoneShiftError {
             throw error
         } catch {
-            throw PhoneShiftError(.badSetting, "the job file '\(path)' is not valid YAML: \(error)")
+            // Yams quotes the offending line; it may hold a pasted secret, so only the place
+            // and the kind of problem are told.
+            throw PhoneShiftError(.badSetting, "the job file '\(path)' is not valid YAML: \(Self.describeYAMLError(error))")
         }
         let base = (URL(fileURLWithPath: path).deletingLastPathComponent().path)
         func resolve(_ p: String) -> String {
-            p.hasPrefix("/") ? p : URL(fileURLWithPath: base).appendingPathComponent(p).standardizedFileURL.path
+            let expanded = Self.expandHome(p)
+            return expanded.hasPrefix("/") ? expanded : URL(fileURLWithPath: base).appendingPathComponent(expanded).standardizedFileURL.path
         }
         let top = try YAMLMap(root, path: "", file: path)
         try top.only(["name", "sheet", "phoneType", "strict", "tenant", "rate", "policy", "store", "outputs", "reports"])
@@ -98,6 +101,9 @@ public struct JobDefinition: Sendable {
         let secretMap = try tenantMap.map("clientSecret", required: true)!
         try secretMap.only(["env", "file"])
         let secretEnv = try secretMap.string("env"), secretFile = try secretMap.string("file").map(resolve)
+        if let name = secretEnv, !Self.isVariableName(name) {
+            throw PhoneShiftError(.badSetting, "\(path): tenant.clientSecret.env (line \(secretMap.line("env"))) must be the name of an environment variable (letters, digits and _, such as PHONESHIFT_SECRET); what is there is not one — if it is the secret itself, remove it from the file and rotate it. (The value is not shown.)")
+        }
         if (secretEnv == nil) == (secretFile == nil) {
             throw PhoneShiftError(.badSetting, "\(path): tenant.clientSecret: give exactly one of 'env' (an environment variable) or 'file' (a file readable by you only); never the secret itself")
         }
@@ -143,6 +149,63 @@ public struct JobDefinition: Sendable {
             fullNumbersInReports: fullNumbers)
     }
 
+    /// `~` and `~/…` mean the home folder, as in a shell.
+    static func expandHome(_ p: String) -> String {
+        guard p == "~" || p.hasPrefix("~/") else { return p }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return home + p.dropFirst()
+    }
+
+    static func isVariableName(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, s.count <= 128 else { return false }
+        let letters = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+        let rest = letters.union(CharacterSet(charactersIn: "0123456789"))
+        return letters.contains(first) && s.unicodeScalars.allSatisfy { rest.contains($0) }
+    }
+
+    /// A YAML error without the text of the file: the line and column, and the problem.
+    static func describeYAMLError(_ error: Error) -> String {
+        if let e = error as? YamlError {
+            switch e {
+            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+                return "line \(mark.line), column \(mark.column): \(problem)" + (context.map { " (\($0.text))" } ?? "")
+            case .composer(let context, let problem, let mark, _):
+                return "line \(mark.line), column \(mark.column): \(problem)" + (context.map { " (\($0.text))" } ?? "")
+            default:
+                return "the YAML parser refused it"
+            }
+        }
+        return "the YAML parser refused it"
+    }
+
+    /// The settings that shape a plan, one `key=value` per line. A plan records them; apply
+    /// refuses a plan whose job has changed any of them since (`changedPlanSettings`).
+    public var planSettings: String {
+        [("sheet.path", sheet.path), ("sheet.userColumn", sheet.userColumn ?? ""), ("sheet.phoneColumn", sheet.phoneColumn ?? ""),
+         ("sheet.regionColumn", sheet.regionColumn ?? ""), ("sheet.defaultRegion", sheet.defaultRegion ?? ""),
+         ("sheet.delimiter", sheet.delimiter ?? ""), ("sheet.encoding", sheet.encoding ?? ""),
+         ("phoneType", phoneType.rawValue), ("strict", String(strict)),
+         ("tenant.tenantId", tenant.tenantId), ("tenant.graph", tenant.graph),
+         ("policy.allowPrivileged", String(policy.allowPrivileged))]
+            .map { "\($0.0)=\($0.1.replacingOccurrences(of: "\n", with: " "))" }.joined(separator: "\n")
+    }
+
+    /// The keys whose value differs between the plan's recorded settings and this job, with
+    /// both values (`recorded` nil: a plan from before settings were recorded — all differ).
+    public func changedPlanSettings(recorded: String?) -> [(key: String, planned: String, now: String)] {
+        func parse(_ text: String) -> [(String, String)] {
+            text.split(separator: "\n").map { line in
+                let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+            }
+        }
+        let then = Dictionary(parse(recorded ?? ""), uniquingKeysWith: { a, _ in a })
+        return parse(planSettings).compactMap { key, value in
+            let old = then[key] ?? "(not recorded)"
+            return old == value ? nil : (key, old, value)
+        }
+    }
+
     /// The validation settings the sheet part of the job stands for.
     public func validationOptions() throws -> ValidationOptions {
         var delimiter: UInt8?
@@ -181,12 +244,14 @@ public struct JobDefinition: Sendable {
             guard let value = environment[name], !value.isEmpty else {
                 throw PhoneShiftError(.badSetting, "the client secret is to come from the environment variable \(name), which is not set")
             }
+            // (`name` passed isVariableName when the job was read.)
             return Secret(value)
         }
         let file = tenant.secretFile!
         var info = stat()
         guard stat(file, &info) == 0 else {
-            throw PhoneShiftError(.badSetting, "cannot read the client secret file '\(file)': \(String(cString: strerror(errno)))")
+            // What stands in the secret's position is not echoed: it may be the secret itself.
+            throw PhoneShiftError(.badSetting, "cannot read the client secret file named by tenant.clientSecret.file in \(jobFile): \(String(cString: strerror(errno))) (the name is not shown, in case it is the secret itself)")
         }
         if info.st_mode & 0o077 != 0 {
             throw PhoneShiftError(.badSetting, "the client secret file '\(file)' can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 '\(file)'")

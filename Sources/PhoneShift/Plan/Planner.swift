@@ -15,129 +15,6 @@ public struct PlanResult: Sendable {
     public var changes: Int { (counts[.update] ?? 0) + (counts[.add] ?? 0) }
 }
 
-/// A user as Graph knows them, with their phone methods.
-struct LiveUser: Sendable {
-    var id: String
-    var userPrincipalName: String
-    var displayName: String?
-    var mail: String?
-    var phones: [PhoneType: String]
-    var otherMethods: [String]
-}
-
-/// Graph reads shared by planning and applying.
-struct GraphReader: Sendable {
-    let client: GraphClient
-
-    static func pathComponent(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~@")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
-
-    static func filterLiteral(_ text: String) -> String {
-        let quoted = "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~@'")
-        return quoted.addingPercentEncoding(withAllowedCharacters: allowed) ?? quoted
-    }
-
-    enum Resolution: Sendable {
-        case found(LiveUser)
-        case notFound
-        case ambiguous(Int)
-        case failed(GraphError)
-    }
-
-    private static let select = "$select=id,userPrincipalName,displayName,mail"
-
-    /// Finds the user a sheet names: UPN or object id directly; e-mail as UPN then by
-    /// `mail`; employee id by `$filter`.
-    func resolve(_ value: String, kind: UserKeyKind) async throws -> Resolution {
-        switch kind {
-        case .userPrincipalName, .objectId, .automatic:
-            return try await direct(value)
-        case .mail:
-            let first = try await direct(value)
-            if case .notFound = first { return try await filtered("mail", value) }
-            return first
-        case .employeeId:
-            return try await filtered("employeeId", value)
-        }
-    }
-
-    private func direct(_ key: String) async throws -> Resolution {
-        let r = try await client.send("GET", "/users/\(Self.pathComponent(key))?\(Self.select)")
-        switch r.status {
-        case 200: return .found(Self.user(r.object))
-        case 404: return .notFound
-        default: return .failed(r.failure())
-        }
-    }
-
-    private func filtered(_ property: String, _ value: String) async throws -> Resolution {
-        let r = try await client.send("GET", "/users?$filter=\(property)%20eq%20\(Self.filterLiteral(value))&\(Self.select)")
-        guard r.status == 200 else { return .failed(r.failure()) }
-        let items = r.object["value"] as? [[String: Any]] ?? []
-        switch items.count {
-        case 0: return .notFound
-        case 1: return .found(Self.user(items[0]))
-        default: return .ambiguous(items.count)
-        }
-    }
-
-    static func user(_ o: [String: Any]) -> LiveUser {
-        LiveUser(id: o["id"] as? String ?? "", userPrincipalName: o["userPrincipalName"] as? String ?? "",
-                 displayName: o["displayName"] as? String, mail: o["mail"] as? String, phones: [:], otherMethods: [])
-    }
-
-    /// The user's phone numbers by slot (from `/authentication/phoneMethods`).
-    func phones(of userId: String) async throws -> Result<[PhoneType: String], GraphError> {
-        let r = try await client.send("GET", "/users/\(Self.pathComponent(userId))/authentication/phoneMethods")
-        guard r.status == 200 else { return .failure(r.failure()) }
-        var out: [PhoneType: String] = [:]
-        for item in r.object["value"] as? [[String: Any]] ?? [] {
-            if let type = (item["phoneType"] as? String).flatMap(PhoneType.init(rawValue:)), let number = item["phoneNumber"] as? String {
-                out[type] = number
-            }
-        }
-        return .success(out)
-    }
-
-    /// All methods: phones by slot, and the other MFA methods' types.
-    func methods(of userId: String) async throws -> Result<(phones: [PhoneType: String], others: [String]), GraphError> {
-        let r = try await client.send("GET", "/users/\(Self.pathComponent(userId))/authentication/methods")
-        guard r.status == 200 else { return .failure(r.failure()) }
-        var phones: [PhoneType: String] = [:]
-        var others: [String] = []
-        for item in r.object["value"] as? [[String: Any]] ?? [] {
-            let type = item["@odata.type"] as? String ?? ""
-            if type == "#microsoft.graph.phoneAuthenticationMethod" {
-                if let slot = (item["phoneType"] as? String).flatMap(PhoneType.init(rawValue:)), let number = item["phoneNumber"] as? String {
-                    phones[slot] = number
-                }
-            } else {
-                others.append(type.replacingOccurrences(of: "#microsoft.graph.", with: ""))
-            }
-        }
-        return .success((phones, others))
-    }
-
-    /// Role display names by user id, for the whole tenant (one call).
-    func privilegedUsers() async throws -> Result<[String: [String]], GraphError> {
-        let r = try await client.send("GET", "/directoryRoles?$expand=members")
-        guard r.status == 200 else { return .failure(r.failure()) }
-        var out: [String: [String]] = [:]
-        for role in r.object["value"] as? [[String: Any]] ?? [] {
-            let name = role["displayName"] as? String ?? "a directory role"
-            for member in role["members"] as? [[String: Any]] ?? [] {
-                if let id = (member["id"] as? String)?.lowercased() { out[id, default: []].append(name) }
-            }
-        }
-        return .success(out)
-    }
-}
-
 extension PlanRow {
     /// The row, settled at plan time: nothing to write.
     func settled(_ action: PlanAction, _ reason: String? = nil, errorCode: String? = nil) -> PlanRow {
@@ -183,7 +60,7 @@ public struct Planner: Sendable {
         let store = self.store
         let phoneType = job.phoneType
         let hash = try await runOnThread { try SHA256.hexDigest(ofFile: sheet) }
-        let planId = try store.beginPlan(sheetPath: sheet, sheetHash: hash, phoneType: phoneType)
+        let planId = try await store.beginPlan(sheetPath: sheet, sheetHash: hash, phoneType: phoneType, settings: job.planSettings)
         // Validation is blocking file and CPU work: on its own thread, off the cooperative pool.
         let logger = self.logger
         let validation = try await runOnThread { () throws -> ValidationSummary in
@@ -191,11 +68,11 @@ public struct Planner: Sendable {
             let summary = try SheetValidator(options: options, logger: logger).validate(path: sheet) { outcome in
                 batch.append(Self.sheetRow(outcome, phoneType: phoneType))
                 if batch.count == 1000 {
-                    try store.insertPlanRows(batch, plan: planId)
+                    try blocking { [batch] in try await store.insertPlanRows(batch, plan: planId) }
                     batch.removeAll(keepingCapacity: true)
                 }
             }
-            try store.insertPlanRows(batch, plan: planId)
+            try blocking { [batch] in try await store.insertPlanRows(batch, plan: planId) }
             return summary
         }
         try await client.authenticate()
@@ -236,13 +113,15 @@ public struct Planner: Sendable {
             }
             try await store.savePlannedRows(planned.map { $0! }, plan: planId)
         }
-        try store.completePlan(planId, sheetPath: sheet)
-        let counts = try store.actionCounts(plan: planId)
-        let readErrors = try store.rows(plan: planId, actions: [.skipped], limit: Int.max).filter { $0.errorCode != nil }.count
+        // One user named two ways (UPN here, object id or e-mail there) is only visible now.
+        let conflicts = try await store.markSameUserRows(plan: planId)
+        if conflicts > 0 { logger.warning("\(conflicts) rows name a user that another row names with a different number: marked conflict") }
+        try await store.completePlan(planId, sheetPath: sheet)
+        let counts = try await store.actionCounts(plan: planId)
         return PlanResult(planId: planId, rowCount: counts.values.reduce(0, +), counts: counts, validation: validation,
-                          readErrors: readErrors,
-                          changesPreview: try store.rows(plan: planId, actions: [.update, .add], limit: previewLimit),
-                          attentionPreview: try store.rows(plan: planId, actions: [.blocked, .userNotFound, .skipped, .invalid], limit: 10))
+                          readErrors: try await store.readErrorCount(plan: planId),
+                          changesPreview: try await store.rows(plan: planId, actions: [.update, .add], limit: previewLimit),
+                          attentionPreview: try await store.rows(plan: planId, actions: [.conflict, .blocked, .userNotFound, .skipped, .invalid], limit: 10))
     }
 
     /// What the sheet alone decides for a row: settled (invalid, nothing to change, a
@@ -314,11 +193,3 @@ public struct Planner: Sendable {
     }
 }
 
-/// Runs blocking work on a new thread and resumes the caller when it is done.
-func runOnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try work() }) }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-}

@@ -19,6 +19,12 @@ public struct PhoneShiftError: Error, CustomStringConvertible, Sendable, Equatab
         public static let badSetting = Code("bad-setting")
         public static let cannotWriteOutput = Code("cannot-write-output")
         public static let store = Code("store")
+        /// Another run holds the job's lock (exit 3).
+        public static let locked = Code("locked")
+        /// This run held the lock and another process has it now (exit 3).
+        public static let lockLost = Code("lock-lost")
+        /// A setting that shaped the plan differs now; plan again.
+        public static let planOutdated = Code("plan-outdated")
     }
 
     public let code: Code

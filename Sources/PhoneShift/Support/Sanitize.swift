@@ -20,12 +20,23 @@ public enum Sanitize {
 public enum PhoneMask {
     /// `+1 2065550123` → `+1 ******0123`; an extension is dropped. Anything that is not in
     /// Graph's form is masked whole except its last two characters.
-    public static func mask(_ graphForm: String) -> String {
+    public static func mask(_ graphForm: String) -> String { mask(graphForm, keep: nil) }
+
+    /// Masks two numbers shown side by side (a change), each showing as many final digits
+    /// as it takes for the two to differ on screen (`+1 ******0020 → +1 *****10020`).
+    public static func maskPair(_ a: String?, _ b: String?) -> (String?, String?) {
+        guard let a, let b else { return (a.map { mask($0) }, b.map { mask($0) }) }
+        var keep = 4
+        while mask(a, keep: keep) == mask(b, keep: keep) && keep < max(a.count, b.count) { keep += 1 }
+        return (mask(a, keep: keep), mask(b, keep: keep))
+    }
+
+    static func mask(_ graphForm: String, keep wanted: Int?) -> String {
         let withoutExtension = graphForm.split(separator: "x", maxSplits: 1).first.map(String.init) ?? graphForm
         let parts = withoutExtension.split(separator: " ", maxSplits: 1)
         if parts.count == 2, parts[0].hasPrefix("+") {
             let nsn = parts[1]
-            let keep = nsn.count > 6 ? 4 : max(0, nsn.count - 3)
+            let keep = min(nsn.count, wanted ?? (nsn.count > 6 ? 4 : max(0, nsn.count - 3)))
             return "\(parts[0]) " + String(repeating: "*", count: nsn.count - keep) + nsn.suffix(keep)
         }
         let keep = min(2, max(0, graphForm.count - 4))

@@ -1,0 +1,98 @@
+import Foundation
+
+/// What the plan decided for a row.
+public enum PlanAction: String, Sendable, Codable, CaseIterable {
+    case update, add, unchanged
+    case userNotFound = "user-not-found"
+    case blocked, invalid, skipped
+    /// Two rows name the same user (perhaps in two ways) for the same phone type with
+    /// different numbers: neither is written.
+    case conflict
+    /// While planning: the user and their numbers are still to be read from Graph.
+    case toRead = "to-read"
+
+    /// Actions that write to Graph.
+    public var writes: Bool { self == .update || self == .add }
+}
+
+/// Where a row is in its life.
+public enum RowState: String, Sendable, Codable {
+    /// Still to do.
+    case pending
+    /// A write may have been sent; its outcome is unknown until it is re-read.
+    case inFlight = "in-flight"
+    /// Finished, one way or another (see the outcome).
+    case done
+    case failed
+}
+
+/// One row of a plan, and what became of it.
+public struct PlanRow: Sendable, Equatable {
+    public var line: Int
+    public var user: String
+    /// How the sheet names the user (for resolving it while planning).
+    public var userKind: UserKeyKind?
+    public var userId: String?
+    public var userPrincipalName: String?
+    public var displayName: String?
+    public var mail: String?
+    public var phoneType: PhoneType
+    public var before: String?
+    public var target: String?
+    public var action: PlanAction
+    public var reason: String
+    public var state: RowState
+    public var outcome: String?
+    public var attempts: Int
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var requestId: String?
+    public var clientRequestId: String?
+    public var updated: String?
+
+    public init(line: Int, user: String, userId: String? = nil, userPrincipalName: String? = nil, displayName: String? = nil,
+                mail: String? = nil, phoneType: PhoneType, before: String? = nil, target: String?, action: PlanAction,
+                reason: String = "", state: RowState = .pending, outcome: String? = nil, attempts: Int = 0) {
+        self.line = line
+        self.user = user
+        self.userId = userId
+        self.userPrincipalName = userPrincipalName
+        self.displayName = displayName
+        self.mail = mail
+        self.phoneType = phoneType
+        self.before = before
+        self.target = target
+        self.action = action
+        self.reason = reason
+        self.state = state
+        self.outcome = outcome
+        self.attempts = attempts
+    }
+}
+
+/// A change to one row's state, written in batches by the store's owner.
+public struct RowUpdate: Sendable {
+    public var line: Int
+    public var state: RowState
+    public var outcome: String?
+    public var attempts: Int
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var requestId: String?
+    public var clientRequestId: String?
+    public var reason: String?
+
+    public init(line: Int, state: RowState, outcome: String? = nil, attempts: Int = 0, errorCode: String? = nil,
+                errorMessage: String? = nil, requestId: String? = nil, clientRequestId: String? = nil, reason: String? = nil) {
+        self.line = line
+        self.state = state
+        self.outcome = outcome
+        self.attempts = attempts
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.requestId = requestId
+        self.clientRequestId = clientRequestId
+        self.reason = reason
+    }
+}
+

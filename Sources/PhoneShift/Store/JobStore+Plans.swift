@@ -1,0 +1,272 @@
+import Foundation
+
+/// The header of a stored plan.
+public struct PlanInfo: Sendable {
+    public var id: Int
+    public var created: String
+    public var sheetPath: String
+    public var sheetHash: String
+    public var phoneType: PhoneType
+    public var rows: Int
+    /// The job settings that shaped the plan (`key=value` lines), nil for plans of schema 1.
+    public var settings: String?
+}
+
+extension JobStore {
+    // MARK: - Making a plan
+
+    /// Starts a plan; it is not visible to `latestPlan` until `completePlan`.
+    public func beginPlan(sheetPath: String, sheetHash: String, phoneType: PhoneType, settings: String) async throws -> Int {
+        try await performWrite { db in
+            try db.prepare("INSERT INTO plans (created, sheet_path, sheet_hash, phone_type, rows, complete, settings) VALUES (?1, ?2, ?3, ?4, 0, 0, ?5)")
+                .run([.text(Self.now()), .text(sheetPath), .text(sheetHash), .text(phoneType.rawValue), .text(settings)])
+            return Int(sqlite3LastInsertRowid(db))
+        }
+    }
+
+    /// Adds rows to a plan being made, in one transaction.
+    public func insertPlanRows(_ rows: [PlanRow], plan: Int) async throws {
+        guard !rows.isEmpty else { return }
+        try await performWrite { db in
+            let insert = try db.prepare("""
+                INSERT INTO rows (plan_id, line, user, user_kind, user_id, upn, display_name, mail, phone_type, before, target,
+                                  action, reason, state, outcome, attempts, error_code, updated)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17)
+                """)
+            let now = Self.now()
+            for r in rows {
+                try insert.run([.int(plan), .int(r.line), .text(r.user), r.userKind.map { .text($0.rawValue) },
+                                r.userId.map(SQLiteValue.text), r.userPrincipalName.map(SQLiteValue.text),
+                                r.displayName.map(SQLiteValue.text), r.mail.map(SQLiteValue.text), .text(r.phoneType.rawValue),
+                                r.before.map(SQLiteValue.text), r.target.map(SQLiteValue.text), .text(r.action.rawValue),
+                                .text(r.reason), .text(r.state.rawValue), r.outcome.map(SQLiteValue.text),
+                                r.errorCode.map(SQLiteValue.text), .text(now)])
+            }
+        }
+    }
+
+    /// Rows of a plan being made whose user is still to be read, in line order, after `line`.
+    public func rowsToRead(plan: Int, after line: Int, limit: Int) async throws -> [PlanRow] {
+        try await selectRows("plan_id = ?1 AND action = 'to-read' AND line > ?2 ORDER BY line LIMIT ?3",
+                             [.int(plan), .int(line), .int(limit)])
+    }
+
+    /// Writes what planning found for rows (user, before value, action, reason, state).
+    public func savePlannedRows(_ rows: [PlanRow], plan: Int) async throws {
+        try await performWrite { db in
+            let q = try db.prepare("""
+                UPDATE rows SET user_id = ?3, upn = ?4, display_name = ?5, mail = ?6, before = ?7, action = ?8,
+                    reason = ?9, state = ?10, outcome = ?11, error_code = ?12, updated = ?13
+                WHERE plan_id = ?1 AND line = ?2
+                """)
+            let now = Self.now()
+            for r in rows {
+                try q.run([.int(plan), .int(r.line), r.userId.map(SQLiteValue.text), r.userPrincipalName.map(SQLiteValue.text),
+                           r.displayName.map(SQLiteValue.text), r.mail.map(SQLiteValue.text), r.before.map(SQLiteValue.text),
+                           .text(r.action.rawValue), .text(r.reason), .text(r.state.rawValue), r.outcome.map(SQLiteValue.text),
+                           r.errorCode.map(SQLiteValue.text), .text(now)])
+            }
+        }
+    }
+
+    /// One user named on several rows (by UPN on one, object id or e-mail on another) for the
+    /// same phone type: with different numbers every such row becomes a `conflict` and none
+    /// is written; with the same number the first row stays and the others are skipped as
+    /// duplicates. Returns how many rows became conflicts. Only the groups are held in memory.
+    public func markSameUserRows(plan: Int) async throws -> Int {
+        try await performWrite { db in
+            let groups = try db.prepare("""
+                SELECT user_id, phone_type, COUNT(DISTINCT REPLACE(LOWER(target), ' ', '')), GROUP_CONCAT(line)
+                FROM rows WHERE plan_id = ?1 AND user_id IS NOT NULL AND action IN ('update', 'add', 'unchanged')
+                GROUP BY LOWER(user_id), phone_type HAVING COUNT(*) > 1
+                """)
+            try groups.bind([.int(plan)])
+            var found: [(targets: Int, lines: [Int])] = []
+            while try groups.step() {
+                let lines = (groups.text(3) ?? "").split(separator: ",").compactMap { Int($0) }.sorted()
+                found.append((groups.int(2), lines))
+            }
+            let settle = try db.prepare("""
+                UPDATE rows SET action = ?3, state = 'done', outcome = ?3, reason = ?4, updated = ?5 WHERE plan_id = ?1 AND line = ?2
+                """)
+            var conflicts = 0
+            let now = Self.now()
+            for group in found {
+                if group.targets > 1 {
+                    for line in group.lines {
+                        let others = group.lines.filter { $0 != line }.map(String.init).joined(separator: ", ")
+                        try settle.run([.int(plan), .int(line), .text(PlanAction.conflict.rawValue),
+                                        .text("the same user as line \(others) (named another way) with a different number; neither is written — keep one row"), .text(now)])
+                        conflicts += 1
+                    }
+                } else {
+                    for line in group.lines.dropFirst() {
+                        try settle.run([.int(plan), .int(line), .text(PlanAction.skipped.rawValue),
+                                        .text("the same user and number as line \(group.lines[0]); written once"), .text(now)])
+                    }
+                }
+            }
+            return conflicts
+        }
+    }
+
+    /// Makes a plan visible (the latest), with its row count.
+    public func completePlan(_ plan: Int, sheetPath: String) async throws {
+        try await performWrite { db in
+            try db.prepare("UPDATE plans SET complete = 1, rows = (SELECT COUNT(*) FROM rows WHERE plan_id = ?1) WHERE id = ?1")
+                .run([.int(plan)])
+            try self.appendEvent(db, run: nil, line: nil, kind: "plan", detail: "plan \(plan) from \(sheetPath)")
+        }
+    }
+
+    // MARK: - Reading plans
+
+    /// Rows of a plan by action.
+    public func actionCounts(plan: Int) async throws -> [PlanAction: Int] {
+        try await perform { db in
+            let q = try db.prepare("SELECT action, COUNT(*) FROM rows WHERE plan_id = ?1 GROUP BY action")
+            try q.bind([.int(plan)])
+            var out: [PlanAction: Int] = [:]
+            while try q.step() { if let a = PlanAction(rawValue: q.text(0) ?? "") { out[a] = q.int(1) } }
+            return out
+        }
+    }
+
+    /// Rows skipped because Graph could not be read for them (counted, not loaded).
+    public func readErrorCount(plan: Int) async throws -> Int {
+        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action = 'skipped' AND error_code IS NOT NULL", [.int(plan)])
+    }
+
+    /// The first `limit` rows of a plan with one of `actions`, in line order.
+    public func rows(plan: Int, actions: [PlanAction], limit: Int) async throws -> [PlanRow] {
+        let list = actions.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        return try await selectRows("plan_id = ?1 AND action IN (\(list)) ORDER BY line LIMIT ?2", [.int(plan), .int(limit)])
+    }
+
+    /// Rows still to do (pending or in flight), in line order, after `line`.
+    public func openRows(plan: Int, after line: Int, limit: Int) async throws -> [PlanRow] {
+        try await selectRows("plan_id = ?1 AND state IN ('pending', 'in-flight') AND line > ?2 ORDER BY line LIMIT ?3",
+                             [.int(plan), .int(line), .int(limit)])
+    }
+
+    /// Every row of a plan in line order (for tests and small plans; large ones use `withRows`).
+    public func allRows(plan: Int) async throws -> [PlanRow] {
+        try await selectRows("plan_id = ?1 ORDER BY line", [.int(plan)])
+    }
+
+    /// Streams every row of a plan, in line order, to `body` on the store's queue: `next()`
+    /// gives the next row or nil. Memory stays flat whatever the plan's size.
+    public func withRows<T: Sendable>(plan: Int, _ body: @escaping @Sendable (_ next: () throws -> PlanRow?) throws -> T) async throws -> T {
+        try await perform { db in
+            let q = try db.prepare("SELECT \(Self.rowColumns) FROM rows WHERE plan_id = ?1 ORDER BY line")
+            try q.bind([.int(plan)])
+            return try body { try q.step() ? Self.row(q) : nil }
+        }
+    }
+
+    private func selectRows(_ condition: String, _ values: [SQLiteValue?]) async throws -> [PlanRow] {
+        try await perform { db in
+            let q = try db.prepare("SELECT \(Self.rowColumns) FROM rows WHERE \(condition)")
+            try q.bind(values)
+            var out: [PlanRow] = []
+            while try q.step() { out.append(Self.row(q)) }
+            return out
+        }
+    }
+
+    func count(_ sql: String, _ values: [SQLiteValue?]) async throws -> Int {
+        try await perform { db in
+            let q = try db.prepare(sql)
+            try q.bind(values)
+            return try q.step() ? q.int(0) : 0
+        }
+    }
+
+    /// A value kept in the store's meta table (e.g. the job file a plan came from).
+    public func meta(_ key: String) async throws -> String? {
+        try await perform { db in
+            let q = try db.prepare("SELECT value FROM meta WHERE key = ?1")
+            try q.bind([.text(key)])
+            return try q.step() ? q.text(0) : nil
+        }
+    }
+
+    public func setMeta(_ key: String, _ value: String) async throws {
+        try await performWrite { db in try db.prepare("INSERT OR REPLACE INTO meta VALUES (?1, ?2)").run([.text(key), .text(value)]) }
+    }
+
+    /// Whether an apply has already touched this plan (some run started on it).
+    public func applyStarted(plan: Int) async throws -> Bool {
+        try await count("SELECT COUNT(*) FROM runs WHERE plan_id = ?1 AND command = 'apply'", [.int(plan)]) > 0
+    }
+
+    public func latestPlan() async throws -> PlanInfo? {
+        try await perform { db in
+            let q = try db.prepare("SELECT id, created, sheet_path, sheet_hash, phone_type, rows, settings FROM plans WHERE complete = 1 ORDER BY id DESC LIMIT 1")
+            try q.bind([])
+            guard try q.step() else { return nil }
+            return PlanInfo(id: q.int(0), created: q.text(1) ?? "", sheetPath: q.text(2) ?? "", sheetHash: q.text(3) ?? "",
+                            phoneType: PhoneType(rawValue: q.text(4) ?? "") ?? .mobile, rows: q.int(5), settings: q.text(6))
+        }
+    }
+
+    static let rowColumns = """
+        line, user, user_kind, user_id, upn, display_name, mail, phone_type, before, target, action, reason, state, outcome,
+        attempts, error_code, error_message, request_id, client_request_id, updated
+        """
+
+    static func row(_ q: SQLiteStatement) -> PlanRow {
+        var r = PlanRow(line: q.int(0), user: q.text(1) ?? "", userId: q.text(3), userPrincipalName: q.text(4),
+                        displayName: q.text(5), mail: q.text(6), phoneType: PhoneType(rawValue: q.text(7) ?? "") ?? .mobile,
+                        before: q.text(8), target: q.text(9), action: PlanAction(rawValue: q.text(10) ?? "") ?? .skipped,
+                        reason: q.text(11) ?? "", state: RowState(rawValue: q.text(12) ?? "") ?? .pending,
+                        outcome: q.text(13), attempts: q.int(14))
+        r.userKind = q.text(2).flatMap(UserKeyKind.init(rawValue:))
+        r.errorCode = q.text(15)
+        r.errorMessage = q.text(16)
+        r.requestId = q.text(17)
+        r.clientRequestId = q.text(18)
+        r.updated = q.text(19)
+        return r
+    }
+
+    // MARK: - Applying
+
+    /// Writes a batch of row updates in one transaction (after checking the lock is still ours).
+    public func update(_ updates: [RowUpdate], plan: Int, run: Int) async throws {
+        guard !updates.isEmpty else { return }
+        try await performWrite { db in
+            let q = try db.prepare("""
+                UPDATE rows SET state = ?3, outcome = COALESCE(?4, outcome), attempts = attempts + ?5,
+                    error_code = ?6, error_message = ?7, request_id = COALESCE(?8, request_id),
+                    client_request_id = COALESCE(?9, client_request_id), reason = COALESCE(?10, reason),
+                    updated = ?11, run_id = ?12
+                WHERE plan_id = ?1 AND line = ?2
+                """)
+            let now = Self.now()
+            for u in updates {
+                try q.run([.int(plan), .int(u.line), .text(u.state.rawValue), u.outcome.map(SQLiteValue.text),
+                           .int(u.attempts), u.errorCode.map(SQLiteValue.text), u.errorMessage.map(SQLiteValue.text),
+                           u.requestId.map(SQLiteValue.text), u.clientRequestId.map(SQLiteValue.text),
+                           u.reason.map(SQLiteValue.text), .text(now), .int(run)])
+                if u.state == .done || u.state == .failed {
+                    try self.appendEvent(db, run: run, line: u.line, kind: u.state.rawValue,
+                                         detail: [u.outcome, u.errorCode, u.requestId.map { "request-id \($0)" }].compactMap { $0 }.joined(separator: " "))
+                }
+            }
+        }
+    }
+
+    /// Puts failed rows back to pending (for `apply --retry-failed`). Rows whose number
+    /// moved since the plan are not retried: their before-value is stale, so they need a
+    /// new plan. Returns (requeued, moved).
+    public func requeueFailed(plan: Int) async throws -> (requeued: Int, moved: Int) {
+        try await performWrite { db in
+            try db.prepare("UPDATE rows SET state = 'pending', outcome = NULL WHERE plan_id = ?1 AND state = 'failed'").run([.int(plan)])
+            let requeued = Int(sqlite3Changes(db))
+            let q = try db.prepare("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND outcome = 'moved'")
+            try q.bind([.int(plan)])
+            return (requeued, try q.step() ? q.int(0) : 0)
+        }
+    }
+}

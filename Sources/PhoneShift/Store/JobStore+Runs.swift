@@ -1,0 +1,103 @@
+import Foundation
+
+extension JobStore {
+    // MARK: - Runs and events
+
+    public func startRun(plan: Int?, command: String, settings: String) async throws -> Int {
+        try await performWrite { db in
+            try db.prepare("INSERT INTO runs (plan_id, command, pid, host, started, heartbeat, status, settings) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'running', ?6)")
+                .run([plan.map { .int($0) }, .text(command), .integer(Int64(getpid())), .text(Self.hostName), .text(Self.now()), .text(settings)])
+            let id = Int(sqlite3LastInsertRowid(db))
+            if let token = self.lockToken {
+                try db.prepare("UPDATE lock SET run_id = ?1 WHERE id = 1 AND token = ?2").run([.int(id), .text(token)])
+            }
+            try self.appendEvent(db, run: id, line: nil, kind: "run-start", detail: "\(command) (pid \(getpid()) on \(Self.hostName))")
+            return id
+        }
+    }
+
+    /// Ends a run with its status and the number of 429 answers it met. Written even when
+    /// the lock was lost (it only describes this run).
+    public func finishRun(_ run: Int, status: String, throttled: Int = 0) async throws {
+        try await perform { db in
+            try db.transaction {
+                try db.prepare("UPDATE runs SET finished = ?1, status = ?2, throttled = ?3 WHERE id = ?4")
+                    .run([.text(Self.now()), .text(status), .int(throttled), .int(run)])
+                try self.appendEvent(db, run: run, line: nil, kind: "run-end", detail: status)
+            }
+        }
+    }
+
+    public func event(run: Int?, kind: String, detail: String) async throws {
+        try await performWrite { db in try self.appendEvent(db, run: run, line: nil, kind: kind, detail: detail) }
+    }
+
+    func appendEvent(_ db: SQLiteDatabase, run: Int?, line: Int?, kind: String, detail: String) throws {
+        try db.prepare("INSERT INTO events (time, run_id, line, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .run([.text(Self.now()), run.map { .int($0) }, line.map { .int($0) }, .text(kind), .text(detail)])
+    }
+
+    // MARK: - Progress
+
+    /// Rows still to do, by state (pending, in-flight), read from the state index only:
+    /// cheap even for a million-row plan, so that a resumed apply starts at once.
+    public func openCounts(plan: Int) async throws -> (pending: Int, inFlight: Int) {
+        try await perform { db in
+            let q = try db.prepare("SELECT state, COUNT(*) FROM rows WHERE plan_id = ?1 AND state IN ('pending', 'in-flight') GROUP BY state")
+            try q.bind([.int(plan)])
+            var pending = 0, inFlight = 0
+            while try q.step() {
+                if q.text(0) == "pending" { pending = q.int(1) } else { inFlight = q.int(1) }
+            }
+            return (pending, inFlight)
+        }
+    }
+
+    /// Rows of a plan that write (update or add).
+    public func changeCount(plan: Int) async throws -> Int {
+        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add')", [.int(plan)])
+    }
+
+    public struct Progress: Sendable {
+        public var planId: Int
+        public var byAction: [String: Int]
+        public var byState: [String: Int]
+        public var byOutcome: [String: Int]
+        public var toWrite: Int
+        public var written: Int
+        /// Answers that were 429 (Too Many Requests), over every finished run of the plan.
+        public var throttledAnswers: Int
+        public var lastRun: (id: Int, command: String, status: String, started: String, heartbeat: String, finished: String?)?
+        public var doneInLastMinute: Int
+        /// Rows still to do or of unknown outcome.
+        public var open: Int { (byState["pending"] ?? 0) + (byState["in-flight"] ?? 0) }
+    }
+
+    public func progress(plan: Int) async throws -> Progress {
+        try await perform { db in
+            func grouped(_ column: String, _ condition: String = "1") throws -> [String: Int] {
+                let q = try db.prepare("SELECT \(column), COUNT(*) FROM rows WHERE plan_id = ?1 AND \(condition) GROUP BY \(column)")
+                try q.bind([.int(plan)])
+                var out: [String: Int] = [:]
+                while try q.step() { out[q.text(0) ?? "-"] = q.int(1) }
+                return out
+            }
+            func single(_ sql: String, _ values: [SQLiteValue?]) throws -> Int {
+                let q = try db.prepare(sql)
+                try q.bind(values)
+                return try q.step() ? q.int(0) : 0
+            }
+            let byAction = try grouped("action"), byState = try grouped("state"), byOutcome = try grouped("outcome", "outcome IS NOT NULL")
+            let toWrite = (byAction["update"] ?? 0) + (byAction["add"] ?? 0)
+            let written = try single("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add') AND state IN ('done', 'failed')", [.int(plan)])
+            let throttled = try single("SELECT COALESCE(SUM(throttled), 0) FROM runs WHERE plan_id = ?1", [.int(plan)])
+            let recent = try single("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update','add') AND state IN ('done','failed') AND updated >= ?2",
+                                    [.int(plan), .text(ISO8601DateFormatter().string(from: Date().addingTimeInterval(-60)))])
+            let r = try db.prepare("SELECT id, command, status, started, heartbeat, finished FROM runs WHERE plan_id = ?1 ORDER BY id DESC LIMIT 1")
+            try r.bind([.int(plan)])
+            let last = try r.step() ? (r.int(0), r.text(1) ?? "", r.text(2) ?? "", r.text(3) ?? "", r.text(4) ?? "", r.text(5)) : nil
+            return Progress(planId: plan, byAction: byAction, byState: byState, byOutcome: byOutcome, toWrite: toWrite,
+                            written: written, throttledAnswers: throttled, lastRun: last, doneInLastMinute: recent)
+        }
+    }
+}
