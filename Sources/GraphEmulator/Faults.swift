@@ -13,6 +13,9 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     public var retryAfterSeconds: Double
     /// Share of requests whose connection is dropped mid-response.
     public var dropRate: Double
+    /// Share of requests that are carried out and whose answer is then lost (the connection
+    /// drops before the response): a write that landed although its client never heard so.
+    public var lostAnswerRate: Double = 0
     /// Share of requests answered only after `stallSeconds`.
     public var stallRate: Double
     public var stallSeconds: Double
@@ -50,6 +53,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             case "retryAfterSeconds": s.retryAfterSeconds = try number()
             case "dropRate": s.dropRate = try rate()
             case "stallRate": s.stallRate = try rate()
+            case "lostAnswerRate": s.lostAnswerRate = try rate()
             case "stallSeconds": s.stallSeconds = try number()
             case "errorRates":
                 guard case .object(let rates) = value else { throw EmulatorError("'errorRates' must be an object such as {\"503\": 0.05}") }
@@ -76,6 +80,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             ("latencyMs", .number(latencyMs)), ("latencySpreadMs", .number(latencySpreadMs)),
             ("errorRates", .object(errorRates.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
             ("retryAfterSeconds", .number(retryAfterSeconds)), ("dropRate", .number(dropRate)),
+            ("lostAnswerRate", .number(lostAnswerRate)),
             ("stallRate", .number(stallRate)), ("stallSeconds", .number(stallSeconds)),
         ])
     }

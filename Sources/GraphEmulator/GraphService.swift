@@ -122,6 +122,8 @@ public final class GraphService: @unchecked Sendable {
             return EmulatorResponse(status: 200, headers: [], body: [], fault: .dropConnection)
         }
         draw -= current.dropRate
+        let loseAnswer = draw >= 0 && draw < current.lostAnswerRate
+        draw -= current.lostAnswerRate
         var stall: Double?
         if draw < current.stallRate { stall = current.stallSeconds }
         draw -= current.stallRate
@@ -159,6 +161,7 @@ public final class GraphService: @unchecked Sendable {
         }
         response = finish(response, context: context)
         if let stall { response.fault = .stall(seconds: stall) }
+        if loseAnswer { response.fault = .dropConnection }
         return response
     }
 
@@ -336,9 +339,10 @@ public final class GraphService: @unchecked Sendable {
                 }))]))
             }
         case ("GET", ["requests"]):
+            // Entries whose sequence is `since` or later; `next` is the sequence the next entry gets.
             let since = Int(queryParameters(request.query)["since"] ?? "") ?? 0
             return lock.withLock {
-                let first = max(0, since - logStart)
+                let first = max(0, since - 1 - logStart)
                 let items = first < log.count ? Array(log[first...]) : []
                 return json(200, .object([("requests", .array(items.map(\.json))), ("next", .int(nextSequence))]))
             }

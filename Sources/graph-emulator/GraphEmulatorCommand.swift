@@ -71,6 +71,9 @@ struct GraphEmulatorCommand: AsyncParsableCommand {
     @Option(help: "Share of requests whose connection is dropped.")
     var dropRate: Double = 0
 
+    @Option(help: "Share of requests carried out whose answer is then lost (the connection drops).")
+    var lostAnswerRate: Double = 0
+
     @Option(help: "Share of requests that stall for --stall-seconds.")
     var stallRate: Double = 0
 
@@ -80,7 +83,7 @@ struct GraphEmulatorCommand: AsyncParsableCommand {
     mutating func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard throttleScale > 0 else { throw ValidationError("--throttle-scale must be above 0") }
-        for (name, value) in [("--drop-rate", dropRate), ("--stall-rate", stallRate)] where !(0...1).contains(value) {
+        for (name, value) in [("--drop-rate", dropRate), ("--lost-answer-rate", lostAnswerRate), ("--stall-rate", stallRate)] where !(0...1).contains(value) {
             throw ValidationError("\(name) must be a share between 0 and 1")
         }
     }
@@ -109,13 +112,15 @@ struct GraphEmulatorCommand: AsyncParsableCommand {
             rates[String(pieces[0])] = share
         }
         let secret = clientSecret ?? ProcessInfo.processInfo.environment["GRAPH_EMULATOR_CLIENT_SECRET"] ?? EmulatorOptions.defaultClientSecret
+        var faults = FaultSettings(latencyMs: latencyMs, latencySpreadMs: latencySpreadMs, errorRates: rates,
+                                   dropRate: dropRate, stallRate: stallRate, stallSeconds: stallSeconds)
+        faults.lostAnswerRate = lostAnswerRate
         let options = EmulatorOptions(
             seed: seed, host: host, port: port, clientId: clientId, clientSecret: secret,
             tokenLifetime: tokenLifetime, secretExpired: secretExpired,
             permissions: Set(permissions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }),
             throttle: throttle,
-            faults: FaultSettings(latencyMs: latencyMs, latencySpreadMs: latencySpreadMs, errorRates: rates,
-                                  dropRate: dropRate, stallRate: stallRate, stallSeconds: stallSeconds))
+            faults: faults)
         let running = try await EmulatorServer.start(options)
         FileHandle.standardOutput.write(Data((running.baseURL + "\n").utf8))
         FileHandle.standardError.write(Data("graph-emulator: \(seed.users.count) users in tenant \(seed.tenant.id); token endpoint \(running.baseURL)/\(seed.tenant.id)/oauth2/v2.0/token\n".utf8))

@@ -78,6 +78,7 @@ struct ValidateCommand: ParsableCommand {
 
         if let workers { options.workers = workers }
         let validator = SheetValidator(options: options, logger: logging.makeLogger("phoneshift.validate"))
+        if let output { try AtomicFileWriter.checkNotInput(output, inputs: [sheet]) }
         let writer = try output.map { try AtomicFileWriter(path: $0) }
         try writer?.write(CSVFormatting.line(ValidationSummary.outputColumns))
         var line: [UInt8] = []

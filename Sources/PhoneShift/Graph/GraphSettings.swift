@@ -34,11 +34,28 @@ public struct GraphSettings: Sendable {
         case "https": return
         case "http":
             let host = (url.host ?? "").lowercased()
-            if host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.") { return }
+            if isLoopback(host) { return }
             throw PhoneShiftError(.badSetting, "\(name): plain http:// is allowed only to this machine (127.0.0.1, localhost); use https:// for '\(host)'")
         default:
             throw PhoneShiftError(.badSetting, "\(name): '\(url.absoluteString)' is not an http(s) URL")
         }
+    }
+
+    /// `localhost`, an IPv4 address in 127.0.0.0/8, or `::1` — parsed as addresses, so that a
+    /// name such as `127.evil.example` is not taken for this machine.
+    static func isLoopback(_ host: String) -> Bool {
+        var name = host
+        if name.hasPrefix("[") && name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        if name == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, name, &v4) == 1 {
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, name, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
+        }
+        return false
     }
 
     /// The scope of Graph application permissions for this cloud (`https://graph.microsoft.com/.default`).

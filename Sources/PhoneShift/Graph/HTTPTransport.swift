@@ -57,38 +57,55 @@ public struct TransportOptions: Sendable {
 /// async/await with continuations: no blocking call ever runs on Swift's cooperative pool.
 /// Persistent connections, HTTP/2 where the server offers it over TLS, proxy variables
 /// honoured (libcurl reads http_proxy, https_proxy, no_proxy), TLS verification always on.
-public final class CurlTransport: @unchecked Sendable {
+///
+/// The transfer thread holds only the engine, never the transport: dropping the last
+/// reference to a transport shuts its thread down (as `shutdown()` does explicitly).
+public final class CurlTransport: Sendable {
+    private let engine: CurlEngine
+
+    public init(options: TransportOptions = .init()) {
+        engine = CurlEngine(options: options)
+        let engine = self.engine
+        let thread = Thread { engine.loop() }
+        thread.name = "phoneshift-curl"
+        thread.start()
+    }
+
+    deinit { engine.shutdown() }
+
+    /// Stops the transfer thread; transfers still running fail with a transport error.
+    public func shutdown() { engine.shutdown() }
+
+    /// Sends a request and waits (without blocking a thread) for its response.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await engine.send(request)
+    }
+}
+
+/// The multi handle, its transfers and the loop that drives them.
+final class CurlEngine: @unchecked Sendable {
     // @unchecked: `incoming` and `closed` are guarded by `lock`; everything else belongs
-    // to the transfer thread.
+    // to the transfer thread (`multi` is also woken from other threads, which libcurl allows).
     private let lock = NSLock()
     private var incoming: [Transfer] = []
     private var closed = false
     private let multi: UnsafeMutableRawPointer
     private let options: TransportOptions
-    private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
-    public init(options: TransportOptions = .init()) {
+    init(options: TransportOptions) {
         _ = Self.globalInit
         self.options = options
         multi = curl_multi_init()
         _ = phoneshift_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnectionsPerHost)
         _ = phoneshift_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
-        let thread = Thread { [unowned self] in self.loop() }
-        thread.name = "phoneshift-curl"
-        self.thread = thread
-        thread.start()
     }
 
-    deinit {
-        shutdown()
-        curl_multi_cleanup(multi)
-    }
+    deinit { curl_multi_cleanup(multi) }
 
-    /// Stops the transfer thread; transfers still running fail with a transport error.
-    public func shutdown() {
+    func shutdown() {
         let wasOpen = lock.withLock { () -> Bool in
             defer { closed = true }
             return !closed
@@ -98,8 +115,7 @@ public final class CurlTransport: @unchecked Sendable {
         finished.wait()
     }
 
-    /// Sends a request and waits (without blocking a thread) for its response.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try await withCheckedThrowingContinuation { continuation in
             let transfer = Transfer(request: request, continuation: continuation)
             let accepted = lock.withLock { () -> Bool in
@@ -120,7 +136,7 @@ public final class CurlTransport: @unchecked Sendable {
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
 
-    private func loop() {
+    func loop() {
         while true {
             let (batch, stop) = lock.withLock { () -> ([Transfer], Bool) in
                 defer { incoming.removeAll() }
@@ -141,6 +157,7 @@ public final class CurlTransport: @unchecked Sendable {
         for (easy, transfer) in active {
             curl_multi_remove_handle(multi, easy)
             curl_easy_cleanup(easy)
+            transfer.releaseHeaders()
             transfer.continuation.resume(throwing: TransportError(code: -1, message: "the HTTP transport was shut down"))
         }
         active = [:]
@@ -172,9 +189,11 @@ public final class CurlTransport: @unchecked Sendable {
         default:
             _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, r.method)
             if !r.body.isEmpty || r.method == "POST" || r.method == "PATCH" {
+                // libcurl copies the body during this call: no pointer into Swift memory outlives it.
                 _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_POSTFIELDSIZE, r.body.count)
-                transfer.body.withUnsafeMutableBufferPointer { buffer in
-                    _ = phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
+                let body = r.body.isEmpty ? [0] : r.body
+                body.withUnsafeBufferPointer { buffer in
+                    _ = phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
                 }
             }
         }
@@ -196,8 +215,7 @@ public final class CurlTransport: @unchecked Sendable {
     private func complete(_ easy: UnsafeMutableRawPointer, result: CURLcode) {
         curl_multi_remove_handle(multi, easy)
         guard let transfer = active.removeValue(forKey: easy) else { return }
-        curl_slist_free_all(transfer.headerList)
-        transfer.headerList = nil
+        transfer.releaseHeaders()
         if result == CURLE_OK {
             var status = 0
             _ = phoneshift_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
@@ -210,11 +228,10 @@ public final class CurlTransport: @unchecked Sendable {
     }
 
     /// One transfer in flight; reached from libcurl's callbacks through its userdata pointer,
-    /// kept alive by `active` until it completes.
+    /// kept alive by `active` until it completes. Owns its header list.
     private final class Transfer {
         let request: HTTPRequest
         let continuation: CheckedContinuation<HTTPResponse, Error>
-        var body: [UInt8]
         var received: [UInt8] = []
         var headers: [String: String] = [:]
         var headerList: UnsafeMutablePointer<curl_slist>?
@@ -222,8 +239,14 @@ public final class CurlTransport: @unchecked Sendable {
         init(request: HTTPRequest, continuation: CheckedContinuation<HTTPResponse, Error>) {
             self.request = request
             self.continuation = continuation
-            body = request.body
         }
+
+        func releaseHeaders() {
+            curl_slist_free_all(headerList)
+            headerList = nil
+        }
+
+        deinit { releaseHeaders() }
 
         static let onBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
             let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()

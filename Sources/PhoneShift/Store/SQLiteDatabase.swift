@@ -17,7 +17,7 @@ public final class SQLiteDatabase {
 
     /// Opens (creating if needed) the database at `path`; a new file is created owner-only.
     public init(path: String) throws {
-        let fresh = !FileManager.default.fileExists(atPath: path)
+        let fresh = !path.isEmpty && !FileManager.default.fileExists(atPath: path)
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)

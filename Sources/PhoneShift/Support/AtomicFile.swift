@@ -15,6 +15,7 @@ public final class AtomicFileWriter {
     /// Creates the temporary file (mode 0600). Throws `cannotWriteOutput` naming the path.
     public init(path: String) throws {
         self.path = path
+        try Self.checkTarget(path)
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         temporaryPath = (directory.isEmpty ? "." : directory) + "/.\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
@@ -25,6 +26,27 @@ public final class AtomicFileWriter {
         }
         self.file = file
         buffer.reserveCapacity(flushThreshold * 2)
+    }
+
+    /// An output replaces only a regular file (or nothing): never a device, a pipe, a folder.
+    static func checkTarget(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        if info.st_mode & S_IFMT != S_IFREG {
+            throw PhoneShiftError(.cannotWriteOutput, "'\(path)' is not a regular file (a device, folder or pipe); results go to a file of their own")
+        }
+    }
+
+    /// Refuses an output that is one of the inputs (the same file, by any name).
+    public static func checkNotInput(_ output: String, inputs: [String]) throws {
+        var out = stat()
+        guard stat(output, &out) == 0 else { return }
+        for input in inputs {
+            var info = stat()
+            if stat(input, &info) == 0 && info.st_dev == out.st_dev && info.st_ino == out.st_ino {
+                throw PhoneShiftError(.cannotWriteOutput, "the output '\(output)' is the input '\(input)'; writing it would destroy the sheet. Choose another file")
+            }
+        }
     }
 
     deinit {

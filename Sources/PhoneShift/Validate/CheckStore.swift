@@ -8,27 +8,28 @@ import Foundation
 ///   indexes (external sorts) find conflicts, duplicates and shared numbers;
 /// - the final pass reads the spool in order and merges in the findings, also in line order.
 ///
-/// Both files are temporary, owner-only, and removed when the store goes away.
+/// Both are temporary and owner-only, and neither has a name on disk while it is used:
+/// the spool is unlinked right after it is opened, and the table lives in an SQLite
+/// temporary database (which SQLite creates owner-only and unlinks at once). A crash
+/// leaves nothing behind.
 /// Not thread-safe: one thread at a time (the pipeline's store thread, then the caller).
 final class CheckStore {
-    private let databasePath: String
-    private let spoolPath: String
     private let db: SQLiteDatabase
     private let insertKey: SQLiteStatement
     private var spool: UnsafeMutablePointer<FILE>?
     private var spoolBuffer: [UInt8] = []
 
     init(directory: String) throws {
-        let base = (directory as NSString).appendingPathComponent("phoneshift-check-\(getpid())-\(UUID().uuidString)")
-        databasePath = base + ".sqlite"
-        spoolPath = base + ".spool"
+        let spoolPath = (directory as NSString).appendingPathComponent("phoneshift-check-\(getpid())-\(UUID().uuidString).spool")
         do {
             let fd = open(spoolPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            unlink(spoolPath)
             guard fd >= 0, let file = fdopen(fd, "w+b") else {
                 throw PhoneShiftError(.store, String(cString: strerror(errno)))
             }
             spool = file
-            db = try SQLiteDatabase(path: databasePath)
+            // "": a private temporary database, on disk when it grows, deleted on close.
+            db = try SQLiteDatabase(path: "")
             try db.execute("""
                 PRAGMA journal_mode = OFF;
                 PRAGMA synchronous = OFF;
@@ -39,16 +40,12 @@ final class CheckStore {
             insertKey = try db.prepare("INSERT INTO keys VALUES (?1, ?2, ?3)")
         } catch {
             if let spool { fclose(spool) }
-            unlink(spoolPath)
-            unlink(databasePath)
             throw PhoneShiftError(.store, "cannot create the check store in '\(directory)': \(error)")
         }
     }
 
     deinit {
         if let spool { fclose(spool) }
-        unlink(spoolPath)
-        unlink(databasePath)
     }
 
     // MARK: - Loading
