@@ -35,12 +35,12 @@ final class EngineFixture: @unchecked Sendable {
     }
 
     func writeJob(writesPerSecond: Double, readsPerSecond: Double = 2000, concurrency: Int = 16, burst: Double = 20,
-                  tenantId: String? = nil, extra: String = "") -> String {
+                  tenantId: String? = nil, requestTimeout: Double = 20, maxAttempts: Int = 8, phoneType: String = "mobile", extra: String = "") -> String {
         dir.file("job.yaml", """
             name: test
             sheet:
               path: sheet.csv
-            phoneType: mobile
+            phoneType: \(phoneType)
             tenant:
               tenantId: \(tenantId ?? self.tenantId)
               clientId: \(EmulatorOptions.defaultClientId)
@@ -53,8 +53,8 @@ final class EngineFixture: @unchecked Sendable {
               readsPerSecond: \(readsPerSecond)
               burst: \(burst)
               concurrency: \(concurrency)
-              maxAttempts: 8
-              requestTimeoutSeconds: 20
+              maxAttempts: \(maxAttempts)
+              requestTimeoutSeconds: \(requestTimeout)
             store: out/test.sqlite
             outputs: out
             \(extra)
@@ -74,16 +74,84 @@ final class EngineFixture: @unchecked Sendable {
         try runProduct("phoneshift", arguments, environment: environment(secret: secret))
     }
 
-    /// Starts `phoneshift` without waiting.
+    /// Starts `phoneshift` without waiting; its output goes to files in the job folder.
     func launch(_ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: productsDirectory + "/phoneshift")
         process.arguments = arguments
         process.environment = environment()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        launched += 1
+        FileManager.default.createFile(atPath: dir.path + "/launch\(launched).out", contents: nil)
+        FileManager.default.createFile(atPath: dir.path + "/launch\(launched).err", contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: dir.path + "/launch\(launched).out")
+        process.standardError = FileHandle(forWritingAtPath: dir.path + "/launch\(launched).err")
         try process.run()
         return process
+    }
+    private var launched = 0
+
+    /// What the last launched process wrote.
+    func launchedOutput() -> (stdout: String, stderr: String) {
+        ((try? String(contentsOfFile: dir.path + "/launch\(launched).out", encoding: .utf8)) ?? "",
+         (try? String(contentsOfFile: dir.path + "/launch\(launched).err", encoding: .utf8)) ?? "")
+    }
+
+    /// Waits (polling) until `condition` holds; false after `timeout` seconds.
+    func waitUntil(timeout: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if try await condition() { return true }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return false
+    }
+
+    /// Rows of the store in a state, read by another connection as `status` would.
+    func storeCount(_ state: RowState) async throws -> Int {
+        guard FileManager.default.fileExists(atPath: storePath) else { return 0 }
+        return try await storeRows().values.filter { $0.state == state }.count
+    }
+
+    /// Runs SQL on the job store from outside the process that applies (as another host would).
+    func storeSQL(_ sql: String) async throws {
+        let store = try JobStore(path: storePath)
+        try await store.perform { db in try db.execute(sql) }
+    }
+
+    /// Object ids by UPN (lowercased).
+    func userIds() async throws -> [String: String] {
+        let object = try await get("/_emulator/state")
+        var out: [String: String] = [:]
+        for user in object["users"] as! [[String: Any]] {
+            out[(user["userPrincipalName"] as! String).lowercased()] = user["id"] as? String
+        }
+        return out
+    }
+
+    /// Successful writes (PATCH, POST) per user id in the request log, from entry `from` on.
+    func successfulWrites(from: Int = 0) async throws -> [String: Int] {
+        var writes: [String: Int] = [:]
+        for entry in try await requests().dropFirst(from)
+        where ["PATCH", "POST"].contains(entry["method"] as? String ?? "") && (entry["status"] as? Int ?? 0) < 300
+            && (entry["path"] as? String ?? "").hasPrefix("/v1.0/") {
+            writes[entry["user"] as? String ?? "", default: 0] += 1
+        }
+        return writes
+    }
+
+    /// Changes a user's number in Graph behind PhoneShift's back (as an admin in the portal would).
+    func changeInGraph(userId: String, slot: String, number: String) async throws {
+        let transport = CurlTransport()
+        defer { transport.shutdown() }
+        let form = "grant_type=client_credentials&client_id=\(EmulatorOptions.defaultClientId)&client_secret=\(EmulatorOptions.defaultClientSecret)&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+        let tokenAnswer = try await transport.send(HTTPRequest(method: "POST", url: emulator.baseURL + "/\(tenantId)/oauth2/v2.0/token",
+                                                               headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
+        let token = (try JSONSerialization.jsonObject(with: Data(tokenAnswer.body)) as! [String: Any])["access_token"] as! String
+        let methodId = ["mobile": "3179e48a-750b-4051-897c-87b9720928f7", "office": "e37fc753-ff3b-4958-9484-eaa9425c82bc"][slot]!
+        let answer = try await transport.send(HTTPRequest(method: "PATCH", url: emulator.baseURL + "/v1.0/users/\(userId)/authentication/phoneMethods/\(methodId)",
+                                                          headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                                                          body: Array(try JSONSerialization.data(withJSONObject: ["phoneNumber": number, "phoneType": slot]))))
+        precondition(answer.status == 204, "the test's own change was refused: \(answer.status)")
     }
 
     /// Every user's phone methods now, by UPN (lowercased).

@@ -171,7 +171,8 @@ struct PhoneNormalizerEquivalenceTests {
         let type = try #require(PhoneType(rawValue: slot))
         let fast = PhoneNormalizer(phoneType: type, fastPath: true)
         let full = PhoneNormalizer(phoneType: type, fastPath: false)
-        var generator = SystemRandomNumberGenerator()
+        // Seeded: a failure names inputs that the next run produces again.
+        var generator = SplitMix64(seed: 0x5EED_0007)
         var inputs: [(String, String?)] = []
         let countries: [(String, Int, String)] = [
             ("US", 1, "1"), ("CA", 1, "1"), ("GB", 44, "0"), ("DE", 49, "0"), ("FR", 33, "0"), ("NL", 31, "0"),
@@ -187,8 +188,25 @@ struct PhoneNormalizerEquivalenceTests {
             inputs.append((digits, region))
             inputs.append(("(\(digits.prefix(3))) \(digits.dropFirst(3))", region))
         }
+        var fastAnswers = 0
         for (input, region) in inputs {
+            if FastPath.check(input, region: region) != nil { fastAnswers += 1 }
             #expect(fast.normalize(input, region: region) == full.normalize(input, region: region), "\(input) \(region ?? "-")")
         }
+        // The comparison means something only if the fast path really answered for many inputs.
+        #expect(fastAnswers > inputs.count / 10, "the fast path answered only \(fastAnswers) of \(inputs.count) inputs")
+    }
+}
+
+/// A small seeded generator (SplitMix64), so that random test inputs are reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
