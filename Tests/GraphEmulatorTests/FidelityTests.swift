@@ -120,7 +120,7 @@ struct EmulatorBinaryTests {
         let users = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["users"] as? [Any]
         #expect(users?.count == 400)
         process.terminate()
-        process.waitUntilExit()
+        process.waitUntilExit()  // already terminated: a few milliseconds
         #expect(process.terminationReason == .exit)
     }
 }

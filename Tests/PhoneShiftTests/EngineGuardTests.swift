@@ -3,8 +3,9 @@ import GraphEmulator
 import Testing
 @testable import PhoneShift
 
-@Suite("The engine's guards, end to end (real binaries, real emulator over HTTP, real SQLite)", .serialized)
-struct EngineGuardTests {
+/// The engine's guards, end to end (real binaries, real emulator over HTTP, real SQLite).
+/// Part of `EngineTests`, so that all end-to-end runs are serialized: each one loads both cores.
+extension EngineTests {
     @Test("SIGINT, SIGTERM or SIGHUP: nothing new is sent, no row is left in flight, exit 130; apply again finishes",
           arguments: [SIGINT, SIGTERM, SIGHUP])
     func interruptAndResume(_ signal: Int32) async throws {
@@ -12,7 +13,7 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 300)
         _ = f.writeJob(writesPerSecond: 40, concurrency: 4, burst: 2)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         let process = try f.launch(["apply", f.jobPath])
         let started = try await f.waitUntil { try await f.storeCount(.done) >= 40 }
         #expect(started)
@@ -20,7 +21,7 @@ struct EngineGuardTests {
         let exited = try await f.waitUntil(timeout: 15) { !process.isRunning }
         #expect(exited, "apply did not stop after the signal")
         if !exited { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        await waitForExit(process)
         #expect(process.terminationStatus == 130, "\(f.launchedOutput())")
         let output = f.launchedOutput()
         #expect(output.stdout.contains("Interrupted after"), "\(output.stdout)")
@@ -31,7 +32,7 @@ struct EngineGuardTests {
         #expect(done > 0 && done < 300)
         // Every write that reached Graph is recorded: nothing was sent unaccounted for.
         #expect(try await f.successfulWrites().count == done)
-        let resumed = try f.phoneshift(["apply", f.jobPath])
+        let resumed = try await f.phoneshift(["apply", f.jobPath])
         #expect(resumed.status == 0, "\(resumed.stdout) \(resumed.stderr)")
         let writes = try await f.successfulWrites()
         #expect(writes.count == 300 && writes.values.allSatisfy { $0 == 1 })
@@ -43,7 +44,7 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 200)
         _ = f.writeJob(writesPerSecond: 20, concurrency: 2, burst: 1)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         let process = try f.launch(["apply", f.jobPath])
         #expect(try await f.waitUntil { try await f.storeCount(.done) >= 20 })
         // Another host takes the lock (as after a stale heartbeat there).
@@ -52,13 +53,13 @@ struct EngineGuardTests {
         let exited = try await f.waitUntil(timeout: 10) { !process.isRunning }
         #expect(exited)
         if !exited { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        await waitForExit(process)
         #expect(process.terminationStatus == 3)
         #expect(f.launchedOutput().stderr.contains("lost the job's lock"), "\(f.launchedOutput().stderr)")
         // At most the writes already on the wire (concurrency 2) arrive after the theft.
         let after = try await f.successfulWrites(from: mark).values.reduce(0, +)
         #expect(after <= 2, "\(after) writes after the lock was lost")
-        let status = try f.phoneshift(["status", f.jobPath])
+        let status = try await f.phoneshift(["status", f.jobPath])
         #expect(status.stdout.contains("other-host"))
     }
 
@@ -68,13 +69,13 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 120)
         _ = f.writeJob(writesPerSecond: 30, concurrency: 2, burst: 1)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         let first = try f.launch(["apply", f.jobPath])
         #expect(try await f.waitUntil { try await f.storeCount(.done) >= 5 })
-        let forced = try f.phoneshift(["apply", f.jobPath, "--force-unlock"])
+        let forced = try await f.phoneshift(["apply", f.jobPath, "--force-unlock"])
         #expect(forced.status == 3)
         #expect(forced.stderr.contains("still running on this host"), "\(forced.stderr)")
-        first.waitUntilExit()
+        await waitForExit(first)
         #expect(first.terminationStatus == 0, "\(f.launchedOutput())")
         let writes = try await f.successfulWrites()
         #expect(writes.count == 120 && writes.values.allSatisfy { $0 == 1 })
@@ -90,8 +91,8 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 300)
         _ = f.writeJob(writesPerSecond: 400, concurrency: 16, requestTimeout: 1, extra: "policy:\n  verifyBeforeWrite: false")
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0, "plan")
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0, "plan")
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
         let state = try await f.state()
         for i in 1...300 { #expect(state["bench\(i)@contoso.com"]?["mobile"] == EngineFixture.newNumber(i)) }
@@ -108,20 +109,20 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 10, extra: ["farid.nilsson@contoso.com,+39 3392942199"])
         _ = f.writeJob(writesPerSecond: 50, extra: "policy:\n  allowPrivileged: true")
-        let plan = try f.phoneshift(["plan", f.jobPath])
+        let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 0 && plan.stdout.contains("Changes: 11"), "\(plan.stdout)")
         _ = f.writeJob(writesPerSecond: 50, extra: "policy:\n  allowPrivileged: false")
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 2)
         #expect(apply.stderr.contains("policy.allowPrivileged"), "\(apply.stderr)")
         _ = f.writeJob(writesPerSecond: 50, phoneType: "office", extra: "policy:\n  allowPrivileged: true")
-        let office = try f.phoneshift(["apply", f.jobPath])
+        let office = try await f.phoneshift(["apply", f.jobPath])
         #expect(office.status == 2 && office.stderr.contains("phoneType"), "\(office.stderr)")
         #expect(try await f.successfulWrites().isEmpty)
         // Planned again with the new settings, it goes.
         _ = f.writeJob(writesPerSecond: 50, extra: "policy:\n  allowPrivileged: false")
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
-        #expect(try f.phoneshift(["apply", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
         #expect(try await f.state()["farid.nilsson@contoso.com"]?["mobile"] == "+39 3392942141", "the admin was changed")
     }
 
@@ -133,13 +134,13 @@ struct EngineGuardTests {
         let one = ids["bench1@contoso.com"]!, two = ids["bench2@contoso.com"]!
         _ = f.writeSheet(count: 3, extra: ["\(one),+1 2127555001", "\(two.uppercased()),\(EngineFixture.newNumber(2))"])
         _ = f.writeJob(writesPerSecond: 50)
-        let plan = try f.phoneshift(["plan", f.jobPath])
+        let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 1, "\(plan.stdout) \(plan.stderr)")
         #expect(plan.stdout.contains("conflict: 2"), "\(plan.stdout)")
         let rows = try await f.storeRows()
         #expect(rows[2]?.action == .conflict && rows[5]?.action == .conflict)
         #expect(rows[6]?.action == .skipped && rows[3]?.action == .update)
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 1)
         let state = try await f.state()
         #expect(state["bench1@contoso.com"]?["mobile"] != EngineFixture.newNumber(1))
@@ -154,10 +155,10 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 20)
         _ = f.writeJob(writesPerSecond: 50, extra: "policy:\n  maxChanges: 10")
-        let plan = try f.phoneshift(["plan", f.jobPath])
+        let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 2)
         #expect(plan.stderr.contains("more than policy.maxChanges (10)"), "\(plan.stderr)")
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 2 && apply.stderr.contains("maxChanges"), "\(apply.stderr)")
         #expect(try await f.successfulWrites().isEmpty)
     }
@@ -168,17 +169,17 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 30)
         _ = f.writeJob(writesPerSecond: 200, concurrency: 4, maxAttempts: 2)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         let ids = try await f.userIds()
         try await f.changeInGraph(userId: ids["bench3@contoso.com"]!, slot: "mobile", number: "+1 2127999003")
         // Every write fails for a while (500 on each try): rows end failed.
         try await f.put("/_emulator/faults", json: ["errorRates": ["500": 1.0], "retryAfterSeconds": 0])
-        let failing = try f.phoneshift(["apply", f.jobPath])
+        let failing = try await f.phoneshift(["apply", f.jobPath])
         #expect(failing.status == 1)
         var rows = try await f.storeRows()
         #expect(rows.values.filter { $0.state == .failed }.count == 30, "\(Dictionary(grouping: rows.values, by: \.state.rawValue).mapValues(\.count))")
         try await f.put("/_emulator/faults", json: ["errorRates": [String: Double]()])
-        let retry = try f.phoneshift(["apply", f.jobPath, "--retry-failed"])
+        let retry = try await f.phoneshift(["apply", f.jobPath, "--retry-failed"])
         #expect(retry.status == 1, "\(retry.stdout)")
         #expect(retry.stdout.contains("Retrying 30 rows that failed"), "\(retry.stdout)")
         rows = try await f.storeRows()
@@ -186,13 +187,13 @@ struct EngineGuardTests {
         #expect(rows.values.filter { $0.outcome == "changed" }.count == 29)
         #expect(try await f.state()["bench3@contoso.com"]?["mobile"] == "+1 2127999003", "a moved number was overwritten")
         // A second retry does not touch the moved row, and says it needs a new plan.
-        let again = try f.phoneshift(["apply", f.jobPath, "--retry-failed"])
+        let again = try await f.phoneshift(["apply", f.jobPath, "--retry-failed"])
         #expect(again.stdout.contains("1 rows moved since the plan"), "\(again.stdout)")
         #expect(try await f.state()["bench3@contoso.com"]?["mobile"] == "+1 2127999003")
         // Planned again, the row is an update from the new value, and applied.
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         #expect(try await f.storeRows()[4]?.before == "+1 2127999003")
-        #expect(try f.phoneshift(["apply", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
         #expect(try await f.state()["bench3@contoso.com"]?["mobile"] == EngineFixture.newNumber(3))
     }
 
@@ -202,17 +203,17 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 200)
         _ = f.writeJob(writesPerSecond: 30, concurrency: 2, burst: 1)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         let process = try f.launch(["apply", f.jobPath])
         #expect(try await f.waitUntil { try await f.storeCount(.done) >= 5 })
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        await waitForExit(process)
         #expect(process.terminationStatus == 130)
-        let plan = try f.phoneshift(["plan", f.jobPath])
+        let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 2 && plan.stderr.contains("unfinished"), "\(plan.stderr)")
-        let replaced = try f.phoneshift(["plan", f.jobPath, "--replace"])
+        let replaced = try await f.phoneshift(["plan", f.jobPath, "--replace"])
         #expect(replaced.status == 0, "\(replaced.stderr)")
-        #expect(try f.phoneshift(["apply", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
     }
 
     @Test("Admins blocked, a missing method added by POST, 409 seen as saved, masking on screen and in results")
@@ -228,7 +229,7 @@ struct EngineGuardTests {
 
             """)
         _ = f.writeJob(writesPerSecond: 50)
-        let plan = try f.phoneshift(["plan", f.jobPath])
+        let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
         var rows = try await f.storeRows()
         #expect(rows[2]?.action == .blocked && rows[2]?.reason.contains("Global Administrator") == true)
@@ -236,7 +237,7 @@ struct EngineGuardTests {
         // Masked on screen, with enough digits to tell both sides apart (+1 2065000001 → +1 2125000001).
         #expect(!plan.stdout.contains("2125000001"))
         #expect(plan.stdout.contains("+1 **65000001 → +1 **25000001"), "\(plan.stdout)")
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
         rows = try await f.storeRows()
         #expect(rows[3]?.outcome == "added")
@@ -251,7 +252,7 @@ struct EngineGuardTests {
         let results = try String(contentsOfFile: f.dir.path + "/out/results.csv", encoding: .utf8)
         #expect(!results.contains("2065550142") && results.contains("+1 ******0142"))
         _ = f.writeJob(writesPerSecond: 50, extra: "reports:\n  fullNumbers: true")
-        #expect(try f.phoneshift(["apply", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
         #expect(try String(contentsOfFile: f.dir.path + "/out/results.csv", encoding: .utf8).contains("+1 2065550142"))
     }
 
@@ -265,11 +266,11 @@ struct EngineGuardTests {
         let shared = try #require(seed.users[2].employeeId), target = seed.users[5]
         _ = f.dir.file("sheet.csv", "EmployeeId,Phone\n\(target.employeeId!),+1 2065550177\n\(shared),+1 2065550188\n")
         _ = f.writeJob(writesPerSecond: 50)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         let rows = try await f.storeRows()
         #expect(rows[2]?.userId == target.id && rows[2]?.action.writes == true, "\(String(describing: rows[2]))")
         #expect(rows[3]?.action == .blocked && rows[3]?.reason.contains("2 users match") == true, "\(String(describing: rows[3]))")
-        #expect(try f.phoneshift(["apply", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
         #expect(try await f.state()[target.userPrincipalName.lowercased()]?["mobile"] == "+1 2065550177")
     }
 
@@ -279,9 +280,9 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.dir.file("sheet.csv", "Email,Phone\ngrace.garcia2@fabrikam.com,+1 2065550190\n")
         _ = f.writeJob(writesPerSecond: 50)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         #expect(try await f.storeRows()[2]?.userPrincipalName == "grace.garcia2_fabrikam.com#EXT#@contoso.onmicrosoft.com")
-        #expect(try f.phoneshift(["apply", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
         #expect(try await f.state()["grace.garcia2_fabrikam.com#ext#@contoso.onmicrosoft.com"]?["mobile"] == "+1 2065550190")
     }
 
@@ -291,12 +292,12 @@ struct EngineGuardTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 5)
         _ = f.writeJob(writesPerSecond: 50)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         // A folder below a regular file cannot exist (even for root).
         var job = try String(contentsOfFile: f.jobPath, encoding: .utf8)
         job = job.replacingOccurrences(of: "outputs: out", with: "outputs: sheet.csv/results")
         _ = f.dir.file("job.yaml", job)
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 2)
         #expect(apply.stderr.contains("outputs folder"), "\(apply.stderr)")
         #expect(try await f.successfulWrites().isEmpty)
@@ -312,7 +313,7 @@ struct EngineGuardTests {
         let jobPath = dir.file("demo.yaml", job)
         let arguments = ["demo", "--job", jobPath, "--directory", packageRoot + "/Samples/directory.json"]
         for _ in 0..<2 {
-            let run = try runProduct("phoneshift", arguments)
+            let run = try await runProduct("phoneshift", arguments)
             #expect(run.status == 0 || run.status == 1, "\(run.stdout) \(run.stderr)")
             #expect(run.stdout.contains("== 3. apply") && run.stdout.contains("Results:"), "\(run.stdout)")
         }
@@ -320,7 +321,7 @@ struct EngineGuardTests {
         try FileManager.default.removeItem(atPath: dir.path + "/out/demo.sqlite")
         let real = try JobStore(path: dir.path + "/out/demo.sqlite")
         try await real.setMeta("job_file", "/somewhere/real.yaml")
-        let refused = try runProduct("phoneshift", arguments)
+        let refused = try await runProduct("phoneshift", arguments)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("the demo did not make"), "\(refused.stderr)")
         #expect(try await JobStore(path: dir.path + "/out/demo.sqlite").meta("job_file") == "/somewhere/real.yaml")

@@ -70,8 +70,8 @@ final class EngineFixture: @unchecked Sendable {
         return env
     }
 
-    func phoneshift(_ arguments: [String], secret: String = EmulatorOptions.defaultClientSecret) throws -> (status: Int32, stdout: String, stderr: String) {
-        try runProduct("phoneshift", arguments, environment: environment(secret: secret))
+    func phoneshift(_ arguments: [String], secret: String = EmulatorOptions.defaultClientSecret) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await runProduct("phoneshift", arguments, environment: environment(secret: secret))
     }
 
     /// Starts `phoneshift` without waiting; its output goes to files in the job folder.

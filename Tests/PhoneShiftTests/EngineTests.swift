@@ -11,20 +11,20 @@ struct EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 40, extra: ["nobody@contoso.com,+1 2127999999", "bench41@contoso.com,N/A"])
         _ = f.writeJob(writesPerSecond: 200)
-        let plan = try f.phoneshift(["plan", f.jobPath, "--detailed-exitcode"])
+        let plan = try await f.phoneshift(["plan", f.jobPath, "--detailed-exitcode"])
         #expect(plan.status == 2, "\(plan.stderr)")
         #expect(plan.stdout.contains("Changes: 40"))
         #expect(plan.stdout.contains("user-not-found: 1"))
         #expect(plan.stdout.contains("invalid: 1"))
         #expect(!plan.stdout.contains("2127000001"))  // numbers are masked on screen
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
         let state = try await f.state()
         for i in 1...40 { #expect(state["bench\(i)@contoso.com"]?["mobile"] == EngineFixture.newNumber(i)) }
-        let again = try f.phoneshift(["plan", f.jobPath, "--detailed-exitcode"])
+        let again = try await f.phoneshift(["plan", f.jobPath, "--detailed-exitcode"])
         #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
         #expect(again.stdout.contains("Changes: 0"))
-        let status = try f.phoneshift(["status", f.jobPath])
+        let status = try await f.phoneshift(["status", f.jobPath])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("unchanged: 40"), "\(status.stdout)")
         let results = try String(contentsOfFile: f.dir.path + "/out/results.csv", encoding: .utf8)
@@ -45,14 +45,14 @@ struct EngineTests {
         _ = f.writeJob(writesPerSecond: 400, concurrency: 24)
         try await f.put("/_emulator/faults", json: ["errorRates": ["503": 0.05], "retryAfterSeconds": 0.05,
                                                    "latencyMs": 1, "latencySpreadMs": 8])
-        let plan = try f.phoneshift(["plan", f.jobPath])
+        let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
         // Tokens are revoked early while the apply runs: the client must get a new one.
         let revoke = Task {
             try await Task.sleep(nanoseconds: 4_000_000_000)
             try await f.put("/_emulator/faults", json: ["revokeTokens": true])
         }
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         try await revoke.value
         #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
         let rows = try await f.storeRows()
@@ -85,16 +85,18 @@ struct EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 900)
         _ = f.writeJob(writesPerSecond: 100, concurrency: 8, burst: 5, extra: "policy:\n  verifyBeforeWrite: \(verifyBeforeWrite)")
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         var inFlightAtKill: [Set<Int>] = []
         var doneAtKill: [Int] = []
         var logMarks: [Int] = []
-        // Each kill lands when the store shows the run well under way: read, not slept for.
-        for threshold in [150, 400, 650] {
+        // Each kill lands when the store shows the run well under way (read, not slept for),
+        // and then a little later, so that it falls between two flushes of final outcomes.
+        for (threshold, later) in [(150, 0.35), (400, 0.55), (650, 0.75)] {
             let process = try f.launch(["apply", f.jobPath])
             let reached = try await f.waitUntil { try await f.storeCount(.done) >= threshold }
+            try await Task.sleep(nanoseconds: UInt64(later * 1e9))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await waitForExit(process)
             #expect(reached, "the apply never reached \(threshold) rows done")
             let rows = try await f.storeRows()
             inFlightAtKill.append(Set(rows.values.filter { $0.state == .inFlight }.map(\.line)))
@@ -104,7 +106,7 @@ struct EngineTests {
         // Every kill came mid-run: some rows done, some not.
         #expect(doneAtKill.allSatisfy { $0 > 0 && $0 < 900 }, "done at each kill: \(doneAtKill)")
         #expect(doneAtKill == doneAtKill.sorted())
-        let final = try f.phoneshift(["apply", f.jobPath])
+        let final = try await f.phoneshift(["apply", f.jobPath])
         #expect(final.status == 0, "\(final.stdout) \(final.stderr)")
         let rows = try await f.storeRows()
         #expect(rows.count == 900)
@@ -147,17 +149,17 @@ struct EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 200)
         _ = f.writeJob(writesPerSecond: 40, concurrency: 2)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         let first = try f.launch(["apply", f.jobPath])
         try await Task.sleep(nanoseconds: 1_500_000_000)
-        let second = try f.phoneshift(["apply", f.jobPath])
+        let second = try await f.phoneshift(["apply", f.jobPath])
         #expect(second.status == 3)
         #expect(second.stderr.contains("pid \(first.processIdentifier)"))
-        let status = try f.phoneshift(["status", f.jobPath])
+        let status = try await f.phoneshift(["status", f.jobPath])
         #expect(status.stdout.contains("Locked:"))
         kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
-        let third = try f.phoneshift(["apply", f.jobPath])
+        await waitForExit(first)
+        let third = try await f.phoneshift(["apply", f.jobPath])
         #expect(third.status == 0, "\(third.stdout) \(third.stderr)")
         #expect(third.stderr.contains("took over the lock"))
         #expect(third.stderr.contains("process is gone"))
@@ -173,7 +175,7 @@ struct EngineTests {
         // Plan: refused at authentication.
         _ = f.writeJob(writesPerSecond: 10, tenantId: kind == "tenant" ? "11111111-2222-3333-4444-555555555555" : nil)
         if kind == "expired" { try await f.put("/_emulator/faults", json: ["secretExpired": true]) }
-        let result = try f.phoneshift(["plan", f.jobPath], secret: wrongSecret)
+        let result = try await f.phoneshift(["plan", f.jobPath], secret: wrongSecret)
         #expect(result.status == 4, "\(result.stderr)")
         let expected = ["secret": "client secret is wrong", "expired": "has expired", "tenant": "does not exist"][kind]!
         #expect(result.stderr.contains(expected), "\(result.stderr)")
@@ -183,10 +185,10 @@ struct EngineTests {
         guard kind != "tenant" else { return }  // another tenant is another plan: see jobEditedAfterPlan
         try await f.put("/_emulator/faults", json: ["secretExpired": false])
         _ = f.writeJob(writesPerSecond: 10)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         if kind == "expired" { try await f.put("/_emulator/faults", json: ["secretExpired": true]) }
         let mark = try await f.requests().count
-        let apply = try f.phoneshift(["apply", f.jobPath], secret: wrongSecret)
+        let apply = try await f.phoneshift(["apply", f.jobPath], secret: wrongSecret)
         #expect(apply.status == 4, "\(apply.stdout) \(apply.stderr)")
         #expect(apply.stderr.contains(expected), "\(apply.stderr)")
         #expect(try await f.requests().dropFirst(mark).allSatisfy { !($0["path"] as? String ?? "").hasPrefix("/v1.0") })
@@ -200,26 +202,28 @@ struct EngineTests {
         _ = f.writeSheet(count: 300)
         _ = f.writeJob(writesPerSecond: 300, concurrency: 2)
         let plan = try f.launch(["plan", f.jobPath])
-        // Killed once users are being read: a partial plan is in the store.
+        // Killed while users are being read: an unfinished plan with its rows is in the store.
         let partial = try await f.waitUntil {
             guard FileManager.default.fileExists(atPath: f.storePath) else { return false }
             let store = try JobStore(path: f.storePath)
-            return try await store.perform { db in
-                let q = try db.prepare("SELECT COUNT(*) FROM rows JOIN plans ON plans.id = rows.plan_id WHERE plans.complete = 0 AND rows.action != 'to-read'")
+            let rows = try await store.perform { db in
+                let q = try db.prepare("SELECT COUNT(*) FROM rows JOIN plans ON plans.id = rows.plan_id WHERE plans.complete = 0")
                 try q.bind([])
-                return try q.step() && q.int(0) > 10
+                return try q.step() ? q.int(0) : 0
             }
+            let reads = try await f.requests().filter { ($0["path"] as? String ?? "").hasPrefix("/v1.0/users/") }.count
+            return rows == 300 && reads >= 20
         }
         kill(plan.processIdentifier, SIGKILL)
-        plan.waitUntilExit()
+        await waitForExit(plan)
         #expect(partial, "no partial plan was seen before the kill")
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 2)
         #expect(apply.stderr.contains("no plan yet"), "\(apply.stderr)")
         // Planning again (now without the slow answers) finishes and is applied.
         try await f.put("/_emulator/faults", json: ["latencyMs": 0])
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
-        #expect(try f.phoneshift(["apply", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
     }
 
     @Test("Apply refuses a plan made for another version of the sheet")
@@ -228,9 +232,9 @@ struct EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 5)
         _ = f.writeJob(writesPerSecond: 10)
-        #expect(try f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
         _ = f.writeSheet(count: 4)
-        let apply = try f.phoneshift(["apply", f.jobPath])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 2)
         #expect(apply.stderr.contains("another version of the sheet"))
         #expect(try await f.requests().filter { ($0["path"] as? String ?? "").hasPrefix("/v1.0/") }.allSatisfy { ($0["method"] as? String) == "GET" })

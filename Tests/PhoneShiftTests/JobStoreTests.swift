@@ -20,7 +20,7 @@ struct JobStoreTests {
         let gone = Process()
         gone.executableURL = URL(fileURLWithPath: "/bin/true")
         try gone.run()
-        gone.waitUntilExit()
+        await waitForExit(gone)
         try await sql(store, "UPDATE lock SET pid = ?1, token = 'other'", [.integer(Int64(gone.processIdentifier))])
         guard case .tookOver(let holder, let reason) = try await store.acquireLock(command: "apply") else { Issue.record("no take-over"); return }
         #expect(holder.pid == gone.processIdentifier)

@@ -27,7 +27,7 @@ struct SupportTests {
         p.standardOutput = out
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        p.waitUntilExit()  // output read to the end: the tool has finished
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -44,8 +44,21 @@ let productsDirectory: String = {
     URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
 }()
 
-/// Runs a built product and returns its exit code and output.
-func runProduct(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws
+/// Runs a built product and returns its exit code and output. The wait happens on a thread
+/// of its own: a cooperative thread blocked on a child that talks to an emulator served in
+/// this process (on that same small pool) could starve it.
+func runProduct(_ name: String, _ arguments: [String], environment: [String: String]? = nil) async throws
+    -> (status: Int32, stdout: String, stderr: String)
+{
+    try await runOnThread { try runProductBlocking(name, arguments, environment: environment) }
+}
+
+/// Waits for a process to end without blocking a cooperative thread.
+func waitForExit(_ process: Process) async {
+    _ = try? await runOnThread { process.waitUntilExit() }
+}
+
+func runProductBlocking(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws
     -> (status: Int32, stdout: String, stderr: String)
 {
     let process = Process()

@@ -8,9 +8,9 @@ struct ValidateCommandTests {
     let dir = TemporaryDirectory()
 
     @Test("The quarterly migration sample is clean: exit 0, one output row per input row")
-    func migrationSample() throws {
+    func migrationSample() async throws {
         let output = dir.path + "/out.csv"
-        let result = try runProduct("phoneshift", ["validate", packageRoot + "/Samples/migration-q3.csv", "--output", output])
+        let result = try await runProduct("phoneshift", ["validate", packageRoot + "/Samples/migration-q3.csv", "--output", output])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("Rows: 250"))
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
@@ -23,8 +23,8 @@ struct ValidateCommandTests {
     }
 
     @Test("The messy HR export (BOM, semicolons, CRLF, country names, artefacts) is usable: exit 0")
-    func hrSample() throws {
-        let result = try runProduct("phoneshift", ["validate", packageRoot + "/Samples/hr-export.csv", "--json"])
+    func hrSample() async throws {
+        let result = try await runProduct("phoneshift", ["validate", packageRoot + "/Samples/hr-export.csv", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let summary = try JSONDecoder().decode(ValidationSummary.self, from: Data(result.stdout.utf8))
         #expect(summary.rows == 120)
@@ -36,9 +36,9 @@ struct ValidateCommandTests {
     }
 
     @Test("The broken sample: exit 1 and every mistake named with its line")
-    func brokenSample() throws {
+    func brokenSample() async throws {
         let output = dir.path + "/broken-out.csv"
-        let result = try runProduct("phoneshift", ["validate", packageRoot + "/Samples/broken.csv", "-o", output, "--json"])
+        let result = try await runProduct("phoneshift", ["validate", packageRoot + "/Samples/broken.csv", "-o", output, "--json"])
         #expect(result.status == 1)
         let summary = try JSONDecoder().decode(ValidationSummary.self, from: Data(result.stdout.utf8))
         let expected: [String: Int] = [
@@ -62,10 +62,10 @@ struct ValidateCommandTests {
         ("dup.csv", "UPN,Phone,PHONE\na@b.co,1,2\n", "names 'Phone' twice"),
         ("binary.csv", "\u{0}\u{1}\u{2}", "the header cannot be read"),
     ])
-    func unusable(_ name: String, _ content: String, _ message: String) throws {
+    func unusable(_ name: String, _ content: String, _ message: String) async throws {
         let path = dir.file(name, content)
         let output = dir.path + "/\(name).out.csv"
-        let result = try runProduct("phoneshift", ["validate", path, "--output", output])
+        let result = try await runProduct("phoneshift", ["validate", path, "--output", output])
         #expect(result.status == 2)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(!result.stderr.contains("Fatal error"))
@@ -74,11 +74,11 @@ struct ValidateCommandTests {
     }
 
     @Test("Invalid UTF-8 names the line and suggests --encoding; with it the row reads", arguments: [false, true])
-    func windows1252(_ explicit: Bool) throws {
+    func windows1252(_ explicit: Bool) async throws {
         var bytes = Array("UPN,Phone,Country\nren".utf8)
         bytes += [0xE9] + Array("@contoso.com,+44 7400 123456,GB\n".utf8)
         let path = dir.file("cp1252.csv", bytes: bytes)
-        let result = try runProduct("phoneshift", ["validate", path] + (explicit ? ["--encoding", "windows-1252"] : []))
+        let result = try await runProduct("phoneshift", ["validate", path] + (explicit ? ["--encoding", "windows-1252"] : []))
         if explicit {
             #expect(result.status == 0)
             #expect(result.stdout.contains("ok: 1"))
@@ -93,16 +93,16 @@ struct ValidateCommandTests {
         ["validate"], ["validate", "x.csv", "--phone-type", "pager"], ["validate", "x.csv", "--delimiter", "x"],
         ["validate", "x.csv", "--encoding", "ebcdic"], ["validate", "/nonexistent/sheet.csv"], ["frobnicate"],
     ])
-    func usage(_ arguments: [String]) throws {
-        let result = try runProduct("phoneshift", arguments)
+    func usage(_ arguments: [String]) async throws {
+        let result = try await runProduct("phoneshift", arguments)
         #expect(result.status == 2, "\(arguments): \(result.stderr)")
         #expect(!result.stderr.isEmpty)
     }
 
     @Test("Cell text cannot forge terminal lines: control characters in users are shown as ?")
-    func controlCharacters() throws {
+    func controlCharacters() async throws {
         let path = dir.file("ctl.csv", "UPN,Phone\n\"evil\u{1B}[31m@x.io\",N/A\n")
-        let result = try runProduct("phoneshift", ["validate", path])
+        let result = try await runProduct("phoneshift", ["validate", path])
         #expect(result.status == 1)
         #expect(!result.stdout.contains("\u{1B}"))
     }

@@ -26,6 +26,15 @@ public enum PhoneMask {
     /// as it takes for the two to differ on screen (`+1 ******0020 → +1 *****10020`).
     public static func maskPair(_ a: String?, _ b: String?) -> (String?, String?) {
         guard let a, let b else { return (a.map { mask($0) }, b.map { mask($0) }) }
+        func split(_ n: String) -> (String, String?) {
+            let parts = n.split(separator: "x", maxSplits: 1).map(String.init)
+            return (parts.first ?? n, parts.count > 1 ? parts[1] : nil)
+        }
+        let (baseA, extA) = split(a), (baseB, extB) = split(b)
+        if baseA == baseB {
+            // The same number; only the extension differs: show the extensions, not more digits.
+            return (mask(a) + (extA.map { "x" + $0 } ?? ""), mask(b) + (extB.map { "x" + $0 } ?? ""))
+        }
         var keep = 4
         while mask(a, keep: keep) == mask(b, keep: keep) && keep < max(a.count, b.count) { keep += 1 }
         return (mask(a, keep: keep), mask(b, keep: keep))

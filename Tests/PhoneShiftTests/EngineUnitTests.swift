@@ -1,0 +1,218 @@
+import Foundation
+import GraphEmulator
+import Logging
+import Testing
+@testable import PhoneShift
+
+@Suite("Engine parts as units: rate limiter, retries, tokens, masking, endpoints, job-file hygiene")
+struct EngineUnitTests {
+    let dir = TemporaryDirectory()
+
+    @Test("RateLimiter: a cancelled wait throws and nothing is let through; a 429 pauses every lane's next request")
+    func rateLimiter() async throws {
+        let limiter = RateLimiter(writesPerSecond: 0.5, readsPerSecond: 100, burst: 1)
+        try await limiter.acquire(.write)  // the burst
+        let waiting = Task { try await limiter.acquire(.write) }  // 2 s away
+        try await Task.sleep(nanoseconds: 50_000_000)
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+
+        await limiter.throttled(retryAfter: 0.4)
+        let start = ContinuousClock.now
+        try await limiter.acquire(.read)
+        #expect(ContinuousClock.now - start >= .milliseconds(350), "a read went through during the pause")
+        #expect(await limiter.throttledCount == 1)
+    }
+
+    func client(_ emulator: EmulatorServer.Running, maxAttempts: Int = 3) throws -> GraphClient {
+        let settings = try GraphSettings(tenantId: "9188040d-6c67-4c5b-b112-36a304b66dad", clientId: EmulatorOptions.defaultClientId,
+                                         clientSecret: Secret(EmulatorOptions.defaultClientSecret),
+                                         authority: URL(string: emulator.baseURL)!, graphBase: URL(string: emulator.baseURL + "/v1.0")!)
+        return GraphClient(settings: settings, transport: CurlTransport(), limiter: RateLimiter(writesPerSecond: 100, readsPerSecond: 100),
+                           retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: 0.01, maxDelay: 0.05), logger: Logger(label: "test"))
+    }
+
+    func emulator(users: Int = 3, _ configure: (inout EmulatorOptions) -> Void = { _ in }) async throws -> EmulatorServer.Running {
+        var options = EmulatorOptions(seed: try DirectorySeed.load(path: packageRoot + "/Samples/directory.json").adding(syntheticUsers: users))
+        configure(&options)
+        return try await EmulatorServer.start(options)
+    }
+
+    @Test("Retries: a 503 is tried maxAttempts times and then returned; a write whose answer is lost is not re-sent")
+    func retries() async throws {
+        let server = try await emulator { $0.faults = FaultSettings(errorRates: ["503": 1.0], retryAfterSeconds: 0.01) }
+        defer { Task { await server.stop() } }
+        let graph = try client(server, maxAttempts: 3)
+        let answer = try await graph.send("GET", "/users/bench1@contoso.com")
+        #expect(answer.status == 503 && answer.attempts == 3)
+        // A lost answer on a write: thrown as of unknown outcome after one try.
+        var faults = FaultSettings()
+        faults.lostAnswerRate = 1
+        server.service.setFaults(faults)
+        await #expect { _ = try await graph.send("PATCH", "/users/bench1@contoso.com/authentication/phoneMethods/3179e48a-750b-4051-897c-87b9720928f7",
+                                                 json: ["phoneNumber": "+1 2065550111", "phoneType": "mobile"]) } throws: {
+            ($0 as? GraphError)?.outcomeUnknown == true
+        }
+        let patches = server.service.requestLog().filter { $0.method == "PATCH" }
+        #expect(patches.count == 1, "the write was re-sent \(patches.count - 1) times")
+        // A read whose answer is lost is simply tried again, maxAttempts times in all.
+        await #expect { _ = try await graph.send("GET", "/users/bench2@contoso.com") } throws: {
+            ($0 as? GraphError)?.kind == .transport && ($0 as? GraphError)?.outcomeUnknown == false
+        }
+        #expect(server.service.requestLog().filter { $0.method == "GET" && $0.path.hasSuffix("bench2@contoso.com") }.count == 3)
+    }
+
+    @Test("Tokens: renewed before they expire; a revoked one is replaced once and the request goes through")
+    func tokens() async throws {
+        let server = try await emulator { $0.tokenLifetime = 2 }
+        defer { Task { await server.stop() } }
+        let graph = try client(server)
+        for _ in 0..<4 {
+            #expect(try await graph.send("GET", "/users/bench1@contoso.com").status == 200)
+            try await Task.sleep(nanoseconds: 700_000_000)
+        }
+        let log = server.service.requestLog()
+        #expect(log.filter { $0.path.hasSuffix("/token") }.count >= 2, "the token was not renewed")
+        #expect(!log.contains { $0.status == 401 }, "a request went out with an expired token")
+        server.service.revokeTokens()
+        #expect(try await graph.send("GET", "/users/bench1@contoso.com").status == 200)
+        #expect(server.service.requestLog().contains { $0.status == 401 })
+    }
+
+    @Test("Masking a change shows enough digits to tell the sides apart", arguments: [
+        ("+1 2065550020", "+1 2125550020", "+1 **65550020", "+1 **25550020"),
+        ("+1 2065550123", "+1 2065550199", "+1 ******0123", "+1 ******0199"),
+        // The same number but for the extension: the extensions tell them apart, no more digits leak.
+        ("+44 7911123456", "+44 7911123456x12", "+44 ******3456", "+44 ******3456x12"),
+    ])
+    func maskPair(_ a: String, _ b: String, _ maskedA: String, _ maskedB: String) {
+        let (x, y) = PhoneMask.maskPair(a, b)
+        #expect(x == maskedA && y == maskedB)
+    }
+
+    @Test("Plain http:// only to this machine: addresses are parsed, not prefixes", arguments: [
+        ("http://127.0.0.1:8080", true), ("http://127.8.9.10", true), ("http://localhost:1", true), ("http://[::1]:8080", true),
+        ("http://127.evil.example", false), ("http://127.0.0.1.evil.example", false), ("http://10.0.0.1", false),
+        ("http://[::2]", false), ("https://graph.microsoft.com", true),
+    ])
+    func loopback(_ url: String, _ allowed: Bool) {
+        let ok = (try? GraphSettings.checkEndpoint(URL(string: url)!, name: "tenant.graph")) != nil
+        #expect(ok == allowed)
+    }
+
+    @Test("~ in job paths is the home folder")
+    func home() throws {
+        let path = dir.file("job.yaml", "sheet:\n  path: ~/sheets/a.csv\ntenant:\n  tenantId: t\n  clientId: c\n  clientSecret:\n    file: ~/.config/phoneshift/secret\nstore: ~/jobs/x.sqlite\n")
+        let job = try JobDefinition.load(path: path)
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        #expect(job.sheet.path == home + "/sheets/a.csv")
+        #expect(job.store == home + "/jobs/x.sqlite")
+        #expect(job.tenant.secretFile == home + "/.config/phoneshift/secret")
+    }
+
+    @Test("A secret pasted into the job file is never echoed: not from a YAML error, not from clientSecret.env or .file")
+    func noSecretEcho() throws {
+        let secret = "Xq8~Pz.SECRETVALUE-1234_abcd"
+        let broken = dir.file("broken.yaml", "sheet:\n  path: a.csv\ntenant:\n  clientSecret: \"\(secret)\n  tenantId: [t\n")
+        #expect { try JobDefinition.load(path: broken) } throws: { error in
+            let text = "\(error)"
+            return text.contains("not valid YAML") && text.contains("line") && !text.contains("SECRETVALUE")
+        }
+        let inEnv = dir.file("env.yaml", "sheet:\n  path: a.csv\ntenant:\n  tenantId: t\n  clientId: c\n  clientSecret:\n    env: \(secret)\n")
+        #expect { try JobDefinition.load(path: inEnv) } throws: { error in
+            let text = "\(error)"
+            return text.contains("tenant.clientSecret.env") && !text.contains("SECRETVALUE")
+        }
+        let inFile = dir.file("file.yaml", "sheet:\n  path: a.csv\ntenant:\n  tenantId: t\n  clientId: c\n  clientSecret:\n    file: \(secret)\n")
+        let job = try JobDefinition.load(path: inFile)
+        #expect { try job.clientSecret() } throws: { error in
+            let text = "\(error)"
+            return text.contains("tenant.clientSecret.file") && !text.contains("SECRETVALUE")
+        }
+    }
+
+    @Test("validate --output refuses a device file and the input sheet itself; both stay as they were")
+    func outputTargets() async throws {
+        let sheet = dir.file("sheet.csv", "UPN,Phone\na@contoso.com,+1 2065550100\n")
+        let device = try await runProduct("phoneshift", ["validate", sheet, "--output", "/dev/null"])
+        #expect(device.status == 2 && device.stderr.contains("not a regular file"), "\(device.stderr)")
+        var info = stat()
+        #expect(stat("/dev/null", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
+        let same = try await runProduct("phoneshift", ["validate", sheet, "--output", sheet])
+        #expect(same.status == 2 && same.stderr.contains("is the input"), "\(same.stderr)")
+        #expect(try String(contentsOfFile: sheet, encoding: .utf8) == "UPN,Phone\na@contoso.com,+1 2065550100\n")
+    }
+
+    @Test("Validation keeps no named file on disk while it runs (nothing to leave behind after a crash)")
+    func noSpoolOnDisk() throws {
+        let sheet = dir.file("sheet.csv", "UPN,Phone\n" + (1...300).map { "u\($0)@contoso.com,+1 206555\(String(format: "%04d", $0))\n" }.joined())
+        let spoolDir = dir.path + "/spool"
+        try FileManager.default.createDirectory(atPath: spoolDir, withIntermediateDirectories: true)
+        var options = ValidationOptions()
+        options.temporaryDirectory = spoolDir
+        var seen: [String] = []
+        var rows = 0
+        _ = try SheetValidator(options: options, logger: Logger(label: "test")).validate(path: sheet) { _ in
+            rows += 1
+            if rows == 150 { seen = try FileManager.default.contentsOfDirectory(atPath: spoolDir) }
+        }
+        #expect(rows == 300)
+        #expect(seen.isEmpty, "files on disk during validation: \(seen)")
+    }
+
+    @Test("The plan's lock has a heartbeat; a plan that loses its lock stops and is never completed")
+    func planHeartbeat() async throws {
+        let server = try await emulator(users: 150) { $0.faults = FaultSettings(latencyMs: 15) }
+        defer { Task { await server.stop() } }
+        // 150 users, two reads each at 15 ms, one at a time: a plan of several seconds.
+        _ = dir.file("sheet.csv", "UPN,Phone\n" + (1...150).map { "bench\($0)@contoso.com,+1 2127\(String(format: "%06d", $0))\n" }.joined())
+        let jobPath = dir.file("job.yaml", """
+            sheet:
+              path: sheet.csv
+            tenant:
+              tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
+              clientId: \(EmulatorOptions.defaultClientId)
+              clientSecret:
+                env: S
+              authority: \(server.baseURL)
+              graph: \(server.baseURL)/v1.0
+            rate:
+              concurrency: 1
+            store: out/job.sqlite
+            outputs: out
+            """)
+        var runner = JobRunner(job: try JobDefinition.load(path: jobPath), logger: Logger(label: "test"),
+                               environment: ["S": EmulatorOptions.defaultClientSecret])
+        runner.heartbeatInterval = 0.1
+        let planning = Task { try await runner.plan() }
+        let other = try JobStore(path: dir.path + "/out/job.sqlite")
+        var ages: [Double] = []
+        for _ in 0..<12 {
+            try await Task.sleep(nanoseconds: 100_000_000)
+            if let holder = try await other.lockHolder() { ages.append(holder.heartbeatAge) }
+        }
+        #expect(ages.count >= 10 && ages.allSatisfy { $0 < 0.6 }, "heartbeat ages seen during the plan: \(ages)")
+        // Another host takes the lock: the plan stops with lockLost and leaves no plan.
+        try await other.perform { db in try db.execute("UPDATE lock SET host = 'elsewhere', token = 'theirs'") }
+        await #expect { _ = try await planning.value } throws: { ($0 as? PhoneShiftError)?.code == .lockLost }
+        #expect(try await other.latestPlan() == nil)
+    }
+
+    @Test("The emulator's request log: ?since=next returns exactly what came after")
+    func requestLogSince() async throws {
+        let server = try await emulator()
+        defer { Task { await server.stop() } }
+        let transport = CurlTransport()
+        defer { transport.shutdown() }
+        func log(_ query: String) async throws -> [String: Any] {
+            let r = try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/_emulator/requests" + query))
+            return try JSONSerialization.jsonObject(with: Data(r.body)) as! [String: Any]
+        }
+        _ = try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/v1.0/users/a"))
+        let next = try await log("")["next"] as! Int
+        _ = try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/v1.0/users/b"))
+        let after = try await log("?since=\(next)")["requests"] as! [[String: Any]]
+        #expect(after.count == 1)
+        #expect(after.first?["sequence"] as? Int == next)
+    }
+}
