@@ -81,10 +81,10 @@ extension EngineTests {
         #expect(writes.count == 120 && writes.values.allSatisfy { $0 == 1 })
     }
 
-    @Test("A write whose answer was lost (dropped or timed out) is re-read, never re-sent blindly")
+    @Test("Dropped connections, stalls and lost answers: a write whose answer was lost is re-read, never re-sent blindly")
     func lostAnswers() async throws {
         let f = try await EngineFixture(syntheticUsers: 300) { options in
-            var faults = FaultSettings(stallRate: 0.03, stallSeconds: 3)
+            var faults = FaultSettings(dropRate: 0.05, stallRate: 0.03, stallSeconds: 3)
             faults.lostAnswerRate = 0.1
             options.faults = faults
         }
@@ -101,6 +101,8 @@ extension EngineTests {
         #expect(writes.values.allSatisfy { $0 == 1 }, "a write that had landed was sent again")
         let rows = try await f.storeRows()
         #expect(rows.values.contains { $0.reason.contains("answer was lost") }, "no answer was lost: the test proves nothing")
+        let log = try await f.requests()
+        #expect(log.contains { $0["status"] as? Int == 0 }, "no connection was dropped before an answer")
     }
 
     @Test("Settings that shaped the plan changed since: apply refuses, names the key, writes nothing")

@@ -97,13 +97,18 @@ final class EngineFixture: @unchecked Sendable {
     }
 
     /// Waits (polling) until `condition` holds; false after `timeout` seconds.
-    func waitUntil(timeout: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+    static func poll(timeout: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
             if try await condition() { return true }
             try await Task.sleep(nanoseconds: 20_000_000)
         }
         return false
+    }
+
+    /// Waits (polling) until `condition` holds; false after `timeout` seconds.
+    func waitUntil(timeout: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+        try await Self.poll(timeout: timeout, condition)
     }
 
     /// Rows of the store in a state, read by another connection as `status` would.
@@ -132,7 +137,7 @@ final class EngineFixture: @unchecked Sendable {
     func successfulWrites(from: Int = 0) async throws -> [String: Int] {
         var writes: [String: Int] = [:]
         for entry in try await requests().dropFirst(from)
-        where ["PATCH", "POST"].contains(entry["method"] as? String ?? "") && (entry["status"] as? Int ?? 0) < 300
+        where ["PATCH", "POST"].contains(entry["method"] as? String ?? "") && (200..<300).contains(entry["status"] as? Int ?? 0)
             && (entry["path"] as? String ?? "").hasPrefix("/v1.0/") {
             writes[entry["user"] as? String ?? "", default: 0] += 1
         }

@@ -10,9 +10,9 @@ struct EngineUnitTests {
 
     @Test("RateLimiter: a cancelled wait throws and nothing is let through; a 429 pauses every lane's next request")
     func rateLimiter() async throws {
-        let limiter = RateLimiter(writesPerSecond: 0.5, readsPerSecond: 100, burst: 1)
+        let limiter = RateLimiter(writesPerSecond: 0.01, readsPerSecond: 100, burst: 1)
         try await limiter.acquire(.write)  // the burst
-        let waiting = Task { try await limiter.acquire(.write) }  // 2 s away
+        let waiting = Task { try await limiter.acquire(.write) }  // 100 s away
         try await Task.sleep(nanoseconds: 50_000_000)
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
@@ -77,6 +77,26 @@ struct EngineUnitTests {
         server.service.revokeTokens()
         #expect(try await graph.send("GET", "/users/bench1@contoso.com").status == 200)
         #expect(server.service.requestLog().contains { $0.status == 401 })
+    }
+
+    @Test("A transport dropped without shutdown() ends its transfer thread (nothing keeps it alive)")
+    func transportReleased() async throws {
+        func curlThreads() -> Int {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return tasks.filter { task in
+                (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.hasPrefix("phoneshift-curl") == true
+            }.count
+        }
+        let server = try await emulator()
+        defer { Task { await server.stop() } }
+        let before = curlThreads()
+        do {
+            let transport = CurlTransport()
+            #expect(try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/v1.0/users/x")).status == 401)
+            #expect(curlThreads() == before + 1)
+        }
+        let gone = try await EngineFixture.poll { curlThreads() == before }
+        #expect(gone, "the transfer thread outlived its transport")
     }
 
     @Test("Masking a change shows enough digits to tell the sides apart", arguments: [

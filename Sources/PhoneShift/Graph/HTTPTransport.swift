@@ -66,8 +66,11 @@ public final class CurlTransport: Sendable {
     public init(options: TransportOptions = .init()) {
         engine = CurlEngine(options: options)
         let engine = self.engine
-        let thread = Thread { engine.loop() }
-        thread.name = "phoneshift-curl"
+        let thread = Thread {
+            // Named from inside (corelibs applies a name set before start only on Apple systems).
+            Thread.current.name = "phoneshift-curl"
+            engine.loop()
+        }
         thread.start()
     }
 
