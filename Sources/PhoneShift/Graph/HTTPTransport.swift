@@ -61,7 +61,7 @@ public struct TransportOptions: Sendable {
 /// The transfer thread holds only the engine, never the transport: dropping the last
 /// reference to a transport shuts its thread down (as `shutdown()` does explicitly).
 public final class CurlTransport: Sendable {
-    private let engine: CurlEngine
+    let engine: CurlEngine
 
     public init(options: TransportOptions = .init()) {
         engine = CurlEngine(options: options)
