@@ -68,6 +68,12 @@ struct JobStoreTests {
         #expect(rows.first?.state == .pending)
     }
 
+    @Test("Store timestamps are ISO 8601 in UTC, as Foundation's formatter writes them", arguments: [0.0, 1_795_000_000, 1_795_000_000.999, 951_782_400])
+    func timestamps(_ seconds: Double) {
+        let date = Date(timeIntervalSince1970: seconds)
+        #expect(JobStore.timestamp(date) == ISO8601DateFormatter().string(from: date))
+    }
+
     @Test("A store of schema 1 is migrated to the current schema, keeping its rows")
     func migration() async throws {
         let path = dir.path + "/v1.sqlite"

@@ -31,10 +31,28 @@ actor Checkpointer {
         self.run = run
     }
 
-    /// Buffers a final outcome; written with the next batch (at the latest by `flush`).
+    /// Totals of what was submitted (for the summary and the progress line).
+    struct Totals: Sendable {
+        var processed = 0
+        var failed = 0
+        /// Rows put back to pending (interrupted before their write left).
+        var returned = 0
+        var outcomes: [String: Int] = [:]
+    }
+    private(set) var totals = Totals()
+
+    /// Buffers a row's new state and counts it; written with the next batch (at the latest
+    /// by `flush`).
     func submit(_ update: RowUpdate) throws {
         if let failure { throw failure }
         buffer.append(update)
+        if update.state == .pending {
+            totals.returned += 1
+        } else {
+            totals.processed += 1
+            if update.state == .failed { totals.failed += 1 }
+            totals.outcomes[update.outcome ?? update.state.rawValue, default: 0] += 1
+        }
         if buffer.count >= 200 { startBatch() }
     }
 

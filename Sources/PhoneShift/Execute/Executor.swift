@@ -12,6 +12,8 @@ public struct ApplySummary: Sendable {
     public var interrupted = false
     /// Rows put back to pending because the interruption came before their write was sent.
     public var returnedToPending = 0
+    /// Transactions the checkpointer wrote (in-flight marks and outcomes, grouped).
+    public var checkpointBatches = 0
 }
 
 /// Live progress, for the terminal.
@@ -59,7 +61,6 @@ public struct Executor: Sendable {
     public func apply(total: Int, progress: @escaping @Sendable (ApplyProgress) -> Void = { _ in }) async throws -> ApplySummary {
         let checkpoint = Checkpointer(store: store, plan: plan, run: run)
         let started = RateLimiter.now()
-        let counter = Counter()
         let client = self.client
 
         // Progress and periodic flushing run beside the workers as a child task that is
@@ -69,20 +70,20 @@ public struct Executor: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(nanoseconds: 1_000_000_000)
                     try? await checkpoint.flush()
-                    let snapshot = await counter.snapshot()
+                    let snapshot = await checkpoint.totals
                     let elapsed = RateLimiter.now() - started
                     progress(ApplyProgress(done: snapshot.processed, total: total, rate: Double(snapshot.processed) / max(elapsed, 0.001),
                                            throttled: await client.limiter.throttledCount, failed: snapshot.failed))
                 }
             }
             defer { outer.cancelAll() }
-            try await runWorkers(checkpoint: checkpoint, counter: counter)
+            try await runWorkers(checkpoint: checkpoint)
             outer.cancelAll()
             try await outer.waitForAll()
         }
         // The final flush waits for any batch still being written.
         try await checkpoint.flush()
-        let snapshot = await counter.snapshot()
+        let snapshot = await checkpoint.totals
         var summary = ApplySummary()
         summary.processed = snapshot.processed
         summary.outcomes = snapshot.outcomes
@@ -91,10 +92,12 @@ public struct Executor: Sendable {
         summary.throttled = await client.limiter.throttledCount
         summary.elapsed = RateLimiter.now() - started
         summary.interrupted = Task.isCancelled
+        summary.checkpointBatches = await checkpoint.batchesWritten
+        logger.info("checkpoint: \(summary.checkpointBatches) batches for \(summary.processed) rows")
         return summary
     }
 
-    private func runWorkers(checkpoint: Checkpointer, counter: Counter) async throws {
+    private func runWorkers(checkpoint: Checkpointer) async throws {
         var afterLine = 0
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
@@ -112,26 +115,11 @@ public struct Executor: Sendable {
                     group.addTask {
                         guard let update = try await self.process(row, checkpoint: checkpoint) else { return }
                         try await checkpoint.submit(update)
-                        await counter.record(update)
                     }
                 }
             }
             try await group.waitForAll()
         }
-    }
-
-    actor Counter {
-        var processed = 0
-        var failed = 0
-        var returned = 0
-        var outcomes: [String: Int] = [:]
-        func record(_ u: RowUpdate) {
-            if u.state == .pending { returned += 1; return }
-            processed += 1
-            if u.state == .failed { failed += 1 }
-            outcomes[u.outcome ?? u.state.rawValue, default: 0] += 1
-        }
-        func snapshot() -> (processed: Int, failed: Int, returned: Int, outcomes: [String: Int]) { (processed, failed, returned, outcomes) }
     }
 
     /// What a re-read says about a row.

@@ -105,9 +105,12 @@ extension JobStore {
     /// Runs on the queue (inside the write transactions).
     func checkLockHeld(_ db: SQLiteDatabase) throws {
         guard let token = lockToken else { return }
-        let holder = try Self.readLock(db)
-        if holder?.token != token {
-            throw PhoneShiftError.lockLost(holder)
+        let query = try cached(db, "SELECT token FROM lock WHERE id = 1")
+        try query.bind([])
+        let current = try query.step() ? query.text(0) : nil
+        query.reset()
+        if current != token {
+            throw PhoneShiftError.lockLost(try Self.readLock(db))
         }
     }
 

@@ -236,7 +236,7 @@ extension JobStore {
     public func update(_ updates: [RowUpdate], plan: Int, run: Int) async throws {
         guard !updates.isEmpty else { return }
         try await performWrite { db in
-            let q = try db.prepare("""
+            let q = try self.cached(db, """
                 UPDATE rows SET state = ?3, outcome = COALESCE(?4, outcome), attempts = attempts + ?5,
                     error_code = ?6, error_message = ?7, request_id = COALESCE(?8, request_id),
                     client_request_id = COALESCE(?9, client_request_id), reason = COALESCE(?10, reason),

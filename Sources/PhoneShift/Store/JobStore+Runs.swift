@@ -33,7 +33,7 @@ extension JobStore {
     }
 
     func appendEvent(_ db: SQLiteDatabase, run: Int?, line: Int?, kind: String, detail: String) throws {
-        try db.prepare("INSERT INTO events (time, run_id, line, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)")
+        try cached(db, "INSERT INTO events (time, run_id, line, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)")
             .run([.text(Self.now()), run.map { .int($0) }, line.map { .int($0) }, .text(kind), .text(detail)])
     }
 
@@ -92,7 +92,7 @@ extension JobStore {
             let written = try single("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add') AND state IN ('done', 'failed')", [.int(plan)])
             let throttled = try single("SELECT COALESCE(SUM(throttled), 0) FROM runs WHERE plan_id = ?1", [.int(plan)])
             let recent = try single("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update','add') AND state IN ('done','failed') AND updated >= ?2",
-                                    [.int(plan), .text(ISO8601DateFormatter().string(from: Date().addingTimeInterval(-60)))])
+                                    [.int(plan), .text(Self.timestamp(Date().addingTimeInterval(-60)))])
             let r = try db.prepare("SELECT id, command, status, started, heartbeat, finished FROM runs WHERE plan_id = ?1 ORDER BY id DESC LIMIT 1")
             try r.bind([.int(plan)])
             let last = try r.step() ? (r.int(0), r.text(1) ?? "", r.text(2) ?? "", r.text(3) ?? "", r.text(4) ?? "", r.text(5)) : nil

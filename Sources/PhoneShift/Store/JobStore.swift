@@ -16,6 +16,8 @@ public final class JobStore: @unchecked Sendable {
     private let db: SQLiteDatabase
     /// The token of the lock this store holds, if any (on `queue` only).
     var lockToken: String?
+    /// Statements of the hot paths, prepared once (on `queue` only).
+    private var statements: [String: SQLiteStatement] = [:]
     /// A lock whose holder is on another host and whose heartbeat is older than this is stale.
     public static let staleAfter: Double = 30
 
@@ -78,7 +80,26 @@ public final class JobStore: @unchecked Sendable {
         }
     }
 
-    static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+    /// Now as ISO 8601 in UTC (`2026-11-29T13:16:15Z`). Formatted by hand: a formatter object
+    /// per call cost more than the row update it stamps.
+    static func now() -> String { timestamp(Date()) }
+
+    /// A prepared statement for `sql`, kept for the next call (on `queue` only). Callers
+    /// run it to the end or reset it, so that no read stays open.
+    func cached(_ db: SQLiteDatabase, _ sql: String) throws -> SQLiteStatement {
+        if let statement = statements[sql] { return statement }
+        let statement = try db.prepare(sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
 
     static var hostName: String { ProcessInfo.processInfo.hostName }
 }

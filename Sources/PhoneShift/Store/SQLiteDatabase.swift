@@ -115,6 +115,9 @@ public final class SQLiteStatement {
         }
     }
 
+    /// Ends the statement's current run (releasing what a partly read query holds).
+    public func reset() { sqlite3_reset(handle) }
+
     /// Binds and runs a statement that returns no rows.
     public func run(_ values: [SQLiteValue?] = []) throws {
         try bind(values)
