@@ -74,6 +74,16 @@ struct JobStoreTests {
         #expect(JobStore.timestamp(date) == ISO8601DateFormatter().string(from: date))
     }
 
+    @Test("Many processes opening a new store at once: each migration step is applied once", arguments: [1, 2, 3])
+    func concurrentOpen(_ round: Int) async throws {
+        let path = dir.path + "/race-\(round).sqlite"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 { group.addTask { _ = try await runOnThread { try JobStore(path: path) } } }
+            try await group.waitForAll()
+        }
+        #expect(try await JobStore(path: path).meta("schema_version") == String(StoreSchema.version))
+    }
+
     @Test("A store of schema 1 is migrated to the current schema, keeping its rows")
     func migration() async throws {
         let path = dir.path + "/v1.sqlite"

@@ -149,19 +149,28 @@ enum StoreSchema {
         """,
     ]
 
+    /// Brings the schema to `version`, one step per write transaction. Each step reads the
+    /// version inside its transaction (BEGIN IMMEDIATE holds the write lock), so two
+    /// processes opening a new store at once never apply the same step twice.
     static func migrate(_ db: SQLiteDatabase, path: String) throws {
         try db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        let query = try db.prepare("SELECT value FROM meta WHERE key = 'schema_version'")
-        try query.bind([])
-        let current = try query.step() ? Int(query.text(0) ?? "0") ?? 0 : 0
-        if current > version {
-            throw PhoneShiftError(.store, "the job store '\(path)' was written by a newer PhoneShift (schema \(current)); update PhoneShift")
+        func current() throws -> Int {
+            let query = try db.prepare("SELECT value FROM meta WHERE key = 'schema_version'")
+            try query.bind([])
+            return try query.step() ? Int(query.text(0) ?? "0") ?? 0 : 0
         }
-        for step in current..<version {
-            try db.transaction {
+        while true {
+            let done = try db.transaction { () -> Bool in
+                let step = try current()
+                if step > version {
+                    throw PhoneShiftError(.store, "the job store '\(path)' was written by a newer PhoneShift (schema \(step)); update PhoneShift")
+                }
+                if step == version { return true }
                 try db.execute(migrations[step])
                 try db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?1)").run([.text(String(step + 1))])
+                return false
             }
+            if done { return }
         }
     }
 }
