@@ -235,14 +235,14 @@ public struct Executor: Sendable {
                              requestId: response.requestId, clientRequestId: response.clientRequestId)
         case 409 where response.error?.code == "phoneNumberNotUnique":
             // Graph saves the method but will not let two users sign in by SMS with one number.
-            if case .success(let phones) = try await reader.phones(of: row.userId ?? ""), sameNumber(phones[row.phoneType], target) {
+            if case .landed = try await check(row, target: target, reader: reader) {
                 return RowUpdate(line: row.line, state: .done, outcome: "changed-not-unique", attempts: attempts,
                                  errorCode: "phoneNumberNotUnique", errorMessage: "saved, but another user signs in by SMS with this number, so SMS sign-in stays off for this user",
                                  requestId: response.requestId, clientRequestId: response.clientRequestId)
             }
         case 400 where row.action == .add:
             // A POST whose earlier try landed answers "already exists": check.
-            if case .success(let phones) = try await reader.phones(of: row.userId ?? ""), sameNumber(phones[row.phoneType], target) {
+            if case .landed = try await check(row, target: target, reader: reader) {
                 return RowUpdate(line: row.line, state: .done, outcome: "added", attempts: attempts,
                                  requestId: response.requestId, clientRequestId: response.clientRequestId)
             }

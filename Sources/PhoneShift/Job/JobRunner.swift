@@ -72,9 +72,7 @@ public struct JobRunner: Sendable {
                 throw error
             }
             var outcome = PlanOutcome(result: result)
-            if let max = job.policy.maxChanges, result.changes > max {
-                outcome.overMaxChanges = "the plan has \(result.changes) changes, more than policy.maxChanges (\(max)); a broken export? Check the sheet, or raise the limit. apply will refuse this plan"
-            }
+            outcome.overMaxChanges = overMaxChanges(result.changes).map { $0 + ". apply will refuse this plan" }
             return outcome
         }
     }
@@ -141,11 +139,8 @@ public struct JobRunner: Sendable {
                 requeued = r.requeued
                 movedNotRetried = r.moved
             }
-            if let max = job.policy.maxChanges {
-                let changes = try await store.changeCount(plan: plan.id)
-                if changes > max {
-                    throw PhoneShiftError(.badSetting, "the plan has \(changes) changes, more than policy.maxChanges (\(max)); a broken export? Check the plan, or raise the limit")
-                }
+            if job.policy.maxChanges != nil, let over = overMaxChanges(try await store.changeCount(plan: plan.id)) {
+                throw PhoneShiftError(.badSetting, over)
             }
             let counts = try await store.openCounts(plan: plan.id)
             try await session.client.authenticate()
@@ -186,6 +181,13 @@ public struct JobRunner: Sendable {
             let list = changed.map { "\($0.key) (planned with '\($0.planned)', now '\($0.now)')" }.joined(separator: ", ")
             throw PhoneShiftError(.planOutdated, "the job changed since plan \(plan.id) was made: \(list); run phoneshift plan again")
         }
+    }
+
+    /// The safety valve against a broken export: what to say when `changes` is over
+    /// `policy.maxChanges`, nil when it is not.
+    private func overMaxChanges(_ changes: Int) -> String? {
+        guard let max = job.policy.maxChanges, changes > max else { return nil }
+        return "the plan has \(changes) changes, more than policy.maxChanges (\(max)); a broken export? Check the sheet and the plan, or raise the limit"
     }
 
     static func endStatus(_ error: Error) -> String {

@@ -175,11 +175,14 @@ extension JobStore {
     }
 
     func count(_ sql: String, _ values: [SQLiteValue?]) async throws -> Int {
-        try await perform { db in
-            let q = try db.prepare(sql)
-            try q.bind(values)
-            return try q.step() ? q.int(0) : 0
-        }
+        try await perform { db in try Self.scalar(db, sql, values) }
+    }
+
+    /// The first column of the first row of a query (0 when there is none), on the queue.
+    static func scalar(_ db: SQLiteDatabase, _ sql: String, _ values: [SQLiteValue?]) throws -> Int {
+        let q = try db.prepare(sql)
+        try q.bind(values)
+        return try q.step() ? q.int(0) : 0
     }
 
     /// A value kept in the store's meta table (e.g. the job file a plan came from).
@@ -264,9 +267,7 @@ extension JobStore {
         try await performWrite { db in
             try db.prepare("UPDATE rows SET state = 'pending', outcome = NULL WHERE plan_id = ?1 AND state = 'failed'").run([.int(plan)])
             let requeued = Int(sqlite3Changes(db))
-            let q = try db.prepare("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND outcome = 'moved'")
-            try q.bind([.int(plan)])
-            return (requeued, try q.step() ? q.int(0) : 0)
+            return (requeued, try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND outcome = 'moved'", [.int(plan)]))
         }
     }
 }

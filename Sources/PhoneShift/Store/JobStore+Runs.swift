@@ -82,16 +82,11 @@ extension JobStore {
                 while try q.step() { out[q.text(0) ?? "-"] = q.int(1) }
                 return out
             }
-            func single(_ sql: String, _ values: [SQLiteValue?]) throws -> Int {
-                let q = try db.prepare(sql)
-                try q.bind(values)
-                return try q.step() ? q.int(0) : 0
-            }
             let byAction = try grouped("action"), byState = try grouped("state"), byOutcome = try grouped("outcome", "outcome IS NOT NULL")
             let toWrite = (byAction["update"] ?? 0) + (byAction["add"] ?? 0)
-            let written = try single("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add') AND state IN ('done', 'failed')", [.int(plan)])
-            let throttled = try single("SELECT COALESCE(SUM(throttled), 0) FROM runs WHERE plan_id = ?1", [.int(plan)])
-            let recent = try single("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update','add') AND state IN ('done','failed') AND updated >= ?2",
+            let written = try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add') AND state IN ('done', 'failed')", [.int(plan)])
+            let throttled = try Self.scalar(db, "SELECT COALESCE(SUM(throttled), 0) FROM runs WHERE plan_id = ?1", [.int(plan)])
+            let recent = try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update','add') AND state IN ('done','failed') AND updated >= ?2",
                                     [.int(plan), .text(Self.timestamp(Date().addingTimeInterval(-60)))])
             let r = try db.prepare("SELECT id, command, status, started, heartbeat, finished FROM runs WHERE plan_id = ?1 ORDER BY id DESC LIMIT 1")
             try r.bind([.int(plan)])
