@@ -16,6 +16,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         // Already a dependency of Hummingbird; named for HTTPField, which it does not re-export.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        // Certificate credentials: RSA signatures (_CryptoExtras) and X.509 parsing — never
+        // hand-rolled. Both are already in the graph through Hummingbird's TLS stack.
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.0.0"),
     ],
     targets: [
         // System libraries, one module each (Debian packages named in `providers`).
@@ -36,6 +41,10 @@ let package = Package(
                 "CCSV", "CCurl", "CSQLite", "CPhoneNumber",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         // Thin executable: argument parsing, exit codes, terminal output.
@@ -54,6 +63,10 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         .executableTarget(
@@ -65,7 +78,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PhoneShiftTests",
-            dependencies: ["PhoneShift", "CPhoneNumber", "CSQLite", "GraphEmulator"]
+            dependencies: ["PhoneShift", "CPhoneNumber", "CSQLite", "GraphEmulator",
+                           .product(name: "_CryptoExtras", package: "swift-crypto"),
+                           .product(name: "X509", package: "swift-certificates")]
         ),
         .testTarget(
             name: "GraphEmulatorTests",

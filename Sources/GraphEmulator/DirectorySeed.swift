@@ -31,14 +31,40 @@ public struct DirectorySeed: Codable, Sendable {
         public var usageLocation: String?
         public var phoneMethods: [PhoneMethodSeed]?
         public var otherMethods: [OtherMethodSeed]?
-        /// Directory role display names, e.g. "Global Administrator".
+        /// Directory role display names held actively, e.g. "Global Administrator".
         public var roles: [String]?
         /// The user's default MFA method (`mobile`, `alternateMobile`, `office`, …).
         public var defaultMethod: String?
+        /// Roles the user is only PIM-eligible for (not a member until activated).
+        public var eligibleRoles: [String]? = nil
+        /// Enabled for SMS sign-in by the authentication-methods policy.
+        public var smsSignInEnabled: Bool? = nil
+        /// The first this many reads of the user answer 202 Accepted (background work pending).
+        public var acceptedReads: Int? = nil
+    }
+    /// A group. A role-assignable group may hold directory roles; its members (users or
+    /// other groups, by id) then hold them too.
+    public struct GroupSeed: Codable, Sendable {
+        public var id: String
+        public var displayName: String
+        public var isAssignableToRole: Bool?
+        public var members: [String]
+        public var roles: [String]?
+        public var eligibleRoles: [String]?
+        public init(id: String, displayName: String, isAssignableToRole: Bool? = true, members: [String],
+                    roles: [String]? = nil, eligibleRoles: [String]? = nil) {
+            self.id = id
+            self.displayName = displayName
+            self.isAssignableToRole = isAssignableToRole
+            self.members = members
+            self.roles = roles
+            self.eligibleRoles = eligibleRoles
+        }
     }
 
     public var tenant: Tenant
     public var users: [UserSeed]
+    public var groups: [GroupSeed]? = nil
 
     /// Reads a seed file; the error names the file and what is wrong.
     public static func load(path: String) throws -> DirectorySeed {

@@ -22,16 +22,34 @@ public struct EmulatorOptions: Sendable {
     public var publicBaseURL: String
     /// Most requests kept in the request log (oldest dropped first).
     public var requestLogLimit: Int
+    /// The national cloud this emulator stands for: `global`, `usgov`, `usgovdod` or `china`.
+    /// It sets the token scope the identity endpoint expects and the endpoints available.
+    public var cloud: String = "global"
+    /// Certificates registered on the app (PEM), for client assertions.
+    public var clientCertificates: [String] = []
+
+    /// The Graph host whose `/.default` scope this cloud's tokens are for.
+    public var graphHost: String {
+        switch cloud {
+        case "usgov": "graph.microsoft.us"
+        case "usgovdod": "dod-graph.microsoft.us"
+        case "china": "microsoftgraph.chinacloudapi.cn"
+        default: "graph.microsoft.com"
+        }
+    }
 
     public static let defaultClientId = "8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c"
     public static let defaultClientSecret = "phoneshift-emulator-secret"
+    /// What a PhoneShift app is granted in a well-set-up tenant (least privilege).
+    public static let defaultPermissions: Set<String> = ["UserAuthenticationMethod.ReadWrite.All", "User.Read.All",
+                                                         "RoleManagement.Read.Directory", "GroupMember.Read.All"]
 
     public init(seed: DirectorySeed, host: String = "127.0.0.1", port: Int = 0,
                 clientId: String = EmulatorOptions.defaultClientId,
                 clientSecret: String = EmulatorOptions.defaultClientSecret,
                 tenantAliases: [String] = [], tokenLifetime: Double = OurChoices.defaultTokenLifetime,
                 secretExpired: Bool = false,
-                permissions: Set<String> = ["UserAuthenticationMethod.ReadWrite.All", "User.Read.All"],
+                permissions: Set<String> = EmulatorOptions.defaultPermissions,
                 throttle: ThrottleSettings = .init(), faults: FaultSettings = .init(),
                 publicBaseURL: String = "http://127.0.0.1", requestLogLimit: Int = 200_000) {
         self.host = host

@@ -41,6 +41,11 @@ extension EmulatorState {
         guard scope.hasSuffix("/.default") else {
             return aad(400, "invalid_scope", 1002012, "The provided value for scope \(scope) is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
         }
+        // Each cloud's identity platform issues tokens for its own Graph only.
+        let resource = String(scope.dropLast("/.default".count))
+        guard URL(string: resource)?.host?.lowercased() == options.graphHost else {
+            return aad(400, "invalid_resource", 500011, "The resource principal named \(resource) was not found in the tenant named \(options.seed.tenant.displayName). This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.")
+        }
         let token = makeToken(app: clientId, now: context.now)
         tokens[token] = (clientId.lowercased(), context.now + options.tokenLifetime)
         let lifetime = Int(options.tokenLifetime.rounded())
@@ -56,7 +61,7 @@ extension EmulatorState {
                 .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         }
         let roles = options.permissions.sorted().map { "\"\($0)\"" }.joined(separator: ",")
-        let payload = "{\"aud\":\"https://graph.microsoft.com\",\"iss\":\"https://sts.windows.net/\(options.seed.tenant.id)/\",\"iat\":\(Int(now)),\"exp\":\(Int(now + options.tokenLifetime)),\"appid\":\"\(app)\",\"tid\":\"\(options.seed.tenant.id)\",\"roles\":[\(roles)],\"jti\":\"\(UUID().uuidString.lowercased())\"}"
+        let payload = "{\"aud\":\"https://\(options.graphHost)\",\"iss\":\"https://sts.windows.net/\(options.seed.tenant.id)/\",\"iat\":\(Int(now)),\"exp\":\(Int(now + options.tokenLifetime)),\"appid\":\"\(app)\",\"tid\":\"\(options.seed.tenant.id)\",\"roles\":[\(roles)],\"jti\":\"\(UUID().uuidString.lowercased())\"}"
         return b64("{\"typ\":\"JWT\",\"alg\":\"none\"}") + "." + b64(payload) + "." + b64(UUID().uuidString + UUID().uuidString)
     }
 

@@ -8,13 +8,19 @@ extension EmulatorState {
         var user: String?
     }
 
-    mutating func call(method: String, segments: [String], query: String, headers: [String: String],
+    mutating func call(method: String, segments rawSegments: [String], query: String, headers: [String: String],
                       body: [UInt8], app: String, context: CallContext) -> CallResult {
         let params = queryParameters(query)
         let isWrite = method != "GET"
-        // Cost in resource units (GRAPH.md): a GET 1, a user GET 2, a write 1 plus 1 write.
-        let units: Double = (segments.count == 2 && segments[0] == "users" && method == "GET") ? 2 : 1
-        let verdict = throttle.admit(app: app, units: units, writes: isWrite ? 1 : 0, now: context.now)
+        // `/users('key')` is the same resource as `/users/key` (the form a UPN starting with `$` needs).
+        var segments = rawSegments
+        var quotedKey = false
+        if let first = segments.first, let key = Self.parenthesisedKey(first, entitySet: "users") {
+            segments = ["users", key] + segments.dropFirst()
+            quotedKey = true
+        }
+        let verdict = throttle.admit(app: app, units: Self.resourceUnits(method: method, segments: segments, params: params),
+                                     writes: isWrite ? 1 : 0, now: context.now)
         var extra: [(String, String)] = []
         if verdict.usedFraction > 0.8 {
             extra.append(("x-ms-throttle-limit-percentage", String(format: "%.2f", min(1.8, verdict.usedFraction))))
@@ -29,25 +35,65 @@ extension EmulatorState {
             ])
             return CallResult(response: response, user: userId)
         }
-        var result = route(method: method, segments: segments, params: params, body: body, context: context)
+        var result = route(method: method, segments: segments, quotedKey: quotedKey, params: params, body: body, context: context)
         result.response.headers += extra
         result.user = result.user ?? userId
         return result
+    }
+
+    /// The key in `users('…')` (quotes doubled inside), or nil when the segment is not that form.
+    static func parenthesisedKey(_ segment: String, entitySet: String) -> String? {
+        let prefix = entitySet + "('"
+        guard segment.hasPrefix(prefix), segment.hasSuffix("')"), segment.count >= prefix.count + 2 else { return nil }
+        let inner = segment.dropFirst(prefix.count).dropLast(2)
+        return inner.replacingOccurrences(of: "''", with: "'")
+    }
+
+    /// Resource units a request costs (identity and access limits): listing users 2, anything
+    /// else 1; `$select` takes one off and `$expand` adds one; never below 1.
+    static func resourceUnits(method: String, segments: [String], params: [String: String]) -> Double {
+        var units = segments == ["users"] && method == "GET" ? 2.0 : 1.0
+        if params["$select"] != nil { units -= 1 }
+        if params["$expand"] != nil { units += 1 }
+        return max(1, units)
     }
 
     func hasPermission(_ any: [String]) -> Bool {
         any.contains { options.permissions.contains($0) }
     }
 
-        mutating func route(method: String, segments: [String], params: [String: String], body: [UInt8],
-                       context: CallContext) -> CallResult {
+    /// Application permissions that allow each kind of call (least privileged first), from
+    /// each API's permissions table on learn.microsoft.com.
+    enum Permissions {
+        static let readUsers = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
+        /// GET …/authentication/methods (all method types).
+        static let readAllMethods = ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"]
+        /// GET …/authentication/phoneMethods: the phone-only permissions suffice.
+        static let readPhoneMethods = ["UserAuthMethod-Phone.Read.All", "UserAuthMethod-Phone.ReadWrite.All"] + readAllMethods
+        static let writePhoneMethods = ["UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Phone.ReadWrite.All"]
+        static let readRoleAssignments = ["RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All",
+                                          "RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All"]
+        static let readRoleEligibility = ["RoleEligibilitySchedule.Read.Directory", "RoleEligibilitySchedule.ReadWrite.Directory",
+                                          "RoleManagement.Read.All", "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"]
+        static let readDirectoryRoles = ["RoleManagement.Read.Directory", "Directory.Read.All", "RoleManagement.ReadWrite.Directory",
+                                         "Directory.ReadWrite.All"]
+        static let readGroupMembers = ["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "GroupMember.ReadWrite.All",
+                                       "Group.ReadWrite.All", "Directory.ReadWrite.All"]
+    }
+
+    /// The 403 of directory endpoints (users, groups, roles).
+    func directoryDenied(_ context: CallContext) -> CallResult {
+        CallResult(response: error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", context: context))
+    }
+
+    /// The 403 of the authentication-methods endpoints.
+    func methodsDenied(_ context: CallContext) -> CallResult {
+        CallResult(response: error(403, "accessDenied", "Request Authorization failed", context: context))
+    }
+
+    mutating func route(method: String, segments: [String], quotedKey: Bool, params: [String: String], body: [UInt8],
+                        context: CallContext) -> CallResult {
         let base = options.publicBaseURL + "/v1.0"
-        let readUsers = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
-        let readMethods = ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"]
-        let writeMethods = ["UserAuthenticationMethod.ReadWrite.All"]
-        func denied() -> CallResult {
-            CallResult(response: error(403, "accessDenied", "Request Authorization failed", context: context), user: nil)
-        }
         func notFound(_ key: String) -> CallResult {
             CallResult(response: error(404, "Request_ResourceNotFound",
                 "Resource '\(key)' does not exist or one of its queried reference-property objects are not present.",
@@ -57,90 +103,104 @@ extension EmulatorState {
             CallResult(response: error(400, code, message, context: context), user: nil)
         }
 
-        if segments == ["directoryRoles"], method == "GET" {
-            guard hasPermission(readUsers) else { return denied() }
-            return CallResult(response: directoryRoles(expandMembers: params["$expand"] == "members", base: base), user: nil)
+        if segments.first == "directoryRoles" || segments.first == "roleManagement" || segments.first == "groups" {
+            guard method == "GET" else { return CallResult(response: error(405, "Request_BadRequest", "The method \(method) is not supported on this resource.", context: context)) }
+            return directoryCall(segments: segments, params: params, base: base, context: context)
         }
         guard segments.first == "users" else {
             return CallResult(response: error(400, "BadRequest", "Resource not found for the segment '\(segments.first ?? "")'.", context: context), user: nil)
         }
         if segments.count == 1 {
             guard method == "GET" else { return badRequest("Unsupported method on /users.", code: "BadRequest") }
-            guard hasPermission(readUsers) else { return denied() }
+            guard hasPermission(Permissions.readUsers) else { return directoryDenied(context) }
             return listUsers(params: params, base: base, context: context)
         }
         let key = segments[1]
+        // Graph reads `/users/$…` as a system segment, and takes no braces around an id.
+        if key.hasPrefix("$") && !quotedKey {
+            return badRequest("Resource not found for the segment '\(key)'.", code: "BadRequest")
+        }
+        if key.hasPrefix("{") || key.hasSuffix("}") {
+            return badRequest("Invalid object identifier '\(key)'.", code: OurChoices.invalidIdentifierCode)
+        }
         guard let index = tenant.index(of: key) else { return notFound(key) }
         let user = tenant.users[index]
         let rest = Array(segments.dropFirst(2))
         let phoneMethodId: String? = rest.count == 3 && rest[0] == "authentication" && rest[1] == "phoneMethods" ? rest[2] : nil
         let path = phoneMethodId == nil ? rest.joined(separator: "/") : "authentication/phoneMethods/{id}"
+        let phones = user.visiblePhones(at: context.now)
         var result: CallResult
         switch (method, path) {
         case ("GET", ""):
-            guard hasPermission(readUsers) else { return denied() }
+            guard hasPermission(Permissions.readUsers) else { return directoryDenied(context) }
+            if user.acceptedReads > 0 {
+                // Accepted: background work on the user is not finished (user: get, "202 Accepted").
+                tenant.users[index].acceptedReads -= 1
+                return CallResult(response: EmulatorResponse(status: 202, headers: [], body: []), user: user.id)
+            }
             result = userResponse(user, select: params["$select"], base: base, context: context)
         case ("GET", "authentication/methods"):
-            guard hasPermission(readMethods) else { return denied() }
+            if options.cloud == "china" {
+                return badRequest("Resource not found for the segment 'methods'.", code: "BadRequest")
+            }
+            guard hasPermission(Permissions.readAllMethods) else { return methodsDenied(context) }
             var items: [JSON] = []
             for other in user.others where other.type == "password" { items.append(otherJSON(other)) }
-            for slot in PhoneSlot.allCases { if let p = user.phones[slot] { items.append(phoneJSON(p, typed: true)) } }
+            for slot in PhoneSlot.allCases { if let p = phones[slot] { items.append(phoneJSON(p, typed: true)) } }
             for other in user.others where other.type != "password" { items.append(otherJSON(other)) }
             result = CallResult(response: json(200, .object([
                 ("@odata.context", .string("\(base)/$metadata#users('\(user.id)')/authentication/methods")),
                 ("value", .array(items)),
             ])))
         case ("GET", "authentication/phoneMethods"):
-            guard hasPermission(readMethods) else { return denied() }
+            guard hasPermission(Permissions.readPhoneMethods) else { return methodsDenied(context) }
             result = CallResult(response: json(200, .object([
                 ("@odata.context", .string("\(base)/$metadata#users('\(user.id)')/authentication/phoneMethods")),
-                ("value", .array(PhoneSlot.allCases.compactMap { user.phones[$0] }.map { self.phoneJSON($0) })),
+                ("value", .array(PhoneSlot.allCases.compactMap { phones[$0] }.map { self.phoneJSON($0) })),
             ])))
         case ("GET", "authentication/phoneMethods/{id}"):
             let methodId = phoneMethodId!
-            guard hasPermission(readMethods) else { return denied() }
-            guard let slot = PhoneSlot(methodId: methodId), let phone = user.phones[slot] else {
+            guard hasPermission(Permissions.readPhoneMethods) else { return methodsDenied(context) }
+            guard let slot = PhoneSlot(methodId: methodId), let phone = phones[slot] else {
                 return CallResult(response: error(404, OurChoices.unknownMethodCode, "The phone method '\(methodId)' was not found for this user.", context: context))
             }
             result = CallResult(response: json(200, withContext(phoneJSON(phone), "\(base)/$metadata#users('\(user.id)')/authentication/phoneMethods/$entity")))
-        case ("POST", "authentication/phoneMethods"):
-            guard hasPermission(writeMethods) else { return denied() }
+        case ("POST", "authentication/phoneMethods"), ("PATCH", "authentication/phoneMethods/{id}"):
+            guard hasPermission(Permissions.writePhoneMethods) else { return methodsDenied(context) }
             guard let document = JSON.parse(body), case .object = document else {
                 return badRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", code: "BadRequest")
             }
-            guard let number = document["phoneNumber"]?.stringValue, let type = document["phoneType"]?.stringValue else {
-                return badRequest("phoneNumber and phoneType are required.")
-            }
+            let before = user.phones
+            let written: PhoneMethodState
             do {
-                let method = try tenant.addPhone(user: index, number: number, type: type)
-                if method.slot == PhoneSlot.mobile && tenant.numberUsedForSMSSignIn(method.number, except: index) {
-                    return CallResult(response: phoneNotUnique(context))
+                if method == "POST" {
+                    guard let number = document["phoneNumber"]?.stringValue, let type = document["phoneType"]?.stringValue else {
+                        return badRequest("phoneNumber and phoneType are required.")
+                    }
+                    written = try tenant.addPhone(user: index, number: number, type: type)
+                } else {
+                    written = try tenant.updatePhone(user: index, methodId: phoneMethodId!, number: document["phoneNumber"]?.stringValue,
+                                                     type: document["phoneType"]?.stringValue)
                 }
-                result = CallResult(response: json(201, withContext(phoneJSON(method), "\(base)/$metadata#users('\(user.id)')/authentication/phoneMethods/$entity"),
-                                                   headers: [("Location", "\(base)/users/\(user.id)/authentication/phoneMethods/\(method.slot.methodId)")]))
             } catch {
                 return failure(error, context: context)
             }
-        case ("PATCH", "authentication/phoneMethods/{id}"):
-            let methodId = phoneMethodId!
-            guard hasPermission(writeMethods) else { return denied() }
-            guard let document = JSON.parse(body), case .object = document else {
-                return badRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", code: "BadRequest")
-            }
-            do {
-                let method = try tenant.updatePhone(user: index, methodId: methodId,
-                                                    number: document["phoneNumber"]?.stringValue,
-                                                    type: document["phoneType"]?.stringValue)
-                if method.slot == PhoneSlot.mobile && tenant.numberUsedForSMSSignIn(method.number, except: index) {
-                    return CallResult(response: phoneNotUnique(context))
+            if written.smsSignInState == "phoneNumberNotUnique" {
+                // Saved, but another user signs in by SMS with the number; reads may lag.
+                if faults.replicationLagSeconds > 0 {
+                    tenant.users[index].stale = (context.now + faults.replicationLagSeconds, before)
                 }
+                return CallResult(response: phoneNotUnique(context), user: user.id)
+            }
+            if method == "POST" {
+                result = CallResult(response: json(201, withContext(phoneJSON(written), "\(base)/$metadata#users('\(user.id)')/authentication/phoneMethods/$entity"),
+                                                   headers: [("Location", "\(base)/users/\(user.id)/authentication/phoneMethods/\(written.slot.methodId)")]))
+            } else {
                 result = CallResult(response: EmulatorResponse(status: 204, headers: [], body: []))
-            } catch {
-                return failure(error, context: context)
             }
         case ("DELETE", "authentication/phoneMethods/{id}"):
             let methodId = phoneMethodId!
-            guard hasPermission(writeMethods) else { return denied() }
+            guard hasPermission(Permissions.writePhoneMethods) else { return methodsDenied(context) }
             do {
                 try tenant.deletePhone(user: index, methodId: methodId)
                 result = CallResult(response: EmulatorResponse(status: 204, headers: [], body: []))
@@ -148,7 +208,7 @@ extension EmulatorState {
                 return failure(error, context: context)
             }
         case ("GET", "transitiveMemberOf/microsoft.graph.directoryRole"), ("GET", "memberOf/microsoft.graph.directoryRole"):
-            guard hasPermission(readUsers) else { return denied() }
+            guard hasPermission(Permissions.readUsers) else { return directoryDenied(context) }
             result = CallResult(response: json(200, .object([
                 ("@odata.context", .string("\(base)/$metadata#directoryRoles")),
                 ("value", .array(user.roles.map(roleJSON))),
@@ -229,22 +289,5 @@ extension EmulatorState {
             ("deletedDateTime", .null), ("description", .string("Members of this role: \(name).")),
             ("displayName", .string(name)), ("roleTemplateId", .string(DirectoryRoles.templateId(name))),
         ])
-    }
-
-    func directoryRoles(expandMembers: Bool, base: String) -> EmulatorResponse {
-        var names: [String] = []
-        for user in tenant.users { for role in user.roles where !names.contains(role) { names.append(role) } }
-        let value: [JSON] = names.sorted().map { name in
-            guard case .object(var pairs) = roleJSON(name) else { return roleJSON(name) }
-            pairs.removeFirst()
-            if expandMembers {
-                pairs.append(("members", .array(tenant.users.filter { $0.roles.contains(name) }.map { u in
-                    .object([("@odata.type", .string("#microsoft.graph.user")), ("id", .string(u.id)),
-                             ("displayName", .string(u.displayName)), ("userPrincipalName", .string(u.userPrincipalName))])
-                })))
-            }
-            return .object(pairs)
-        }
-        return json(200, .object([("@odata.context", .string("\(base)/$metadata#directoryRoles")), ("value", .array(value))]))
     }
 }

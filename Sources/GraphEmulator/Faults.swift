@@ -19,6 +19,9 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     /// Share of requests answered only after `stallSeconds`.
     public var stallRate: Double
     public var stallSeconds: Double
+    /// After a 409 phoneNumberNotUnique, reads of that user's methods show the old value
+    /// for this many seconds (directory replication lag, reported by practitioners).
+    public var replicationLagSeconds: Double = 0
 
     public init(latencyMs: Double = 0, latencySpreadMs: Double = 0, errorRates: [String: Double] = [:],
                 retryAfterSeconds: Double = OurChoices.defaultServiceUnavailableRetryAfter,
@@ -55,6 +58,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             case "stallRate": s.stallRate = try rate()
             case "lostAnswerRate": s.lostAnswerRate = try rate()
             case "stallSeconds": s.stallSeconds = try number()
+            case "replicationLagSeconds": s.replicationLagSeconds = try number()
             case "errorRates":
                 guard case .object(let rates) = value else { throw EmulatorError("'errorRates' must be an object such as {\"503\": 0.05}") }
                 var parsed: [String: Double] = [:]
@@ -82,6 +86,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             ("retryAfterSeconds", .number(retryAfterSeconds)), ("dropRate", .number(dropRate)),
             ("lostAnswerRate", .number(lostAnswerRate)),
             ("stallRate", .number(stallRate)), ("stallSeconds", .number(stallSeconds)),
+            ("replicationLagSeconds", .number(replicationLagSeconds)),
         ])
     }
 }

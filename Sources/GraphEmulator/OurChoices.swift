@@ -32,4 +32,36 @@ public enum OurChoices {
 
     /// Token lifetime in seconds (documented default for client credentials).
     public static let defaultTokenLifetime = 3599.0
+
+    /// Items an `$expand` returns on directory objects, with no `@odata.nextLink` for the
+    /// rest. Documented as 20 on the query-parameters page
+    /// (learn.microsoft.com/graph/query-parameters, "$expand") and as 100 in Graph known
+    /// issue 13635; we use the smaller, so that tests cross it.
+    public static let expandLimit = 20
+
+    /// Error code for a user key Graph cannot read as an object id (e.g. braces around a
+    /// GUID): the documentation gives none; `Request_BadRequest`, as other directory 400s.
+    public static let invalidIdentifierCode = "Request_BadRequest"
+
+    /// `GET /users/{id}` "returns 202 Accepted when the request has been processed
+    /// successfully but the server requires more time to complete related background
+    /// operations" (learn.microsoft.com/graph/api/user-get). The body is not documented: the
+    /// emulator sends none, for the users its seed marks (`acceptedReads`).
+    public static let acceptedUserReadHasBody = false
+
+    /// `/authentication/methods` is marked unavailable in China (21Vianet) on
+    /// learn.microsoft.com/graph/api/authentication-list-methods; how the service refuses it
+    /// is not documented: we answer 400 BadRequest "Resource not found for the segment".
+    public static let chinaMethodsListCode = "BadRequest"
+
+    /// After a 409 `phoneNumberNotUnique` the method is saved; practitioners report that a
+    /// re-read can lag. How long is not documented: set by the `replicationLagSeconds` fault
+    /// (0 by default).
+    public static let defaultReplicationLagSeconds = 0.0
+
+    /// SMS sign-in: a user counts as enabled by policy when the seed says so, or when their
+    /// mobile is already `ready` for SMS sign-in (phoneauthenticationmethod-update: "If a user
+    /// is enabled by policy to use SMS to sign in and the mobile number is changed, the system
+    /// will attempt to register the number for use in that system").
+    public static let smsSignInEnabledWhenReady = true
 }

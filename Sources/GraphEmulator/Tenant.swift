@@ -47,6 +47,32 @@ struct UserState: Sendable {
     var others: [OtherMethodState]
     var roles: [String]
     var defaultMethod: String?
+    var smsSignInEnabled: Bool
+    var acceptedReads: Int
+    /// What reads show until `until` (replication lag after a 409), when set.
+    var stale: (until: Double, phones: [PhoneSlot: PhoneMethodState])? = nil
+
+    /// The phone methods a read sees at `now`.
+    func visiblePhones(at now: Double) -> [PhoneSlot: PhoneMethodState] {
+        if let stale, stale.until > now { return stale.phones }
+        return phones
+    }
+}
+
+struct GroupState: Sendable {
+    var id: String
+    var displayName: String
+    var isAssignableToRole: Bool
+    /// Direct members: user or group ids (lowercase).
+    var members: [String]
+}
+
+/// One directory role held by a principal (user or group): active, or PIM-eligible only.
+struct RoleGrant: Sendable {
+    var id: String
+    var principalId: String
+    var role: String
+    var eligible: Bool
 }
 
 /// Well-known directory role template ids.
@@ -87,7 +113,11 @@ struct Tenant: Sendable {
     var id: String
     var displayName: String
     var users: [UserState]
+    var groups: [GroupState]
+    /// Every role assignment and eligibility, users' and groups'.
+    var grants: [RoleGrant]
     private var byId: [String: Int] = [:]
+    private var groupById: [String: Int] = [:]
     private var byUPN: [String: Int] = [:]
     /// Numbers in use for SMS sign-in → the users using them.
     private var smsSignIn: [String: Set<Int>] = [:]
@@ -115,15 +145,58 @@ struct Tenant: Sendable {
                 givenName: names.first, surname: names.count > 1 ? names[1] : nil, mail: u.mail,
                 employeeId: u.employeeId, accountEnabled: u.accountEnabled ?? true, userType: u.userType ?? "Member",
                 usageLocation: u.usageLocation, phones: phones, others: others, roles: u.roles ?? [],
-                defaultMethod: u.defaultMethod ?? (phones[.mobile] != nil ? OurChoices.defaultMethodWhenUnset : nil))
+                defaultMethod: u.defaultMethod ?? (phones[.mobile] != nil ? OurChoices.defaultMethodWhenUnset : nil),
+                smsSignInEnabled: u.smsSignInEnabled ?? (phones[.mobile]?.smsSignInState == "ready"),
+                acceptedReads: u.acceptedReads ?? 0)
         }
+        groups = (seed.groups ?? []).map { g in
+            GroupState(id: g.id.lowercased(), displayName: g.displayName, isAssignableToRole: g.isAssignableToRole ?? false,
+                       members: g.members.map { $0.lowercased() })
+        }
+        var grants: [RoleGrant] = []
+        func grant(_ principal: String, _ roles: [String]?, eligible: Bool) {
+            for role in roles ?? [] {
+                grants.append(RoleGrant(id: stableUUID("grant:\(principal):\(role):\(eligible)"), principalId: principal.lowercased(),
+                                        role: role, eligible: eligible))
+            }
+        }
+        for u in seed.users {
+            grant(u.id, u.roles, eligible: false)
+            grant(u.id, u.eligibleRoles, eligible: true)
+        }
+        for g in seed.groups ?? [] {
+            grant(g.id, g.roles, eligible: false)
+            grant(g.id, g.eligibleRoles, eligible: true)
+        }
+        self.grants = grants
         reindex()
+    }
+
+    /// A group by id (case-insensitive).
+    func group(_ id: String) -> GroupState? { groupById[id.lowercased()].map { groups[$0] } }
+
+    /// A user's index by object id only.
+    func userIndex(id: String) -> Int? { byId[id.lowercased()] }
+
+    /// The users and groups inside a group, nested groups followed (each once).
+    func transitiveMembers(of groupId: String) -> [String] {
+        var seen: Set<String> = [groupId.lowercased()]
+        var out: [String] = []
+        var queue = group(groupId)?.members ?? []
+        while !queue.isEmpty {
+            let member = queue.removeFirst()
+            guard seen.insert(member).inserted else { continue }
+            out.append(member)
+            if let nested = group(member) { queue += nested.members }
+        }
+        return out
     }
 
     private mutating func reindex() {
         byId = [:]
         byUPN = [:]
         smsSignIn = [:]
+        groupById = Dictionary(groups.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         for (i, u) in users.enumerated() {
             byId[u.id] = i
             byUPN[u.userPrincipalName.lowercased()] = i
@@ -158,9 +231,20 @@ struct Tenant: Sendable {
         if slot == .alternateMobile && users[user].phones[.mobile] == nil {
             throw .badRequest("An alternateMobile phone method can only be added when a mobile phone method exists.")
         }
-        let method = PhoneMethodState(slot: slot, number: canonical, smsSignInState: "notAllowedByPolicy")
+        var method = PhoneMethodState(slot: slot, number: canonical, smsSignInState: "notAllowedByPolicy")
+        if slot == .mobile { method.smsSignInState = registerForSMSSignIn(user: user, number: canonical) }
         users[user].phones[slot] = method
         return method
+    }
+
+    /// Graph's documented side effect: a user enabled for SMS sign-in by policy gets their
+    /// new mobile number registered for it, unless another user already signs in with it.
+    /// Returns the new `smsSignInState`.
+    private mutating func registerForSMSSignIn(user: Int, number: String) -> String {
+        guard users[user].smsSignInEnabled else { return "notAllowedByPolicy" }
+        if numberUsedForSMSSignIn(number, except: user) { return "phoneNumberNotUnique" }
+        smsSignIn[number, default: []].insert(user)
+        return "ready"
     }
 
     /// PATCH …/phoneMethods/{id}.
@@ -173,11 +257,9 @@ struct Tenant: Sendable {
         }
         if let number {
             guard let canonical = PhoneFormat.canonical(number) else { throw .badRequest(PhoneFormat.invalidMessage) }
-            if method.smsSignInState == "ready" {
-                smsSignIn[method.number]?.remove(user)
-                smsSignIn[canonical, default: []].insert(user)
-            }
+            if method.smsSignInState == "ready" { smsSignIn[method.number]?.remove(user) }
             method.number = canonical
+            if slot == .mobile { method.smsSignInState = registerForSMSSignIn(user: user, number: canonical) }
         }
         users[user].phones[slot] = method
         return method

@@ -45,7 +45,7 @@ struct GraphEmulatorCommand: AsyncParsableCommand {
     var secretExpired = false
 
     @Option(help: "Application permissions granted, comma-separated.")
-    var permissions: String = "UserAuthenticationMethod.ReadWrite.All,User.Read.All"
+    var permissions: String = EmulatorOptions.defaultPermissions.sorted().joined(separator: ",")
 
     @Flag(help: "Turn throttling off.")
     var noThrottle = false

@@ -206,4 +206,10 @@ func printPlan(_ result: PlanResult, limit: Int) {
     }
     let order: [PlanAction] = [.update, .add, .unchanged, .userNotFound, .blocked, .conflict, .invalid, .skipped]
     print("Changes: \(result.changes)  " + order.map { "\($0.rawValue): \(result.counts[$0] ?? 0)" }.joined(separator: "  "))
+    if result.smsSignInChanges > 0 {
+        print("SMS sign-in: \(result.smsSignInChanges) of these users sign in by SMS; their sign-in number changes with their mobile (column sms_sign_in)")
+    }
+    if !result.checkedOtherMethods {
+        print("Note: other MFA methods were not read, so users whose phone is their only MFA method are not flagged")
+    }
 }

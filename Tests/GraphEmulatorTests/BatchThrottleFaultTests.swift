@@ -85,12 +85,28 @@ struct BatchThrottleFaultTests {
         let h = try await Harness { $0.throttle = ThrottleSettings(resourceUnits: 4, resourceUnitsWindow: 10) }
         defer { Task { await h.stop() } }
         let token = try await h.token()
-        let user = h.seed.users[1].id
-        // A user GET costs 2 units: two pass, the third is throttled.
-        let statuses = try await [1, 2, 3].asyncMap { _ in try await h.send("GET", "/v1.0/users/\(user)", token: token).status }
+        // Listing users costs 2 units: two lists pass, the third is throttled.
+        let statuses = try await [1, 2, 3].asyncMap { _ in try await h.send("GET", "/v1.0/users", token: token).status }
         #expect(statuses == [200, 200, 429])
-        let last = try await h.send("GET", "/v1.0/users/\(user)", token: token)
+        let last = try await h.send("GET", "/v1.0/users", token: token)
         #expect(last.header("x-ms-throttle-information") == "ResourceUnitLimitExceeded")
+    }
+
+    @Test("Resource-unit costs follow the documented table: a user read 1, a list 2, $select one less, $expand one more")
+    func resourceUnitCosts() async throws {
+        let h = try await Harness { $0.throttle = ThrottleSettings(resourceUnits: 4, resourceUnitsWindow: 1000) }
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let user = h.seed.users[1].id
+        // Four user reads (1 unit each) pass, the fifth does not.
+        let reads = try await [1, 2, 3, 4, 5].asyncMap { _ in try await h.send("GET", "/v1.0/users/\(user)", token: token).status }
+        #expect(reads == [200, 200, 200, 200, 429])
+        let h2 = try await Harness { $0.throttle = ThrottleSettings(resourceUnits: 4, resourceUnitsWindow: 1000) }
+        defer { Task { await h2.stop() } }
+        let token2 = try await h2.token()
+        // A list with $select costs 1: four pass. The fifth fails.
+        let lists = try await [1, 2, 3, 4, 5].asyncMap { _ in try await h2.send("GET", "/v1.0/users?$select=id", token: token2).status }
+        #expect(lists == [200, 200, 200, 200, 429])
     }
 
     @Test("Injected 503s carry Retry-After; faults can be changed at run time and are validated")

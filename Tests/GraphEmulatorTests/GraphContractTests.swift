@@ -174,19 +174,38 @@ struct GraphContractTests {
         #expect(try await h.send("DELETE", "/v1.0/users/\(office.id)/authentication/phoneMethods/\(MethodIds.office)", token: token).status == 404)
     }
 
-    @Test("409 phoneNumberNotUnique when another user signs in by SMS with the number; the change is saved")
+    @Test("409 phoneNumberNotUnique only for a user enabled for SMS sign-in whose new number another user signs in with; the change is saved")
     func notUnique() async throws {
-        let h = try await Harness()
+        let seed = try Harness.sampleSeed()
+        let owner = try #require(seed.users.first { $0.phoneMethods?.first?.smsSignInState == "ready" })
+        let number: String = owner.phoneMethods![0].phoneNumber
+        let candidates: [DirectorySeed.UserSeed] = seed.users.filter { u in
+            guard u.id != owner.id, let first = u.phoneMethods?.first else { return false }
+            return first.phoneType == "mobile" && first.smsSignInState == nil
+        }
+        let enabled = try #require(candidates.first), notEnabled = try #require(candidates.dropFirst().first)
+        let h = try await Harness { options in
+            let index = options.seed.users.firstIndex { $0.id == enabled.id }!
+            options.seed.users[index].smsSignInEnabled = true
+        }
         defer { Task { await h.stop() } }
         let token = try await h.token()
-        let owner = try #require(h.seed.users.first { $0.phoneMethods?.first?.smsSignInState == "ready" })
-        let number = owner.phoneMethods![0].phoneNumber
-        let other = try #require(h.seed.users.first { $0.id != owner.id && $0.phoneMethods?.first?.phoneType == "mobile" && $0.phoneMethods?.first?.smsSignInState == nil })
-        let reply = try await h.send("PATCH", "/v1.0/users/\(other.id)/authentication/phoneMethods/\(MethodIds.mobile)",
+        let reply = try await h.send("PATCH", "/v1.0/users/\(enabled.id)/authentication/phoneMethods/\(MethodIds.mobile)",
                                      token: token, json: ["phoneNumber": number, "phoneType": "mobile"])
         #expect(reply.status == 409)
         #expect(reply.errorCode == "phoneNumberNotUnique")
-        #expect(try await h.state(of: other.id).first?["phoneNumber"] as? String == number)
+        let saved = try await h.state(of: enabled.id).first
+        #expect(saved?["phoneNumber"] as? String == number)
+        #expect(saved?["smsSignInState"] as? String == "phoneNumberNotUnique")
+        // Not enabled for SMS sign-in by policy: Graph does not try to register the number.
+        let plain = try await h.send("PATCH", "/v1.0/users/\(notEnabled.id)/authentication/phoneMethods/\(MethodIds.mobile)",
+                                     token: token, json: ["phoneNumber": number, "phoneType": "mobile"])
+        #expect(plain.status == 204)
+        // The owner changes number: the SMS sign-in registration follows the new number.
+        let moved = try await h.send("PATCH", "/v1.0/users/\(owner.id)/authentication/phoneMethods/\(MethodIds.mobile)",
+                                     token: token, json: ["phoneNumber": "+1 2065550199", "phoneType": "mobile"])
+        #expect(moved.status == 204)
+        #expect(try await h.state(of: owner.id).first?["smsSignInState"] as? String == "ready")
     }
 
     @Test("Every response carries request-id and echoes client-request-id; errors carry innerError")

@@ -20,7 +20,9 @@ public struct UserIdentifier: Sendable, Equatable, Hashable {
             return .failure(RowFinding(.malformedUser, "the user holds control characters (line breaks, tabs)"))
         }
         if isGUID(value), declared != .employeeId {
-            return .success(UserIdentifier(kind: .objectId, value: value))
+            // Graph takes no braces around an id: `{…}` (as some exports write GUIDs) is stripped.
+            let bare = value.hasPrefix("{") ? String(value.dropFirst().dropLast()) : value
+            return .success(UserIdentifier(kind: .objectId, value: bare))
         }
         switch declared {
         case .objectId:

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Totals of an apply.
 public struct ApplySummary: Sendable {
@@ -14,6 +15,22 @@ public struct ApplySummary: Sendable {
     public var returnedToPending = 0
     /// Transactions the checkpointer wrote (in-flight marks and outcomes, grouped).
     public var checkpointBatches = 0
+    /// Graph refused a write with 403: the run stopped after it (no point failing the rest).
+    public var refused: RefusedWrite?
+}
+
+/// The write Graph refused (403) that stopped a run.
+public struct RefusedWrite: Sendable {
+    public var line: Int
+    public var code: String?
+    public var message: String
+}
+
+/// Set once by the first worker whose write is refused; read by the loop that hands out rows.
+final class StopSignal: Sendable {
+    private let state = Mutex<RefusedWrite?>(nil)
+    func stop(_ refused: RefusedWrite) { state.withLock { if $0 == nil { $0 = refused } } }
+    var refused: RefusedWrite? { state.withLock { $0 } }
 }
 
 /// Live progress, for the terminal.
@@ -43,6 +60,9 @@ public struct Executor: Sendable {
     public let concurrency: Int
     public let verifyBeforeWrite: Bool
     public let logger: Logger
+    let stopSignal = StopSignal()
+    /// Waits between re-reads after a 409 phoneNumberNotUnique (about 30 s in all).
+    var notUniqueRereadDelays: [Double] = [1, 2, 4, 8, 15]
 
     public init(client: GraphClient, store: JobStore, plan: Int, run: Int, concurrency: Int,
                 verifyBeforeWrite: Bool = true, logger: Logger) {
@@ -93,6 +113,7 @@ public struct Executor: Sendable {
         summary.elapsed = RateLimiter.now() - started
         summary.interrupted = Task.isCancelled
         summary.checkpointBatches = await checkpoint.batchesWritten
+        summary.refused = stopSignal.refused
         logger.info("checkpoint: \(summary.checkpointBatches) batches for \(summary.processed) rows")
         return summary
     }
@@ -101,7 +122,7 @@ public struct Executor: Sendable {
         var afterLine = 0
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
-            pages: while !Task.isCancelled {
+            pages: while !Task.isCancelled && stopSignal.refused == nil {
                 let page = try await store.openRows(plan: plan, after: afterLine, limit: 500)
                 guard let last = page.last else { break }
                 afterLine = last.line
@@ -110,7 +131,7 @@ public struct Executor: Sendable {
                         try await group.next()
                         running -= 1
                     }
-                    if Task.isCancelled { break pages }
+                    if Task.isCancelled || stopSignal.refused != nil { break pages }
                     running += 1
                     group.addTask {
                         guard let update = try await self.process(row, checkpoint: checkpoint) else { return }
@@ -175,7 +196,7 @@ public struct Executor: Sendable {
             case .stillBefore: break
             }
         }
-        if Task.isCancelled { return nil }
+        if Task.isCancelled || stopSignal.refused != nil { return nil }
         // 2. The in-flight mark is durable before the write leaves.
         try await checkpoint.commit(RowUpdate(line: row.line, state: .inFlight))
         // 3. Write: PATCH the existing method, or POST the missing type. A write whose
@@ -234,12 +255,29 @@ public struct Executor: Sendable {
             return RowUpdate(line: row.line, state: .done, outcome: row.action == .add ? "added" : "changed", attempts: attempts,
                              requestId: response.requestId, clientRequestId: response.clientRequestId)
         case 409 where response.error?.code == "phoneNumberNotUnique":
-            // Graph saves the method but will not let two users sign in by SMS with one number.
-            if case .landed = try await check(row, target: target, reader: reader) {
-                return RowUpdate(line: row.line, state: .done, outcome: "changed-not-unique", attempts: attempts,
-                                 errorCode: "phoneNumberNotUnique", errorMessage: "saved, but another user signs in by SMS with this number, so SMS sign-in stays off for this user",
-                                 requestId: response.requestId, clientRequestId: response.clientRequestId)
+            // Graph saves the method but will not let two users sign in by SMS with one
+            // number. A re-read can lag behind the write: ask again with backoff (~30 s).
+            for (index, delay) in ([0] + notUniqueRereadDelays).enumerated() {
+                if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
+                let live = try await check(row, target: target, reader: reader)
+                if case .landed = live {
+                    if index > 0 { logger.info("line \(row.line): the saved number showed after \(index) re-reads (replication lag)") }
+                    return RowUpdate(line: row.line, state: .done, outcome: "changed-not-unique", attempts: attempts,
+                                     errorCode: "phoneNumberNotUnique", errorMessage: "saved, but another user signs in by SMS with this number, so SMS sign-in stays off for this user",
+                                     requestId: response.requestId, clientRequestId: response.clientRequestId)
+                }
+                if case .moved = live { break }
+                if case .failed = live { break }
             }
+        case 403:
+            // Refused: every other write would be refused too. Stop handing out rows; this
+            // one goes back to pending (nothing was written), to be applied once granted.
+            let error = response.failure()
+            stopSignal.stop(RefusedWrite(line: row.line, code: error.code, message: error.message))
+            logger.error("line \(row.line): Graph refused the write (\(error)); stopping the run")
+            return RowUpdate(line: row.line, state: .pending, attempts: attempts, errorCode: error.code ?? "403",
+                             errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,
+                             reason: "Graph refused the write (403); not written — apply again once the permission is granted")
         case 400 where row.action == .add:
             // A POST whose earlier try landed answers "already exists": check.
             if case .landed = try await check(row, target: target, reader: reader) {

@@ -70,6 +70,19 @@ actor TokenProvider {
         if token == stale { token = nil }
     }
 
+    /// The application permissions in the current token's `roles` claim; nil when the token
+    /// is not a JWT whose payload can be read (then only real calls tell).
+    func grantedRoles() async throws -> Set<String>? {
+        let token = try await current()
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return nil }
+        var text = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text),
+              let payload = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
+        return Set(payload["roles"] as? [String] ?? [])
+    }
+
     private func refresh() async throws -> String {
         if let fetching { return try await fetching.value }
         let task = Task { try await self.fetch() }
@@ -84,13 +97,19 @@ actor TokenProvider {
             allowed.insert(charactersIn: "-._~")
             return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
         }
-        let form = [
-            ("client_id", settings.clientId), ("client_secret", settings.clientSecret.value),
-            ("scope", settings.scope), ("grant_type", "client_credentials"),
-        ].map { "\($0.0)=\(encode($0.1))" }.joined(separator: "&")
         let started = RateLimiter.now()
         var lastError: Error?
         for attempt in 1...4 {
+            // A certificate signs a new assertion (fresh jti, short life) for every request.
+            var fields = [("client_id", settings.clientId), ("scope", settings.scope), ("grant_type", "client_credentials")]
+            switch settings.credential {
+            case .secret(let secret):
+                fields.append(("client_secret", secret.value))
+            case .certificate(let certificate):
+                fields.append(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"))
+                fields.append(("client_assertion", try certificate.assertion(clientId: settings.clientId, audience: settings.tokenURL)))
+            }
+            let form = fields.map { "\($0.0)=\(encode($0.1))" }.joined(separator: "&")
             do {
                 let response = try await transport.send(HTTPRequest(
                     method: "POST", url: settings.tokenURL,
@@ -119,6 +138,11 @@ actor TokenProvider {
                          requestId: nil, clientRequestId: nil)
     }
 
+    static func certificateName(_ settings: GraphSettings) -> String {
+        if case .certificate(let c) = settings.credential { return "thumbprint \(c.thumbprintSHA1Hex)" }
+        return "none configured"
+    }
+
     /// A person-readable reason for a failed token request (AADSTS codes explained).
     static func explain(status: Int, object: [String: Any], settings: GraphSettings) -> GraphError {
         let codes = (object["error_codes"] as? [Int]) ?? []
@@ -126,6 +150,10 @@ actor TokenProvider {
         let reason: String
         switch codes.first {
         case 7000215: reason = "the client secret is wrong for app \(settings.clientId)"
+        case 700027: reason = "the identity platform did not accept the certificate's signature for app \(settings.clientId): upload this certificate (\(Self.certificateName(settings))) to the app registration (Certificates & secrets), or check that the key belongs to it"
+        case 700024: reason = "the client assertion was not within its valid time range: check this machine's clock (it must be within a few minutes of the real time)"
+        case 700021: reason = "the client assertion names another app than \(settings.clientId)"
+        case 500011: reason = "the token was asked for a Graph that this cloud does not serve (\(settings.scope)); check tenant.cloud"
         case 7000222: reason = "the client secret of app \(settings.clientId) has expired; create a new one in Entra ID"
         case 700016: reason = "no app with client id \(settings.clientId) exists in tenant \(settings.tenantId)"
         case 90002: reason = "tenant \(settings.tenantId) does not exist (check tenant.tenantId and tenant.authority)"
@@ -161,6 +189,11 @@ public final class GraphClient: Sendable {
     /// Gets a token now: a wrong secret or tenant fails here, before any row is touched.
     public func authenticate() async throws {
         _ = try await tokens.current()
+    }
+
+    /// The application permissions granted to the app, as its token says (nil: unreadable).
+    public func grantedPermissions() async throws -> Set<String>? {
+        try await tokens.grantedRoles()
     }
 
     /// Sends a Graph request (path relative to the Graph base, e.g. `/users/x`), retrying
@@ -216,7 +249,7 @@ public final class GraphClient: Sendable {
             freshConnection = false
             let answer = GraphResponse(status: response.status, headers: response.headers, body: response.body,
                                        clientRequestId: clientRequestId, attempts: attempts)
-            await limiter.observe(limitPercentage: response.headers["x-ms-throttle-limit-percentage"].flatMap(Double.init))
+            await limiter.observe(limitPercentage: response.headers["x-ms-throttle-limit-percentage"].flatMap(Double.init), kind: kind)
             switch response.status {
             case 401 where !renewedToken:
                 // Expired or revoked early: one new token, then try again.
@@ -230,7 +263,7 @@ public final class GraphClient: Sendable {
             case 429:
                 throttledAttempts += 1
                 let wait = response.headers["retry-after"].flatMap(Double.init) ?? retry.delay(afterAttempt: throttledAttempts)
-                await limiter.throttled(retryAfter: wait)
+                await limiter.throttled(retryAfter: wait, scope: response.headers["x-ms-throttle-scope"])
                 if throttledAttempts >= retry.maxThrottledAttempts { return answer }
                 continue
             case 500, 502, 503, 504:

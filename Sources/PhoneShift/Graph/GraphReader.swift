@@ -10,14 +10,34 @@ struct LiveUser: Sendable {
     var otherMethods: [String]
 }
 
+/// What `methods(of:)` reads: phones by slot with their SMS sign-in state, and the other MFA
+/// methods' types (nil when they could not be read: only phone permissions, or a cloud
+/// without `/authentication/methods`).
+struct LiveMethods: Sendable {
+    var phones: [PhoneType: String]
+    var smsSignIn: [PhoneType: String]
+    var others: [String]?
+}
+
 /// Graph reads shared by planning and applying.
 struct GraphReader: Sendable {
     let client: GraphClient
+    /// Read `/authentication/methods` (all method types); when false, `/phoneMethods` only.
+    var listsAllMethods = true
 
     static func pathComponent(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~@")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// The path of a user: `/users/{key}`, or `/users('{key}')` for a key that starts with `$`
+    /// (Graph would read `/users/$…` as a system segment); quotes doubled inside.
+    static func userPath(_ key: String) -> String {
+        if key.hasPrefix("$") {
+            return "/users('" + pathComponent(key.replacingOccurrences(of: "'", with: "''")) + "')"
+        }
+        return "/users/" + pathComponent(key)
     }
 
     static func filterLiteral(_ text: String) -> String {
@@ -51,12 +71,29 @@ struct GraphReader: Sendable {
         }
     }
 
+    /// Waits before asking again after a 202 (Graph is finishing background work on the user).
+    static let acceptedRetryDelays: [Double] = [0.5, 1, 2, 4, 8]
+
     private func direct(_ key: String) async throws -> Resolution {
-        let r = try await client.send("GET", "/users/\(Self.pathComponent(key))?\(Self.select)")
-        switch r.status {
-        case 200: return .found(Self.user(r.object))
-        case 404: return .notFound
-        default: return .failed(r.failure())
+        var accepted = 0
+        while true {
+            let r = try await client.send("GET", Self.userPath(key) + "?" + Self.select)
+            switch r.status {
+            case 200: return .found(Self.user(r.object))
+            case 202:
+                // "Processed, but background operations need more time" (user: get): use the
+                // user when the answer carries it; otherwise ask again after a pause.
+                if r.object["id"] is String { return .found(Self.user(r.object)) }
+                guard accepted < Self.acceptedRetryDelays.count else {
+                    return .failed(GraphError(kind: .http, status: 202, code: "accepted",
+                                              message: "Graph kept answering 202 Accepted (background work on the user is not finished); plan again later",
+                                              requestId: r.requestId, clientRequestId: r.clientRequestId))
+                }
+                try await Task.sleep(nanoseconds: UInt64(Self.acceptedRetryDelays[accepted] * 1e9))
+                accepted += 1
+            case 404: return .notFound
+            default: return .failed(r.failure())
+            }
         }
     }
 
@@ -78,48 +115,118 @@ struct GraphReader: Sendable {
 
     /// The user's phone numbers by slot (from `/authentication/phoneMethods`).
     func phones(of userId: String) async throws -> Result<[PhoneType: String], GraphError> {
-        let r = try await client.send("GET", "/users/\(Self.pathComponent(userId))/authentication/phoneMethods")
+        try await phoneMethods(of: userId).map(\.phones)
+    }
+
+    private func phoneMethods(of userId: String) async throws -> Result<LiveMethods, GraphError> {
+        let r = try await client.send("GET", Self.userPath(userId) + "/authentication/phoneMethods")
         guard r.status == 200 else { return .failure(r.failure()) }
-        var out: [PhoneType: String] = [:]
+        var out = LiveMethods(phones: [:], smsSignIn: [:], others: nil)
+        for item in r.object["value"] as? [[String: Any]] ?? [] { Self.addPhone(item, to: &out) }
+        return .success(out)
+    }
+
+    private static func addPhone(_ item: [String: Any], to out: inout LiveMethods) {
+        guard let slot = (item["phoneType"] as? String).flatMap(PhoneType.init(rawValue:)),
+              let number = item["phoneNumber"] as? String else { return }
+        out.phones[slot] = number
+        if let state = item["smsSignInState"] as? String { out.smsSignIn[slot] = state }
+    }
+
+    /// All methods: phones by slot, and the other MFA methods' types — or, without
+    /// `listsAllMethods`, the phones only.
+    func methods(of userId: String) async throws -> Result<LiveMethods, GraphError> {
+        guard listsAllMethods else { return try await phoneMethods(of: userId) }
+        let r = try await client.send("GET", Self.userPath(userId) + "/authentication/methods")
+        guard r.status == 200 else { return .failure(r.failure()) }
+        var out = LiveMethods(phones: [:], smsSignIn: [:], others: [])
         for item in r.object["value"] as? [[String: Any]] ?? [] {
-            if let type = (item["phoneType"] as? String).flatMap(PhoneType.init(rawValue:)), let number = item["phoneNumber"] as? String {
-                out[type] = number
+            let type = item["@odata.type"] as? String ?? ""
+            if type == "#microsoft.graph.phoneAuthenticationMethod" {
+                Self.addPhone(item, to: &out)
+            } else {
+                out.others?.append(type.replacingOccurrences(of: "#microsoft.graph.", with: ""))
             }
         }
         return .success(out)
     }
 
-    /// All methods: phones by slot, and the other MFA methods' types.
-    func methods(of userId: String) async throws -> Result<(phones: [PhoneType: String], others: [String]), GraphError> {
-        let r = try await client.send("GET", "/users/\(Self.pathComponent(userId))/authentication/methods")
-        guard r.status == 200 else { return .failure(r.failure()) }
-        var phones: [PhoneType: String] = [:]
-        var others: [String] = []
-        for item in r.object["value"] as? [[String: Any]] ?? [] {
-            let type = item["@odata.type"] as? String ?? ""
-            if type == "#microsoft.graph.phoneAuthenticationMethod" {
-                if let slot = (item["phoneType"] as? String).flatMap(PhoneType.init(rawValue:)), let number = item["phoneNumber"] as? String {
-                    phones[slot] = number
+    /// Every item of a collection, following `@odata.nextLink` (which must stay on the Graph
+    /// base this client talks to).
+    func all(_ path: String) async throws -> Result<[[String: Any]], GraphError> {
+        var items: [[String: Any]] = []
+        var next: String? = path
+        let base = client.settings.graphBase.absoluteString.trimmingTrailingSlash
+        while let current = next {
+            let r = try await client.send("GET", current)
+            guard r.status == 200 else {
+                var error = r.failure()
+                error.path = current
+                return .failure(error)
+            }
+            items += r.object["value"] as? [[String: Any]] ?? []
+            next = nil
+            if let link = r.object["@odata.nextLink"] as? String {
+                guard link.hasPrefix(base + "/") else {
+                    return .failure(GraphError(kind: .http, status: nil, code: "bad-next-link",
+                                               message: "Graph sent a next-page link outside \(base)", requestId: r.requestId,
+                                               clientRequestId: r.clientRequestId))
                 }
-            } else {
-                others.append(type.replacingOccurrences(of: "#microsoft.graph.", with: ""))
+                next = String(link.dropFirst(base.count))
             }
         }
-        return .success((phones, others))
+        return .success(items)
     }
 
-    /// Role display names by user id, for the whole tenant (one call).
+    /// Users who hold a directory role — active or PIM-eligible, directly or through a group
+    /// (members followed transitively) — with the roles, for messages. Read from the unified
+    /// role-management API with paging; `/directoryRoles?$expand=members` would miss admins
+    /// past the `$expand` cap, eligible admins and members of role-assignable groups.
     func privilegedUsers() async throws -> Result<[String: [String]], GraphError> {
-        let r = try await client.send("GET", "/directoryRoles?$expand=members")
-        guard r.status == 200 else { return .failure(r.failure()) }
+        var names: [String: String] = [:]
+        switch try await all("/roleManagement/directory/roleDefinitions?$select=id,displayName") {
+        case .failure(let error): return .failure(error)
+        case .success(let items):
+            for item in items {
+                if let id = item["id"] as? String, let name = item["displayName"] as? String { names[id.lowercased()] = name }
+            }
+        }
         var out: [String: [String]] = [:]
-        for role in r.object["value"] as? [[String: Any]] ?? [] {
-            let name = role["displayName"] as? String ?? "a directory role"
-            for member in role["members"] as? [[String: Any]] ?? [] {
-                if let id = (member["id"] as? String)?.lowercased() { out[id, default: []].append(name) }
+        var groups: [String: (name: String, roles: [String])] = [:]
+        for (path, eligible) in [("/roleManagement/directory/roleAssignments?$expand=principal", false),
+                                 ("/roleManagement/directory/roleEligibilitySchedules?$expand=principal", true)] {
+            let items: [[String: Any]]
+            switch try await all(path) {
+            case .failure(let error): return .failure(error)
+            case .success(let found): items = found
+            }
+            for item in items {
+                guard let principalId = (item["principalId"] as? String)?.lowercased() else { continue }
+                let definition = (item["roleDefinitionId"] as? String)?.lowercased() ?? ""
+                let role = (names[definition] ?? "role \(definition)") + (eligible ? " (eligible)" : "")
+                let principal = item["principal"] as? [String: Any]
+                let type = principal?["@odata.type"] as? String ?? "#microsoft.graph.user"
+                switch type {
+                case "#microsoft.graph.group":
+                    let name = principal?["displayName"] as? String ?? principalId
+                    groups[principalId, default: (name, [])].roles.append(role)
+                case "#microsoft.graph.user":
+                    out[principalId, default: []].append(role)
+                default:
+                    continue  // service principals hold no phone methods
+                }
+            }
+        }
+        for (groupId, group) in groups.sorted(by: { $0.key < $1.key }) {
+            switch try await all("/groups/\(Self.pathComponent(groupId))/transitiveMembers?$select=id") {
+            case .failure(let error): return .failure(error)
+            case .success(let members):
+                for member in members where (member["@odata.type"] as? String ?? "#microsoft.graph.user") == "#microsoft.graph.user" {
+                    guard let id = (member["id"] as? String)?.lowercased() else { continue }
+                    out[id, default: []] += group.roles.map { "\($0) through group \(group.name)" }
+                }
             }
         }
         return .success(out)
     }
 }
-

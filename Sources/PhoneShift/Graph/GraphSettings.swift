@@ -12,18 +12,21 @@ public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConver
 public struct GraphSettings: Sendable {
     public var tenantId: String
     public var clientId: String
-    public var clientSecret: Secret
+    public var credential: ClientCredential
     /// e.g. https://login.microsoftonline.com (national clouds have their own).
     public var authority: URL
     /// e.g. https://graph.microsoft.com/v1.0
     public var graphBase: URL
+    public var cloud: GraphCloud
 
-    public init(tenantId: String, clientId: String, clientSecret: Secret, authority: URL, graphBase: URL) throws {
+    public init(tenantId: String, clientId: String, credential: ClientCredential, authority: URL, graphBase: URL,
+                cloud: GraphCloud = .global) throws {
         self.tenantId = tenantId
         self.clientId = clientId
-        self.clientSecret = clientSecret
+        self.credential = credential
         self.authority = authority
         self.graphBase = graphBase
+        self.cloud = cloud
         try Self.checkEndpoint(authority, name: "tenant.authority")
         try Self.checkEndpoint(graphBase, name: "tenant.graph")
     }
@@ -58,14 +61,12 @@ public struct GraphSettings: Sendable {
         return false
     }
 
-    /// The scope of Graph application permissions for this cloud (`https://graph.microsoft.com/.default`).
+    /// The scope of Graph application permissions: `https://{Graph host}/.default` — the
+    /// cloud's Graph host when talking to the emulator on loopback.
     var scope: String {
-        var components = URLComponents(url: graphBase, resolvingAgainstBaseURL: false)!
-        components.path = ""
-        components.query = nil
-        // The emulator stands for graph.microsoft.com.
-        if graphBase.scheme == "http" { return "https://graph.microsoft.com/.default" }
-        return (components.url?.absoluteString ?? "https://graph.microsoft.com") + "/.default"
+        let host = graphBase.host ?? ""
+        if Self.isLoopback(host) { return "https://\(cloud.graphHost)/.default" }
+        return "https://\(host)/.default"
     }
 
     var tokenURL: String {
@@ -93,6 +94,8 @@ public struct GraphError: Error, CustomStringConvertible, Sendable {
     public var clientRequestId: String?
     /// A write was sent and its answer lost: it may or may not have landed.
     public var outcomeUnknown = false
+    /// The Graph path that failed, when a caller recorded it (never a secret).
+    public var path: String?
 
     public init(kind: Kind, status: Int?, code: String?, message: String, requestId: String?, clientRequestId: String?,
                 outcomeUnknown: Bool = false) {

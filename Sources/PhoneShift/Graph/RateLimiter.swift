@@ -1,36 +1,75 @@
 import Foundation
 
-/// One budget for all workers: a paced schedule for writes and one for reads (each request
-/// reserves the next free slot, so waiting requests keep their order), and one global pause
-/// whenever Graph says 429. Slows down before the wall when Graph reports
-/// `x-ms-throttle-limit-percentage`, and speeds back up slowly afterwards.
+/// One budget for all workers, in two lanes (reads and writes). Each lane is a paced
+/// schedule (each request reserves the next free slot, so waiting requests keep their
+/// order) with its own pause and its own rate.
+///
+/// A 429 pauses the lane that `x-ms-throttle-scope` names (a write limit does not stop
+/// reads; a resource-unit limit or an unnamed one pauses both) for its `Retry-After`, and
+/// lowers that lane's rate multiplicatively (at most once per pause, so that the burst of
+/// 429s one wall produces counts once). There is no floor: a tenant whose real limit is far
+/// below the configured rate is followed down. While no 429 comes, the rate grows back
+/// additively towards the configured rate, probing for the limit (AIMD).
+/// `x-ms-throttle-limit-percentage` above 0.9 slows a lane before the wall.
 public actor RateLimiter {
     public enum Kind: Sendable { case read, write }
 
-    private var writeInterval: Double
-    private var readInterval: Double
-    private let writeBurst: Double
-    private let readBurst: Double
-    private var nextWrite: Double
-    private var nextRead: Double
-    private var pausedUntil: Double = 0
-    /// 1 = full speed; lowered when Graph warns that a limit is near.
-    private var factor: Double = 1
+    struct Lane {
+        /// The configured rate: the ceiling.
+        let configured: Double
+        /// The rate in force now (requests per second).
+        var rate: Double
+        let burst: Double
+        var next: Double
+        var pausedUntil: Double = 0
+        /// When the rate was last lowered; growth starts again from there.
+        var lastDecrease: Double = -.infinity
+        var lastGrowth: Double
+
+        init(rate: Double, burst: Double, now: Double) {
+            configured = max(0.01, rate)
+            self.rate = configured
+            self.burst = burst
+            next = now
+            lastGrowth = now
+        }
+
+        /// Additive increase: a twentieth of the configured rate per 10 s without a 429.
+        mutating func grow(now: Double) {
+            let elapsed = now - lastGrowth
+            lastGrowth = now
+            guard rate < configured, elapsed > 0 else { return }
+            rate = min(configured, rate + configured * RateLimiter.growthPerSecond * elapsed)
+        }
+
+        /// Multiplicative decrease, once per pause; never below 0.01 requests per second.
+        mutating func decrease(now: Double, by factor: Double) {
+            guard now >= lastDecrease + RateLimiter.decreaseSpacing else { return }
+            lastDecrease = now
+            rate = max(0.01, rate * factor)
+        }
+    }
+
+    /// Share of the configured rate regained per second without a 429.
+    static let growthPerSecond = 0.005
+    /// Rate kept after a 429 (multiplicative decrease).
+    static let decreaseFactor = 0.75
+    /// A burst of 429s within this many seconds lowers the rate once.
+    static let decreaseSpacing = 1.0
+
+    private var write: Lane
+    private var read: Lane
     public private(set) var throttledCount = 0
     public private(set) var slowdowns = 0
 
     /// - Parameters:
-    ///   - writesPerSecond: sustained write rate (all workers together).
-    ///   - readsPerSecond: sustained read rate.
+    ///   - writesPerSecond: sustained write rate (all workers together), the ceiling.
+    ///   - readsPerSecond: sustained read rate, the ceiling.
     ///   - burst: requests that may go at once before pacing starts.
     public init(writesPerSecond: Double, readsPerSecond: Double, burst: Double = 10) {
-        writeInterval = 1 / max(0.01, writesPerSecond)
-        readInterval = 1 / max(0.01, readsPerSecond)
-        writeBurst = burst
-        readBurst = burst
         let now = Self.now()
-        nextWrite = now
-        nextRead = now
+        write = Lane(rate: writesPerSecond, burst: burst, now: now)
+        read = Lane(rate: readsPerSecond, burst: burst, now: now)
     }
 
     static func now() -> Double {
@@ -39,37 +78,64 @@ public actor RateLimiter {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// The rate a lane runs at now (for tests and progress).
+    public func currentRate(_ kind: Kind) -> Double { kind == .write ? write.rate : read.rate }
+
     /// Waits for this request's slot. Cancellation ends the wait with `CancellationError`
     /// (the request is then not sent).
     public func acquire(_ kind: Kind) async throws {
         let now = Self.now()
-        let interval = (kind == .write ? writeInterval : readInterval) / factor
-        let burst = kind == .write ? writeBurst : readBurst
-        var slot = max(kind == .write ? nextWrite : nextRead, now - burst * interval)
-        slot = max(slot, pausedUntil)
-        if kind == .write { nextWrite = slot + interval } else { nextRead = slot + interval }
+        var lane = kind == .write ? write : read
+        lane.grow(now: now)
+        let interval = 1 / lane.rate
+        var slot = max(lane.next, now - lane.burst * interval)
+        slot = max(slot, lane.pausedUntil)
+        lane.next = slot + interval
+        if kind == .write { write = lane } else { read = lane }
         let wait = slot - now
         if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
-        // A 429 that arrived while waiting pauses everyone, this request too.
-        let paused = pausedUntil - Self.now()
+        // A 429 that arrived while waiting pauses the lane, this request too.
+        let paused = (kind == .write ? write.pausedUntil : read.pausedUntil) - Self.now()
         if paused > 0 { try await Task.sleep(nanoseconds: UInt64(paused * 1e9)) }
         try Task.checkCancellation()
     }
 
-    /// Graph answered 429: nobody sends anything for `retryAfter` seconds.
-    public func throttled(retryAfter: Double) {
-        throttledCount += 1
-        pausedUntil = max(pausedUntil, Self.now() + max(0.05, retryAfter))
-        factor = max(0.5, factor * 0.85)
+    /// The lanes a 429's `x-ms-throttle-scope` names: `…/Write/…` the writes only; anything
+    /// else (resource units, `ReadWrite`, no header) both.
+    static func lanes(scope: String?) -> [Kind] {
+        guard let scope else { return [.read, .write] }
+        let parts = scope.split(separator: "/").map { $0.lowercased() }
+        if parts.contains("write") { return [.write] }
+        if parts.contains("read") { return [.read] }
+        return [.read, .write]
     }
 
-    /// Graph reported how close to a limit we are (0.8–1.8); above 0.9, slow down.
-    public func observe(limitPercentage: Double?) {
-        if let p = limitPercentage, p >= 0.9 {
-            let target = max(0.5, min(1, 1.0 / p))
-            if target < factor { factor = target; slowdowns += 1 }
-        } else if factor < 1 {
-            factor = min(1, factor + 0.002)
+    /// Graph answered 429: the named lane pauses for `retryAfter` seconds and slows down.
+    public func throttled(retryAfter: Double, scope: String? = nil) {
+        throttledCount += 1
+        let now = Self.now()
+        let until = now + max(0.05, retryAfter)
+        for kind in Self.lanes(scope: scope) {
+            if kind == .write {
+                write.pausedUntil = max(write.pausedUntil, until)
+                write.decrease(now: now, by: Self.decreaseFactor)
+                write.lastGrowth = max(write.lastGrowth, until)
+                write.next = max(write.next, until)
+            } else {
+                read.pausedUntil = max(read.pausedUntil, until)
+                read.decrease(now: now, by: Self.decreaseFactor)
+                read.lastGrowth = max(read.lastGrowth, until)
+                read.next = max(read.next, until)
+            }
         }
+    }
+
+    /// Graph reported how close to a limit we are (0.8–1.8); above 0.9, slow the lane to
+    /// the share that would keep it under.
+    public func observe(limitPercentage: Double?, kind: Kind = .write) {
+        guard let p = limitPercentage, p >= 0.9 else { return }
+        let target = (kind == .write ? write.configured : read.configured) * min(1, 1.0 / p)
+        if kind == .write, target < write.rate { write.rate = target; slowdowns += 1 }
+        if kind == .read, target < read.rate { read.rate = target; slowdowns += 1 }
     }
 }

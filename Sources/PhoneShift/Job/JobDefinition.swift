@@ -19,8 +19,14 @@ public struct JobDefinition: Sendable {
         /// Where the secret comes from; the secret itself is never in the job file.
         public var secretEnvironment: String?
         public var secretFile: String?
+        /// Certificate credential instead of a secret: PEM certificate and RSA key files.
+        public var certificateFile: String?
+        public var privateKeyFile: String?
+        public var assertionAlgorithm: CertificateCredential.Algorithm = .rs256
         public var authority: String
         public var graph: String
+        /// The Microsoft cloud (authority, Graph host, token scope, available endpoints).
+        public var cloud: GraphCloud = .global
     }
     public struct Rate: Sendable {
         /// Sustained writes per second for all workers together (below Graph's 20/s per app).
@@ -97,21 +103,54 @@ public struct JobDefinition: Sendable {
                           delimiter: try sheetMap.string("delimiter"), encoding: try sheetMap.string("encoding"))
 
         let tenantMap = try top.map("tenant", required: true)!
-        try tenantMap.only(["tenantId", "clientId", "clientSecret", "authority", "graph"])
-        let secretMap = try tenantMap.map("clientSecret", required: true)!
-        try secretMap.only(["env", "file"])
-        let secretEnv = try secretMap.string("env"), secretFile = try secretMap.string("file").map(resolve)
-        if let name = secretEnv, !Self.isVariableName(name) {
-            throw PhoneShiftError(.badSetting, "\(path): tenant.clientSecret.env (line \(secretMap.line("env"))) must be the name of an environment variable (letters, digits and _, such as PHONESHIFT_SECRET); what is there is not one — if it is the secret itself, remove it from the file and rotate it. (The value is not shown.)")
+        try tenantMap.only(["tenantId", "clientId", "clientSecret", "clientCertificate", "authority", "graph", "cloud"])
+        var cloud = GraphCloud.global
+        let cloudName = try tenantMap.string("cloud")
+        if let cloudName {
+            guard let named = GraphCloud.named(cloudName) else {
+                throw PhoneShiftError(.badSetting, "\(path): tenant.cloud (line \(tenantMap.line("cloud"))): '\(cloudName)' is not a cloud PhoneShift knows; use global (also for GCC), usgov (GCC High), usgovdod (DoD) or china (21Vianet)")
+            }
+            cloud = named
         }
-        if (secretEnv == nil) == (secretFile == nil) {
-            throw PhoneShiftError(.badSetting, "\(path): tenant.clientSecret: give exactly one of 'env' (an environment variable) or 'file' (a file readable by you only); never the secret itself")
+        let secretMap = try tenantMap.map("clientSecret")
+        let certificateMap = try tenantMap.map("clientCertificate")
+        if (secretMap == nil) == (certificateMap == nil) {
+            throw PhoneShiftError(.badSetting, "\(path): tenant: give exactly one of clientSecret (env: or file:) or clientCertificate (certificate: and privateKey: PEM files)")
+        }
+        var secretEnv: String?, secretFile: String?
+        if let secretMap {
+            try secretMap.only(["env", "file"])
+            secretEnv = try secretMap.string("env")
+            secretFile = try secretMap.string("file").map(resolve)
+            if let name = secretEnv, !Self.isVariableName(name) {
+                throw PhoneShiftError(.badSetting, "\(path): tenant.clientSecret.env (line \(secretMap.line("env"))) must be the name of an environment variable (letters, digits and _, such as PHONESHIFT_SECRET); what is there is not one — if it is the secret itself, remove it from the file and rotate it. (The value is not shown.)")
+            }
+            if (secretEnv == nil) == (secretFile == nil) {
+                throw PhoneShiftError(.badSetting, "\(path): tenant.clientSecret: give exactly one of 'env' (an environment variable) or 'file' (a file readable by you only); never the secret itself")
+            }
+        }
+        var certificateFile: String?, privateKeyFile: String?
+        var algorithm = CertificateCredential.Algorithm.rs256
+        if let certificateMap {
+            try certificateMap.only(["certificate", "privateKey", "algorithm"])
+            certificateFile = resolve(try certificateMap.string("certificate", required: true)!)
+            privateKeyFile = resolve(try certificateMap.string("privateKey", required: true)!)
+            if let name = try certificateMap.string("algorithm") {
+                guard let known = CertificateCredential.Algorithm(rawValue: name.uppercased()) else {
+                    throw PhoneShiftError(.badSetting, "\(path): tenant.clientCertificate.algorithm (line \(certificateMap.line("algorithm"))): '\(name)' is not RS256 or PS256")
+                }
+                algorithm = known
+            }
         }
         let tenant = Tenant(tenantId: try tenantMap.string("tenantId", required: true)!,
                             clientId: try tenantMap.string("clientId", required: true)!,
                             secretEnvironment: secretEnv, secretFile: secretFile,
-                            authority: try tenantMap.string("authority") ?? "https://login.microsoftonline.com",
-                            graph: try tenantMap.string("graph") ?? "https://graph.microsoft.com/v1.0")
+                            certificateFile: certificateFile, privateKeyFile: privateKeyFile, assertionAlgorithm: algorithm,
+                            authority: try tenantMap.string("authority") ?? cloud.authority,
+                            graph: try tenantMap.string("graph") ?? cloud.graph, cloud: cloud)
+        if let authority = URL(string: tenant.authority), let graph = URL(string: tenant.graph) {
+            try GraphCloud.check(cloud: cloud, named: cloudName != nil, authority: authority, graph: graph, file: path)
+        }
 
         var rate = Rate()
         if let r = try top.map("rate") {
@@ -185,7 +224,7 @@ public struct JobDefinition: Sendable {
          ("sheet.regionColumn", sheet.regionColumn ?? ""), ("sheet.defaultRegion", sheet.defaultRegion ?? ""),
          ("sheet.delimiter", sheet.delimiter ?? ""), ("sheet.encoding", sheet.encoding ?? ""),
          ("phoneType", phoneType.rawValue), ("strict", String(strict)),
-         ("tenant.tenantId", tenant.tenantId), ("tenant.graph", tenant.graph),
+         ("tenant.tenantId", tenant.tenantId), ("tenant.graph", tenant.graph), ("tenant.cloud", tenant.cloud.rawValue),
          ("policy.allowPrivileged", String(policy.allowPrivileged))]
             .map { "\($0.0)=\($0.1.replacingOccurrences(of: "\n", with: " "))" }.joined(separator: "\n")
     }
@@ -247,7 +286,9 @@ public struct JobDefinition: Sendable {
             // (`name` passed isVariableName when the job was read.)
             return Secret(value)
         }
-        let file = tenant.secretFile!
+        guard let file = tenant.secretFile else {
+            throw PhoneShiftError(.badSetting, "\(jobFile): the job uses a certificate, not a client secret")
+        }
         var info = stat()
         guard stat(file, &info) == 0 else {
             // What stands in the secret's position is not echoed: it may be the secret itself.
@@ -268,8 +309,15 @@ public struct JobDefinition: Sendable {
         guard let authority = URL(string: tenant.authority), let graph = URL(string: tenant.graph) else {
             throw PhoneShiftError(.badSetting, "\(jobFile): tenant.authority and tenant.graph must be URLs")
         }
-        return try GraphSettings(tenantId: tenant.tenantId, clientId: tenant.clientId,
-                                 clientSecret: clientSecret(environment: environment), authority: authority, graphBase: graph)
+        let credential: ClientCredential
+        if let certificate = tenant.certificateFile, let key = tenant.privateKeyFile {
+            credential = .certificate(try CertificateCredential.load(certificatePath: certificate, keyPath: key,
+                                                                     algorithm: tenant.assertionAlgorithm))
+        } else {
+            credential = .secret(try clientSecret(environment: environment))
+        }
+        return try GraphSettings(tenantId: tenant.tenantId, clientId: tenant.clientId, credential: credential,
+                                 authority: authority, graphBase: graph, cloud: tenant.cloud)
     }
 }
 

@@ -144,6 +144,11 @@ public struct JobRunner: Sendable {
             }
             let counts = try await store.openCounts(plan: plan.id)
             try await session.client.authenticate()
+            if counts.pending + counts.inFlight > 0 {
+                // Permissions before any row: writing phone methods, and reading them back.
+                let first = try await store.openRows(plan: plan.id, after: 0, limit: 1).first?.userId
+                _ = try await PermissionCheck(client: session.client).verify([.readPhoneMethods, .writePhoneMethods], probeUser: first)
+            }
             let run = try await store.startRun(plan: plan.id, command: "apply", settings: session.runSettings)
             await runRef.set(run)
             starting(ApplyStart(planId: plan.id, open: counts.pending + counts.inFlight, unknown: counts.inFlight,
@@ -157,9 +162,15 @@ public struct JobRunner: Sendable {
                 try? await store.finishRun(run, status: Self.endStatus(error), throttled: await session.client.limiter.throttledCount)
                 throw error
             }
-            try await store.finishRun(run, status: summary.interrupted ? "interrupted" : "finished", throttled: summary.throttled)
+            try await store.finishRun(run, status: summary.interrupted ? "interrupted" : summary.refused != nil ? "stopped: permission refused" : "finished",
+                                      throttled: summary.throttled)
             let state = try await store.progress(plan: plan.id)
             let results = try await ResultsWriter.write(store: store, plan: plan.id, folder: job.outputs, fullNumbers: job.fullNumbersInReports)
+            if let refused = summary.refused {
+                // Graph refused a write: every other row would be refused the same way.
+                throw GraphNeed.missingError([.writePhoneMethods], clientId: session.client.settings.clientId,
+                                             detail: "\(refused.code ?? "403"): \(Sanitize.forMessage(refused.message)) on line \(refused.line); the run stopped there, the rows not yet written stay pending; apply again once it is granted (results: \(results))", wroteNothing: false)
+            }
             return ApplyOutcome(planId: plan.id, summary: summary, progress: state, resultsPath: results)
         }
     }

@@ -49,6 +49,14 @@ public struct PlanRow: Sendable, Equatable {
     public var requestId: String?
     public var clientRequestId: String?
     public var updated: String?
+    /// The mobile method's `smsSignInState` at plan time (nil: not read or not a mobile job).
+    public var smsSignIn: String?
+
+    /// A user in this state who gets a new mobile number gets it as their SMS sign-in
+    /// number too (Graph registers it when the policy enables them).
+    public static func smsSignInFollows(_ state: String?) -> Bool {
+        state == "ready" || state == "phoneNumberNotUnique" || state == "notEnabled"
+    }
 
     public init(line: Int, user: String, userId: String? = nil, userPrincipalName: String? = nil, displayName: String? = nil,
                 mail: String? = nil, phoneType: PhoneType, before: String? = nil, target: String?, action: PlanAction,

@@ -10,6 +10,10 @@ public struct PlanResult: Sendable {
     public var validation: ValidationSummary
     /// Rows whose user could not be read (network or permission trouble).
     public var readErrors: Int
+    /// Changes that also change the user's SMS sign-in number.
+    public var smsSignInChanges: Int = 0
+    /// Other MFA methods were read (false: phone permissions only, or a cloud without them).
+    public var checkedOtherMethods = true
     public var changesPreview: [PlanRow]
     public var attentionPreview: [PlanRow]
     public var changes: Int { (counts[.update] ?? 0) + (counts[.add] ?? 0) }
@@ -76,14 +80,27 @@ public struct Planner: Sendable {
             return summary
         }
         try await client.authenticate()
+        // Permissions before any row: what plan needs, from the token and one real read.
+        var needs: [GraphNeed] = [.readUsers, .readPhoneMethods]
+        if !job.policy.allowPrivileged { needs += [.readRoleAssignments, .readRoleEligibility] }
+        let permissions = try await PermissionCheck(client: client)
+            .verify(needs, cloudListsMethods: job.tenant.cloud.listsAuthenticationMethods)
+        if !permissions.listsAllMethods {
+            logger.notice("other MFA methods are not read (\(job.tenant.cloud.listsAuthenticationMethods ? "the app holds phone-method permissions only" : "not available in this cloud")): the plan cannot warn about users whose phone is their only MFA method")
+        }
 
-        let reader = GraphReader(client: client)
+        let reader = GraphReader(client: client, listsAllMethods: permissions.listsAllMethods)
         var privileged: [String: [String]] = [:]
         switch try await reader.privilegedUsers() {
         case .success(let map): privileged = map
         case .failure(let error):
             if !job.policy.allowPrivileged {
-                throw PhoneShiftError(.badSetting, "cannot read directory roles to recognise admin accounts (\(error)); grant the app User.Read.All or Directory.Read.All, or set policy.allowPrivileged: true")
+                let need: [GraphNeed] = error.status == 403 ? Self.roleNeed(for: error) : []
+                if !need.isEmpty {
+                    throw GraphNeed.missingError(need, clientId: client.settings.clientId,
+                                                 detail: "\(error.code ?? "403"): \(Sanitize.forMessage(error.message))")
+                }
+                throw PhoneShiftError(.badSetting, "cannot read who holds directory roles, so admin accounts cannot be recognised (\(error)); nothing was planned. Grant RoleManagement.Read.Directory and GroupMember.Read.All, or set policy.allowPrivileged: true to include admins knowingly")
             }
         }
 
@@ -118,10 +135,20 @@ public struct Planner: Sendable {
         if conflicts > 0 { logger.warning("\(conflicts) rows name a user that another row names with a different number: marked conflict") }
         try await store.completePlan(planId, sheetPath: sheet)
         let counts = try await store.actionCounts(plan: planId)
-        return PlanResult(planId: planId, rowCount: counts.values.reduce(0, +), counts: counts, validation: validation,
-                          readErrors: try await store.readErrorCount(plan: planId),
-                          changesPreview: try await store.rows(plan: planId, actions: [.update, .add], limit: previewLimit),
-                          attentionPreview: try await store.rows(plan: planId, actions: [.conflict, .blocked, .userNotFound, .skipped, .invalid], limit: 10))
+        var result = PlanResult(planId: planId, rowCount: counts.values.reduce(0, +), counts: counts, validation: validation,
+                                readErrors: try await store.readErrorCount(plan: planId),
+                                changesPreview: try await store.rows(plan: planId, actions: [.update, .add], limit: previewLimit),
+                                attentionPreview: try await store.rows(plan: planId, actions: [.conflict, .blocked, .userNotFound, .skipped, .invalid], limit: 10))
+        result.smsSignInChanges = try await store.smsSignInChanges(plan: planId)
+        result.checkedOtherMethods = permissions.listsAllMethods
+        return result
+    }
+
+    /// The permission a 403 on the role reads points to (the failing read is not told apart
+    /// by its message; group members need their own permission).
+    static func roleNeed(for error: GraphError) -> [GraphNeed] {
+        error.path.map { $0.contains("/groups/") ? [.readGroupMembers] : $0.contains("Eligibility") ? [.readRoleEligibility] : [.readRoleAssignments] }
+            ?? [.readRoleAssignments]
     }
 
     /// What the sheet alone decides for a row: settled (invalid, nothing to change, a
@@ -169,8 +196,10 @@ public struct Planner: Sendable {
             row.before = live
             var notes: [String] = []
             if !sheetReason.isEmpty { notes.append(sheetReason) }
+            if phoneType == .mobile, let state = methods.smsSignIn[.mobile] { row.smsSignIn = state }
             if let roles = privileged[userId.lowercased()], !roles.isEmpty, !allowPrivileged {
-                return row.settled(.blocked, "privileged account (\(roles.joined(separator: ", "))); set policy.allowPrivileged: true to include it")
+                let named = roles.prefix(3).map { Sanitize.forMessage($0) }.joined(separator: ", ") + (roles.count > 3 ? ", …" : "")
+                return row.settled(.blocked, "privileged account (\(named)); set policy.allowPrivileged: true to include it")
             }
             if sameNumber(live, target) {
                 row = row.settled(.unchanged)
@@ -184,8 +213,12 @@ public struct Planner: Sendable {
                 row.action = .update
                 row.state = .pending
             }
-            if methods.others.filter({ $0 != "passwordAuthenticationMethod" && $0 != "emailAuthenticationMethod" }).isEmpty {
+            if let others = methods.others,
+               others.filter({ $0 != "passwordAuthenticationMethod" && $0 != "emailAuthenticationMethod" }).isEmpty {
                 notes.append("the user has no MFA method besides phones")
+            }
+            if row.action == .update, PlanRow.smsSignInFollows(row.smsSignIn) {
+                notes.append("the user signs in by SMS: their sign-in number changes too")
             }
             row.reason = notes.joined(separator: "; ")
             return row

@@ -5,7 +5,7 @@ import Foundation
 public enum ResultsWriter {
     public static let columns = ["line", "user", "user_id", "phone_type", "before", "after", "action", "state",
                                  "outcome", "attempts", "error_code", "error_message", "request_id",
-                                 "client_request_id", "reason", "updated"]
+                                 "client_request_id", "reason", "updated", "sms_sign_in"]
 
     /// Creates the outputs folder (owner-only) and proves a file can be written there, so
     /// that a folder that cannot take the results is found before the first row is touched.
@@ -38,7 +38,8 @@ public enum ResultsWriter {
                 line.removeAll(keepingCapacity: true)
                 CSVFormatting.append([String(r.line), r.user, r.userId ?? "", r.phoneType.rawValue, number(r.before), number(r.target),
                                       r.action.rawValue, r.state.rawValue, r.outcome ?? "", String(r.attempts), r.errorCode ?? "",
-                                      r.errorMessage ?? "", r.requestId ?? "", r.clientRequestId ?? "", r.reason, r.updated ?? ""], to: &line)
+                                      r.errorMessage ?? "", r.requestId ?? "", r.clientRequestId ?? "", r.reason, r.updated ?? "",
+                                      r.smsSignIn ?? ""], to: &line)
                 try writer.write(bytes: line)
             }
             try writer.commit()

@@ -56,7 +56,7 @@ extension JobStore {
         try await performWrite { db in
             let q = try db.prepare("""
                 UPDATE rows SET user_id = ?3, upn = ?4, display_name = ?5, mail = ?6, before = ?7, action = ?8,
-                    reason = ?9, state = ?10, outcome = ?11, error_code = ?12, updated = ?13
+                    reason = ?9, state = ?10, outcome = ?11, error_code = ?12, updated = ?13, sms_sign_in = ?14
                 WHERE plan_id = ?1 AND line = ?2
                 """)
             let now = Self.now()
@@ -64,7 +64,7 @@ extension JobStore {
                 try q.run([.int(plan), .int(r.line), r.userId.map(SQLiteValue.text), r.userPrincipalName.map(SQLiteValue.text),
                            r.displayName.map(SQLiteValue.text), r.mail.map(SQLiteValue.text), r.before.map(SQLiteValue.text),
                            .text(r.action.rawValue), .text(r.reason), .text(r.state.rawValue), r.outcome.map(SQLiteValue.text),
-                           r.errorCode.map(SQLiteValue.text), .text(now)])
+                           r.errorCode.map(SQLiteValue.text), .text(now), r.smsSignIn.map(SQLiteValue.text)])
             }
         }
     }
@@ -130,6 +130,11 @@ extension JobStore {
             while try q.step() { if let a = PlanAction(rawValue: q.text(0) ?? "") { out[a] = q.int(1) } }
             return out
         }
+    }
+
+    /// Changes to the mobile number of users who sign in by SMS (their sign-in number follows).
+    public func smsSignInChanges(plan: Int) async throws -> Int {
+        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action = 'update' AND sms_sign_in IN ('ready', 'phoneNumberNotUnique', 'notEnabled')", [.int(plan)])
     }
 
     /// Rows skipped because Graph could not be read for them (counted, not loaded).
@@ -215,7 +220,7 @@ extension JobStore {
 
     static let rowColumns = """
         line, user, user_kind, user_id, upn, display_name, mail, phone_type, before, target, action, reason, state, outcome,
-        attempts, error_code, error_message, request_id, client_request_id, updated
+        attempts, error_code, error_message, request_id, client_request_id, updated, sms_sign_in
         """
 
     static func row(_ q: SQLiteStatement) -> PlanRow {
@@ -230,6 +235,7 @@ extension JobStore {
         r.requestId = q.text(17)
         r.clientRequestId = q.text(18)
         r.updated = q.text(19)
+        r.smsSignIn = q.text(20)
         return r
     }
 

@@ -147,6 +147,10 @@ enum StoreSchema {
         ALTER TABLE plans ADD COLUMN settings TEXT;
         ALTER TABLE runs ADD COLUMN throttled INTEGER NOT NULL DEFAULT 0;
         """,
+        // 3: each row's SMS sign-in state at plan time.
+        """
+        ALTER TABLE rows ADD COLUMN sms_sign_in TEXT;
+        """,
     ]
 
     /// Brings the schema to `version`, one step per write transaction. Each step reads the

@@ -10,7 +10,8 @@ public enum ExitStatus {
     public static let usage: Int32 = 2
     /// Another run holds the job's lock, or this run lost it.
     public static let locked: Int32 = 3
-    /// Authentication failed (wrong secret, tenant or app) before any row was touched.
+    /// Authentication failed (wrong secret, certificate, tenant or app), or the app lacks a
+    /// permission the job needs: nothing more was written.
     public static let authentication: Int32 = 4
     /// `plan --detailed-exitcode`: the plan has changes to make.
     public static let planHasChanges: Int32 = 2
@@ -21,6 +22,7 @@ public enum ExitStatus {
     public static func of(_ error: Error) -> Int32 {
         switch error {
         case let e as PhoneShiftError where e.code == .locked || e.code == .lockLost: return locked
+        case let e as PhoneShiftError where e.code == .permissionMissing: return authentication
         case is PhoneShiftError, is SQLiteError: return usage
         case let e as GraphError where e.kind == .authentication: return authentication
         case is CancellationError: return interrupted

@@ -25,6 +25,8 @@ public struct PhoneShiftError: Error, CustomStringConvertible, Sendable, Equatab
         public static let lockLost = Code("lock-lost")
         /// A setting that shaped the plan differs now; plan again.
         public static let planOutdated = Code("plan-outdated")
+        /// The app lacks an application permission the job needs (exit 4).
+        public static let permissionMissing = Code("permission-missing")
     }
 
     public let code: Code

@@ -1,0 +1,131 @@
+import Foundation
+
+/// Directory roles as Graph exposes them: the legacy `/directoryRoles` (activated roles only,
+/// `$expand=members` capped without a next link), the unified role-management API (active
+/// assignments, PIM eligibilities, role definitions; paged), and group membership.
+extension EmulatorState {
+    func directoryCall(segments: [String], params: [String: String], base: String, context: CallContext) -> CallResult {
+        switch segments {
+        case ["directoryRoles"]:
+            guard hasPermission(Permissions.readDirectoryRoles) else { return directoryDenied(context) }
+            return CallResult(response: directoryRoles(expandMembers: params["$expand"]?.hasPrefix("members") == true, base: base))
+        case ["roleManagement", "directory", "roleAssignments"]:
+            guard hasPermission(Permissions.readRoleAssignments) else { return directoryDenied(context) }
+            return page(tenant.grants.filter { !$0.eligible }.map { grantJSON($0, expandPrincipal: expandsPrincipal(params)) },
+                        path: "roleManagement/directory/roleAssignments", context: "roleManagement/directory/roleAssignments",
+                        params: params, base: base, call: context)
+        case ["roleManagement", "directory", "roleEligibilitySchedules"],
+             ["roleManagement", "directory", "roleEligibilityScheduleInstances"]:
+            guard hasPermission(Permissions.readRoleEligibility) else { return directoryDenied(context) }
+            let name = segments[2]
+            return page(tenant.grants.filter(\.eligible).map { grantJSON($0, expandPrincipal: expandsPrincipal(params), schedule: true) },
+                        path: "roleManagement/directory/\(name)", context: "roleManagement/directory/\(name)",
+                        params: params, base: base, call: context)
+        case ["roleManagement", "directory", "roleDefinitions"]:
+            guard hasPermission(Permissions.readRoleAssignments) else { return directoryDenied(context) }
+            var names = Set(DirectoryRoles.templates.keys)
+            for grant in tenant.grants { names.insert(grant.role) }
+            return page(names.sorted().map(roleDefinitionJSON), path: "roleManagement/directory/roleDefinitions",
+                        context: "roleManagement/directory/roleDefinitions", params: params, base: base, call: context)
+        default:
+            break
+        }
+        if segments.count == 3, segments[0] == "groups", segments[2] == "transitiveMembers" || segments[2] == "members" {
+            guard hasPermission(Permissions.readGroupMembers) else { return directoryDenied(context) }
+            guard let group = tenant.group(segments[1]) else {
+                return CallResult(response: error(404, "Request_ResourceNotFound",
+                    "Resource '\(segments[1])' does not exist or one of its queried reference-property objects are not present.", context: context))
+            }
+            let ids = segments[2] == "members" ? group.members : tenant.transitiveMembers(of: group.id)
+            return page(ids.compactMap(principalJSON), path: "groups/\(group.id)/\(segments[2])", context: "directoryObjects",
+                        params: params, base: base, call: context)
+        }
+        return CallResult(response: error(400, "BadRequest", "Resource not found for the segment '\(segments.last ?? "")'.", context: context))
+    }
+
+    private func expandsPrincipal(_ params: [String: String]) -> Bool {
+        (params["$expand"] ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("principal") }
+    }
+
+    /// One page of `items` (`$top`, `$skiptoken`), with `@odata.nextLink` while more remain.
+    func page(_ items: [JSON], path: String, context contextPath: String, params: [String: String], base: String,
+              call: CallContext) -> CallResult {
+        var top = OurChoices.defaultPageSize
+        if let raw = params["$top"] {
+            guard let value = Int(raw), value >= 1, value <= OurChoices.maxPageSize else {
+                return CallResult(response: error(400, "Request_BadRequest", "Invalid page size specified: '\(raw)'. Must be between 1 and \(OurChoices.maxPageSize) inclusive.", context: call))
+            }
+            top = value
+        }
+        var offset = 0
+        if let token = params["$skiptoken"] {
+            guard let value = Int(token, radix: 16), value >= 0 else {
+                return CallResult(response: error(400, "Request_BadRequest", "Invalid skip token.", context: call))
+            }
+            offset = value
+        }
+        var pairs: [(String, JSON)] = [("@odata.context", .string("\(base)/$metadata#\(contextPath)"))]
+        if offset + top < items.count {
+            var query = ["$top=\(top)", "$skiptoken=\(String(offset + top, radix: 16))"]
+            if let expand = params["$expand"] { query.append("$expand=" + expand) }
+            if let select = params["$select"] { query.append("$select=" + select) }
+            pairs.append(("@odata.nextLink", .string("\(base)/\(path)?" + query.joined(separator: "&"))))
+        }
+        pairs.append(("value", .array(Array(items.dropFirst(offset).prefix(top)))))
+        return CallResult(response: json(200, .object(pairs)))
+    }
+
+    /// A user or group as a directory object (nil for an id the tenant does not know).
+    func principalJSON(_ id: String) -> JSON? {
+        if let index = tenant.userIndex(id: id) {
+            let u = tenant.users[index]
+            return .object([("@odata.type", .string("#microsoft.graph.user")), ("id", .string(u.id)),
+                            ("displayName", .string(u.displayName)), ("userPrincipalName", .string(u.userPrincipalName))])
+        }
+        if let g = tenant.group(id) {
+            return .object([("@odata.type", .string("#microsoft.graph.group")), ("id", .string(g.id)),
+                            ("displayName", .string(g.displayName)), ("isAssignableToRole", .bool(g.isAssignableToRole)),
+                            ("securityEnabled", .bool(true)), ("mailEnabled", .bool(false))])
+        }
+        return nil
+    }
+
+    func grantJSON(_ grant: RoleGrant, expandPrincipal: Bool, schedule: Bool = false) -> JSON {
+        var pairs: [(String, JSON)] = [
+            ("id", .string(grant.id)), ("principalId", .string(grant.principalId)),
+            ("roleDefinitionId", .string(DirectoryRoles.templateId(grant.role))), ("directoryScopeId", .string("/")),
+            ("appScopeId", .null),
+        ]
+        if schedule {
+            pairs += [("memberType", .string("Direct")), ("status", .string("Provisioned")),
+                      ("createdUsing", .string(grant.id)), ("createdDateTime", .string("2024-03-14T09:26:53Z")),
+                      ("scheduleInfo", .object([("startDateTime", .string("2024-03-14T09:26:53Z")),
+                                                ("expiration", .object([("type", .string("noExpiration"))]))]))]
+        }
+        if expandPrincipal { pairs.append(("principal", principalJSON(grant.principalId) ?? .null)) }
+        return .object(pairs)
+    }
+
+    func roleDefinitionJSON(_ name: String) -> JSON {
+        .object([("id", .string(DirectoryRoles.templateId(name))), ("displayName", .string(name)),
+                 ("isBuiltIn", .bool(DirectoryRoles.templates[name] != nil)), ("isEnabled", .bool(true)),
+                 ("templateId", .string(DirectoryRoles.templateId(name)))])
+    }
+
+    /// `/directoryRoles`: only roles with an active assignment exist as directory roles;
+    /// members are the assigned principals (a group, not its users), capped without a link.
+    func directoryRoles(expandMembers: Bool, base: String) -> EmulatorResponse {
+        var byRole: [String: [String]] = [:]
+        for grant in tenant.grants where !grant.eligible { byRole[grant.role, default: []].append(grant.principalId) }
+        let value: [JSON] = byRole.keys.sorted().map { name in
+            guard case .object(var pairs) = roleJSON(name) else { return roleJSON(name) }
+            pairs.removeFirst()
+            if expandMembers {
+                let members = byRole[name]!.compactMap(principalJSON).prefix(OurChoices.expandLimit)
+                pairs.append(("members", .array(Array(members))))
+            }
+            return .object(pairs)
+        }
+        return json(200, .object([("@odata.context", .string("\(base)/$metadata#directoryRoles")), ("value", .array(value))]))
+    }
+}

@@ -1,0 +1,100 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+import _CryptoExtras
+
+/// How the app proves who it is to the identity platform.
+public enum ClientCredential: Sendable {
+    case secret(Secret)
+    case certificate(CertificateCredential)
+}
+
+/// A certificate credential: the app's certificate (its thumbprint names the key) and RSA
+/// private key, from PEM files only their owner can read. Signs client assertions (JWT,
+/// RS256 or PS256) as the Microsoft identity platform documents them
+/// (learn.microsoft.com/entra/identity-platform/certificate-credentials). The key never
+/// leaves this value; `description` shows the thumbprint only.
+public struct CertificateCredential: Sendable, CustomStringConvertible {
+    public enum Algorithm: String, Sendable { case rs256 = "RS256", ps256 = "PS256" }
+
+    /// Base64url SHA-256 of the certificate's DER (`x5t#S256`).
+    public let thumbprintSHA256: String
+    /// Base64url SHA-1 of the DER (`x5t`), shown to people to match the portal's thumbprint.
+    public let thumbprintSHA1Hex: String
+    public let notValidAfter: Date
+    let algorithm: Algorithm
+    private let key: _RSA.Signing.PrivateKey
+
+    public var description: String { "certificate \(thumbprintSHA1Hex) (\(algorithm.rawValue))" }
+
+    /// Reads and checks the certificate and key. Errors name the file and the problem,
+    /// never key material.
+    public static func load(certificatePath: String, keyPath: String, algorithm: Algorithm = .rs256,
+                            now: Date = Date()) throws -> CertificateCredential {
+        func read(_ path: String, what: String) throws -> String {
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                throw PhoneShiftError(.badSetting, "cannot read the \(what) '\(path)': \(String(cString: strerror(errno)))")
+            }
+            if info.st_mode & 0o077 != 0 {
+                throw PhoneShiftError(.badSetting, "the \(what) '\(path)' can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 '\(path)'")
+            }
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw PhoneShiftError(.badSetting, "cannot read the \(what) '\(path)' as PEM text")
+            }
+            return text
+        }
+        let certificateText = try read(certificatePath, what: "certificate file")
+        let keyText = try read(keyPath, what: "private key file")
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(pemEncoded: certificateText)
+        } catch {
+            throw PhoneShiftError(.badSetting, "the certificate file '\(certificatePath)' does not hold a PEM certificate (-----BEGIN CERTIFICATE-----): \(error)")
+        }
+        if keyText.contains("ENCRYPTED") {
+            throw PhoneShiftError(.badSetting, "the private key '\(keyPath)' is encrypted; PhoneShift runs unattended and reads an unencrypted key protected by its file mode (openssl pkey -in key.pem -out plain.pem, then chmod 600)")
+        }
+        let key: _RSA.Signing.PrivateKey
+        do {
+            key = try _RSA.Signing.PrivateKey(pemRepresentation: keyText)
+        } catch {
+            throw PhoneShiftError(.badSetting, "the private key file '\(keyPath)' does not hold an RSA private key in PEM (the identity platform takes RSA keys of 2048 bits or more)")
+        }
+        guard let certificateKey = _RSA.Signing.PublicKey(certificate.publicKey),
+              certificateKey.derRepresentation == key.publicKey.derRepresentation else {
+            throw PhoneShiftError(.badSetting, "the private key '\(keyPath)' does not belong to the certificate '\(certificatePath)'")
+        }
+        if certificate.notValidAfter < now {
+            throw PhoneShiftError(.badSetting, "the certificate '\(certificatePath)' expired on \(ISO8601DateFormatter().string(from: certificate.notValidAfter)); upload a new one to the app registration")
+        }
+        var serializer = DER.Serializer()
+        try serializer.serialize(certificate)
+        let der = Data(serializer.serializedBytes)
+        return CertificateCredential(thumbprintSHA256: base64URL(Data(Crypto.SHA256.hash(data: der))),
+                                     thumbprintSHA1Hex: Insecure.SHA1.hash(data: der).map { String(format: "%02X", $0) }.joined(),
+                                     notValidAfter: certificate.notValidAfter, algorithm: algorithm, key: key)
+    }
+
+    /// A signed client assertion for `clientId` at `audience` (the token endpoint URL),
+    /// valid from now for `lifetime` seconds, with a fresh `jti`.
+    public func assertion(clientId: String, audience: String, now: Date = Date(), lifetime: Double = 300) throws -> String {
+        let header: [String: Any] = ["alg": algorithm.rawValue, "typ": "JWT", "x5t#S256": thumbprintSHA256]
+        let issued = Int(now.timeIntervalSince1970)
+        let claims: [String: Any] = ["aud": audience, "iss": clientId, "sub": clientId, "jti": UUID().uuidString.lowercased(),
+                                     "nbf": issued, "iat": issued, "exp": issued + Int(lifetime)]
+        func part(_ object: [String: Any]) throws -> String {
+            base64URL(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        }
+        let signingInput = try part(header) + "." + part(claims)
+        let digest = Crypto.SHA256.hash(data: Data(signingInput.utf8))
+        let signature = try key.signature(for: digest, padding: algorithm == .rs256 ? .insecurePKCS1v1_5 : .PSS)
+        return signingInput + "." + base64URL(signature.rawRepresentation)
+    }
+}
+
+func base64URL(_ data: Data) -> String {
+    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        .replacingOccurrences(of: "=", with: "")
+}
