@@ -12,6 +12,11 @@ public struct DirectorySeed: Codable, Sendable {
         public var phoneType: String
         public var phoneNumber: String
         public var smsSignInState: String?
+        public init(phoneType: String, phoneNumber: String, smsSignInState: String? = nil) {
+            self.phoneType = phoneType
+            self.phoneNumber = phoneNumber
+            self.smsSignInState = smsSignInState
+        }
     }
     public struct OtherMethodSeed: Codable, Sendable {
         /// password, email, microsoftAuthenticator, fido2, softwareOath,

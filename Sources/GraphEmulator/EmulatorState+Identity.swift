@@ -28,14 +28,19 @@ extension EmulatorState {
         guard let clientId = form["client_id"], clientId.lowercased() == options.clientId.lowercased() else {
             return aad(400, "unauthorized_client", 700016, "Application with identifier '\(form["client_id"] ?? "")' was not found in the directory '\(options.seed.tenant.displayName)'.")
         }
-        if form["client_assertion"] != nil {
-            return aad(401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not registered on application.")
-        }
-        guard let secret = form["client_secret"], secret == options.clientSecret else {
+        if let assertion = form["client_assertion"] {
+            guard form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" else {
+                return aad(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_assertion_type'.")
+            }
+            if let failure = verifyAssertion(assertion, clientId: clientId, tenant: tenantName, now: context.now) {
+                return aad(401, "invalid_client", failure.code, failure.text)
+            }
+        } else if let secret = form["client_secret"], secret == options.clientSecret {
+            if options.secretExpired {
+                return aad(401, "invalid_client", 7000222, "The provided client secret keys for app '\(options.clientId)' are expired. Visit the Azure portal to create new keys for your app.")
+            }
+        } else {
             return aad(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(options.clientId)'.")
-        }
-        if options.secretExpired {
-            return aad(401, "invalid_client", 7000222, "The provided client secret keys for app '\(options.clientId)' are expired. Visit the Azure portal to create new keys for your app.")
         }
         let scope = form["scope"] ?? ""
         guard scope.hasSuffix("/.default") else {

@@ -25,6 +25,12 @@ public final class GraphService: Sendable, Responding {
         state.withLock { $0.faults = faults }
     }
 
+    /// Replaces the app's granted permissions (as an admin removing consent would): calls
+    /// are checked against them at once; tokens already issued keep their `roles` claim.
+    public func setPermissions(_ permissions: Set<String>) {
+        state.withLock { $0.options.permissions = permissions }
+    }
+
     /// Revokes every token issued so far (the next request with one answers 401).
     public func revokeTokens() {
         state.withLock { $0.tokens = [:] }
@@ -163,10 +169,15 @@ struct EmulatorState: Responding {
     var nextSequence = 1
     var faults: FaultSettings
     let clock: @Sendable () -> Double
+    /// Certificates registered on the app (parsed from `options.clientCertificates`).
+    var registeredCertificates: [RegisteredCertificate]
+    /// Client-assertion `jti`s seen (each may be used once).
+    var usedAssertionIds: Set<String> = []
 
     init(options: EmulatorOptions, clock: @escaping @Sendable () -> Double) {
         self.options = options
         self.clock = clock
+        registeredCertificates = options.clientCertificates.compactMap { try? RegisteredCertificate(pem: $0) }
         tenant = Tenant(seed: options.seed)
         throttle = Throttle(settings: options.throttle, tenantId: options.seed.tenant.id,
                             tenantUsers: options.seed.users.count, now: clock())

@@ -64,4 +64,14 @@ public enum OurChoices {
     /// is enabled by policy to use SMS to sign in and the mobile number is changed, the system
     /// will attempt to register the number for use in that system").
     public static let smsSignInEnabledWhenReady = true
+
+    /// Client assertions (learn.microsoft.com/entra/identity-platform/certificate-credentials):
+    /// the documented errors are AADSTS700027 (signature, or a key not registered: "The key
+    /// was not found"), AADSTS700024 (not within its valid time range) and AADSTS700021
+    /// (issuer/subject not the client id). A wrong `aud` and a replayed `jti` have no code we
+    /// could find documented: we answer both as 700027, invalid_client.
+    public static let assertionAudienceError = 700027
+    public static let assertionReplayError = 700027
+    /// Clock skew allowed on `nbf` and `exp` (not documented; 5 minutes, as common).
+    public static let assertionClockSkew = 300.0
 }

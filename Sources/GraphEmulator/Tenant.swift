@@ -169,6 +169,14 @@ struct Tenant: Sendable {
             grant(g.id, g.eligibleRoles, eligible: true)
         }
         self.grants = grants
+        // A user enabled for SMS sign-in by policy whose mobile has no state yet is
+        // registered, unless another user signs in with the number already.
+        var taken = Set(users.flatMap { $0.phones.values.filter { $0.smsSignInState == "ready" }.map(\.number) })
+        for i in users.indices where users[i].smsSignInEnabled {
+            guard var mobile = users[i].phones[.mobile], seed.users[i].phoneMethods?.first(where: { $0.phoneType == "mobile" })?.smsSignInState == nil else { continue }
+            mobile.smsSignInState = taken.insert(mobile.number).inserted ? "ready" : "phoneNumberNotUnique"
+            users[i].phones[.mobile] = mobile
+        }
         reindex()
     }
 

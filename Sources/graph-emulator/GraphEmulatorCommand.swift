@@ -47,6 +47,12 @@ struct GraphEmulatorCommand: AsyncParsableCommand {
     @Option(help: "Application permissions granted, comma-separated.")
     var permissions: String = EmulatorOptions.defaultPermissions.sorted().joined(separator: ",")
 
+    @Option(help: "A certificate (PEM) registered on the app, for client assertions. Repeatable.")
+    var clientCertificate: [String] = []
+
+    @Option(help: "The cloud this emulator stands for: global, usgov, usgovdod or china (sets the token scope it expects; china has no /authentication/methods).")
+    var cloud: String = "global"
+
     @Flag(help: "Turn throttling off.")
     var noThrottle = false
 
@@ -83,6 +89,9 @@ struct GraphEmulatorCommand: AsyncParsableCommand {
     mutating func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard throttleScale > 0 else { throw ValidationError("--throttle-scale must be above 0") }
+        guard ["global", "usgov", "usgovdod", "china"].contains(cloud) else {
+            throw ValidationError("--cloud must be global, usgov, usgovdod or china")
+        }
         for (name, value) in [("--drop-rate", dropRate), ("--lost-answer-rate", lostAnswerRate), ("--stall-rate", stallRate)] where !(0...1).contains(value) {
             throw ValidationError("\(name) must be a share between 0 and 1")
         }
@@ -115,12 +124,23 @@ struct GraphEmulatorCommand: AsyncParsableCommand {
         var faults = FaultSettings(latencyMs: latencyMs, latencySpreadMs: latencySpreadMs, errorRates: rates,
                                    dropRate: dropRate, stallRate: stallRate, stallSeconds: stallSeconds)
         faults.lostAnswerRate = lostAnswerRate
-        let options = EmulatorOptions(
+        var options = EmulatorOptions(
             seed: seed, host: host, port: port, clientId: clientId, clientSecret: secret,
             tokenLifetime: tokenLifetime, secretExpired: secretExpired,
             permissions: Set(permissions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }),
             throttle: throttle,
             faults: faults)
+
+        options.cloud = cloud
+        options.clientCertificates = try clientCertificate.map { path in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("--client-certificate: cannot read '\(path)'")
+            }
+            do { _ = try RegisteredCertificate.check(pem: text) } catch {
+                throw ValidationError("--client-certificate: '\(path)' is not a PEM certificate with an RSA key: \(error)")
+            }
+            return text
+        }
         let running = try await EmulatorServer.start(options)
         FileHandle.standardOutput.write(Data((running.baseURL + "\n").utf8))
         FileHandle.standardError.write(Data("graph-emulator: \(seed.users.count) users in tenant \(seed.tenant.id); token endpoint \(running.baseURL)/\(seed.tenant.id)/oauth2/v2.0/token\n".utf8))

@@ -35,8 +35,10 @@ final class EngineFixture: @unchecked Sendable {
     }
 
     func writeJob(writesPerSecond: Double, readsPerSecond: Double = 2000, concurrency: Int = 16, burst: Double = 20,
-                  tenantId: String? = nil, requestTimeout: Double = 20, maxAttempts: Int = 8, phoneType: String = "mobile", extra: String = "") -> String {
-        dir.file("job.yaml", """
+                  tenantId: String? = nil, requestTimeout: Double = 20, maxAttempts: Int = 8, phoneType: String = "mobile", extra: String = "",
+                  credential: String? = nil, tenantExtra: String = "") -> String {
+        let credentialLines = credential ?? "clientSecret:\n    env: \(Self.secretVariable)"
+        return dir.file("job.yaml", """
             name: test
             sheet:
               path: sheet.csv
@@ -44,10 +46,10 @@ final class EngineFixture: @unchecked Sendable {
             tenant:
               tenantId: \(tenantId ?? self.tenantId)
               clientId: \(EmulatorOptions.defaultClientId)
-              clientSecret:
-                env: \(Self.secretVariable)
+              \(credentialLines)
               authority: \(emulator.baseURL)
               graph: \(emulator.baseURL)/v1.0
+              \(tenantExtra)
             rate:
               writesPerSecond: \(writesPerSecond)
               readsPerSecond: \(readsPerSecond)

@@ -26,7 +26,7 @@ struct EngineUnitTests {
 
     func client(_ emulator: EmulatorServer.Running, maxAttempts: Int = 3) throws -> GraphClient {
         let settings = try GraphSettings(tenantId: "9188040d-6c67-4c5b-b112-36a304b66dad", clientId: EmulatorOptions.defaultClientId,
-                                         clientSecret: Secret(EmulatorOptions.defaultClientSecret),
+                                         credential: .secret(Secret(EmulatorOptions.defaultClientSecret)),
                                          authority: URL(string: emulator.baseURL)!, graphBase: URL(string: emulator.baseURL + "/v1.0")!)
         return GraphClient(settings: settings, transport: CurlTransport(), limiter: RateLimiter(writesPerSecond: 100, readsPerSecond: 100),
                            retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: 0.01, maxDelay: 0.05), logger: Logger(label: "test"))

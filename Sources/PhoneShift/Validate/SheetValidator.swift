@@ -227,6 +227,8 @@ struct RowChecker: Sendable {
         case .success(let user):
             outcome.userKind = user.kind
             outcome.userKey = user.key
+            // The user as Graph takes it (an object id's braces stripped).
+            if user.kind == .objectId { outcome.user = user.value }
         case .failure(let finding):
             outcome.add(finding.code.rawValue, finding.message, status: .invalid)
         }
