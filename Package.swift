@@ -84,7 +84,8 @@ let package = Package(
         ),
         .testTarget(
             name: "GraphEmulatorTests",
-            dependencies: ["GraphEmulator"]
+            dependencies: ["GraphEmulator", .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1"),
+                           .product(name: "X509", package: "swift-certificates")]
         ),
     ]
 )
