@@ -16,7 +16,9 @@ public enum OurChoices {
     /// Error code for an unsupported `$filter` (Graph's wording varies by workload).
     public static let unsupportedQueryCode = "Request_UnsupportedQuery"
 
-    /// Largest `$top` accepted on `/users` (Graph documents 999).
+    /// Largest `$top` accepted on `/users` (Graph documents 999). The same page sizes serve
+    /// role assignments, eligibilities, role definitions and group members, whose own page
+    /// sizes the documentation does not give.
     public static let maxPageSize = 999
     public static let defaultPageSize = 100
 
@@ -32,6 +34,15 @@ public enum OurChoices {
 
     /// Token lifetime in seconds (documented default for client credentials).
     public static let defaultTokenLifetime = 3599.0
+
+    /// Application permissions per endpoint follow each API's permissions table
+    /// (EmulatorState.Permissions). Two corrections against the first emulator:
+    /// `/directoryRoles` needs RoleManagement.Read.Directory or Directory.Read.All (not
+    /// User.Read.All), and the phone-only UserAuthMethod-Phone.Read(Write).All reads (and
+    /// writes) `/phoneMethods` but not `/authentication/methods` (learn.microsoft.com/graph/api/
+    /// phoneauthenticationmethod-get, -update; authentication-list-methods). Group members:
+    /// GroupMember.Read.All (group-list-transitivemembers).
+    public static let permissionTablesFromDocs = true
 
     /// Items an `$expand` returns on directory objects, with no `@odata.nextLink` for the
     /// rest. Documented as 20 on the query-parameters page

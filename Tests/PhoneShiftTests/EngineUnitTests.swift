@@ -24,6 +24,37 @@ struct EngineUnitTests {
         #expect(await limiter.throttledCount == 1)
     }
 
+    @Test("RateLimiter lanes and AIMD: a write-scope 429 pauses writes only; repeated 429s take the rate below half (no floor); it grows back")
+    func rateLimiterLanes() async throws {
+        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 1)
+        await limiter.throttled(retryAfter: 0.5, scope: "Tenant_Application/Write/app/tenant")
+        var start = ContinuousClock.now
+        try await limiter.acquire(.read)
+        #expect(ContinuousClock.now - start < .milliseconds(200), "a write limit stopped a read")
+        start = ContinuousClock.now
+        try await limiter.acquire(.write)
+        #expect(ContinuousClock.now - start >= .milliseconds(400), "a write went through during the write pause")
+        // A resource-unit limit stops both lanes.
+        await limiter.throttled(retryAfter: 0.4, scope: "Tenant_Application/ReadWrite/app/tenant")
+        start = ContinuousClock.now
+        try await limiter.acquire(.read)
+        #expect(ContinuousClock.now - start >= .milliseconds(350))
+        // A burst of 429s within a second counts once; spaced ones keep lowering the rate.
+        for _ in 0..<5 { await limiter.throttled(retryAfter: 0.01, scope: "Tenant_Application/Write/app/tenant") }
+        let afterBurst = await limiter.currentRate(.write)
+        for _ in 0..<2 {
+            try await Task.sleep(nanoseconds: 1_050_000_000)
+            await limiter.throttled(retryAfter: 0.01, scope: "Tenant_Application/Write/app/tenant")
+        }
+        let lowered = await limiter.currentRate(.write)
+        #expect(lowered < 10, "the write rate stopped at \(lowered)/s: a floor at half the configured 20/s")
+        #expect(afterBurst > lowered * 1.2)
+        #expect(await limiter.currentRate(.read) < 1000 && afterBurst >= 20 * 0.75 * 0.75 * 0.99)
+        try await Task.sleep(nanoseconds: 1_000_000_000)
+        try await limiter.acquire(.write)
+        #expect(await limiter.currentRate(.write) > lowered, "the rate does not grow back")
+    }
+
     func client(_ emulator: EmulatorServer.Running, maxAttempts: Int = 3) throws -> GraphClient {
         let settings = try GraphSettings(tenantId: "9188040d-6c67-4c5b-b112-36a304b66dad", clientId: EmulatorOptions.defaultClientId,
                                          credential: .secret(Secret(EmulatorOptions.defaultClientSecret)),
@@ -118,6 +149,34 @@ struct EngineUnitTests {
     func loopback(_ url: String, _ allowed: Bool) {
         let ok = (try? GraphSettings.checkEndpoint(URL(string: url)!, name: "tenant.graph")) != nil
         #expect(ok == allowed)
+    }
+
+    @Test("tenant.cloud sets authority, Graph and token scope; an unknown cloud or a pair from two clouds is refused with the key named")
+    func clouds() throws {
+        func job(_ tenantLines: String) throws -> JobDefinition {
+            let path = dir.file("cloud.yaml", "sheet:\n  path: a.csv\ntenant:\n  tenantId: t\n  clientId: c\n  clientSecret:\n    env: S\n" + tenantLines)
+            return try JobDefinition.load(path: path)
+        }
+        let expected: [(String, String, String, String)] = [
+            ("global", "https://login.microsoftonline.com", "https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/.default"),
+            ("gcc", "https://login.microsoftonline.com", "https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/.default"),
+            ("usgov", "https://login.microsoftonline.us", "https://graph.microsoft.us/v1.0", "https://graph.microsoft.us/.default"),
+            ("usgovdod", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us/v1.0", "https://dod-graph.microsoft.us/.default"),
+            ("china", "https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn/v1.0", "https://microsoftgraph.chinacloudapi.cn/.default"),
+        ]
+        for (name, authority, graph, scope) in expected {
+            let j = try job("  cloud: \(name)\n")
+            #expect(j.tenant.authority == authority && j.tenant.graph == graph, "\(name)")
+            let settings = try j.graphSettings(environment: ["S": "x"])
+            #expect(settings.scope == scope, "\(name)")
+        }
+        // The emulator on loopback stands for the cloud named: the scope is the cloud's.
+        let local = try job("  cloud: usgov\n  authority: http://127.0.0.1:9\n  graph: http://127.0.0.1:9/v1.0\n")
+        #expect(try local.graphSettings(environment: ["S": "x"]).scope == "https://graph.microsoft.us/.default")
+        #expect(throws: PhoneShiftError.self) { try job("  cloud: mars\n") }
+        #expect(throws: PhoneShiftError.self) { try job("  cloud: china\n  graph: https://graph.microsoft.com/v1.0\n") }
+        #expect(throws: PhoneShiftError.self) { try job("  authority: https://login.chinacloudapi.cn\n  graph: https://graph.microsoft.us/v1.0\n") }
+        #expect((try? job("  authority: https://login.microsoftonline.us\n  graph: https://dod-graph.microsoft.us/v1.0\n")) != nil)
     }
 
     @Test("~ in job paths is the home folder")
