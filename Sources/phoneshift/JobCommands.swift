@@ -198,7 +198,8 @@ struct StatusCommand: AsyncParsableCommand {
 func printPlan(_ result: PlanResult, limit: Int) {
     for row in result.changesPreview.prefix(limit) {
         let (before, after) = PhoneMask.maskPair(row.before, row.target)
-        print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(before ?? "(none)") → \(after ?? "")  (\(row.action.rawValue))")
+        let sms = row.action == .update && PlanRow.smsSignInFollows(row.smsSignIn) ? "  [SMS sign-in number changes too]" : ""
+        print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(before ?? "(none)") → \(after ?? "")  (\(row.action.rawValue))\(sms)")
     }
     if result.changes > limit { print("  … and \(result.changes - limit) more (--show-all lists them)") }
     for row in result.attentionPreview {

@@ -157,6 +157,7 @@ extension EngineTests {
         let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 0, "\(plan.stderr)")
         #expect(plan.stdout.contains("SMS sign-in: 2 of these users sign in by SMS"), "\(plan.stdout)")
+        #expect(plan.stdout.split(separator: "\n").contains { $0.contains("bench2@contoso.com") && $0.contains("[SMS sign-in number changes too]") })
         let planned = try await f.storeRows()
         #expect(planned.values.first { $0.user == "bench2@contoso.com" }?.smsSignIn == "ready")
         let apply = try await f.phoneshift(["apply", f.jobPath])
