@@ -59,6 +59,9 @@ struct DemoCommand: AsyncParsableCommand {
         let outcome = try await withInterruptibleTask { try await runner.apply(notice: { printError("phoneshift: notice: \($0)") }) }
         printApplyOutcome(outcome)
         print("Job store: \(definition.store)  (phoneshift status \(definition.store))")
+        print("\n== 4. report")
+        print("The run's report: \(outcome.reports.csv) and \(outcome.reports.json)")
+        print("Open in a browser: file://\(outcome.reports.html)")
         if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
     }
 

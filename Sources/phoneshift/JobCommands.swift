@@ -69,7 +69,7 @@ struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Carry out the stored plan at the speed Graph allows; resumable after any crash.",
-        discussion: "Exit codes: 0 every row done; 1 some rows failed, moved, in conflict or unknown (see results.csv); 2 bad job, no plan, a changed sheet or job; 3 locked, or the lock was lost; 4 authentication failed; 130 interrupted (apply again to resume).")
+        discussion: "Exit codes: 0 every row done; 1 some rows failed, moved, in conflict or unknown (see report.csv); 2 bad job, no plan, a changed sheet or job; 3 locked, or the lock was lost; 4 authentication failed; 130 interrupted (apply again to resume).")
 
     @Argument(help: "The job file (YAML), or its job store (.sqlite).")
     var job: String
@@ -121,7 +121,10 @@ func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
     let head = s.interrupted ? "Interrupted after" : "Done in"
     print(String(format: "%@ %.1f s: %d rows processed, %d answered 429.", head, s.elapsed, s.processed, s.throttled))
     print("Outcomes: " + outcome.progress.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
-    print("Results: \(outcome.resultsPath)")
+    print("Report: \(outcome.reports.csv)  (also report.json; open \(outcome.reports.html) in a browser)")
+    if let failures = outcome.reports.failures {
+        print("Rows to run again (failed, blocked, moved): \(outcome.reports.failureRows) in \(failures) — point a job's sheet.path at it and plan")
+    }
     if s.interrupted {
         print("\(outcome.progress.open) rows still to do; apply again to resume.")
     } else if outcome.needAttention > 0 {

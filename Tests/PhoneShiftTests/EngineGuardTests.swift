@@ -250,12 +250,12 @@ extension EngineTests {
         let state = try await f.state()
         #expect(state["farid.nilsson@contoso.com"]?["mobile"] == "+39 3392942141")
         #expect(state["ann.bianchi@contoso.com"]?["mobile"] == "+1 2065550142")
-        // results.csv masks numbers; reports.fullNumbers shows them.
-        let results = try String(contentsOfFile: f.dir.path + "/out/results.csv", encoding: .utf8)
+        // report.csv masks numbers; reports.fullNumbers shows them.
+        let results = try String(contentsOfFile: f.dir.path + "/out/report.csv", encoding: .utf8)
         #expect(!results.contains("2065550142") && results.contains("+1 ******0142"))
         _ = f.writeJob(writesPerSecond: 50, extra: "reports:\n  fullNumbers: true")
         #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
-        #expect(try String(contentsOfFile: f.dir.path + "/out/results.csv", encoding: .utf8).contains("+1 2065550142"))
+        #expect(try String(contentsOfFile: f.dir.path + "/out/report.csv", encoding: .utf8).contains("+1 2065550142"))
     }
 
     @Test("Users found by employee id; an employee id two users share is ambiguous and blocked")
@@ -317,7 +317,7 @@ extension EngineTests {
         for _ in 0..<2 {
             let run = try await runProduct("phoneshift", arguments)
             #expect(run.status == 0 || run.status == 1, "\(run.stdout) \(run.stderr)")
-            #expect(run.stdout.contains("== 3. apply") && run.stdout.contains("Results:"), "\(run.stdout)")
+            #expect(run.stdout.contains("== 3. apply") && run.stdout.contains("Open in a browser: file://") && run.stdout.contains("report.html"), "\(run.stdout)")
         }
         // A job store that the demo did not make is refused and left as it is.
         try FileManager.default.removeItem(atPath: dir.path + "/out/demo.sqlite")

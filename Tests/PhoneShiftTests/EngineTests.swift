@@ -27,7 +27,7 @@ struct EngineTests {
         let status = try await f.phoneshift(["status", f.jobPath])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("unchanged: 40"), "\(status.stdout)")
-        let results = try String(contentsOfFile: f.dir.path + "/out/results.csv", encoding: .utf8)
+        let results = try String(contentsOfFile: f.dir.path + "/out/report.csv", encoding: .utf8)
         #expect(results.split(separator: "\n").count == 43)
         let mode = try FileManager.default.attributesOfItem(atPath: f.storePath)[.posixPermissions] as? Int
         #expect(mode == 0o600)

@@ -90,6 +90,7 @@ public struct Executor: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(nanoseconds: 1_000_000_000)
                     try? await checkpoint.flush()
+                    try? await store.recordThrottles(run: run, await client.limiter.drainEvents())
                     let snapshot = await checkpoint.totals
                     let elapsed = RateLimiter.now() - started
                     progress(ApplyProgress(done: snapshot.processed, total: total, rate: Double(snapshot.processed) / max(elapsed, 0.001),
@@ -103,6 +104,7 @@ public struct Executor: Sendable {
         }
         // The final flush waits for any batch still being written.
         try await checkpoint.flush()
+        try await store.recordThrottles(run: run, await client.limiter.drainEvents())
         let snapshot = await checkpoint.totals
         var summary = ApplySummary()
         summary.processed = snapshot.processed

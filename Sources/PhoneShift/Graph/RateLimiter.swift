@@ -62,6 +62,20 @@ public actor RateLimiter {
     public private(set) var throttledCount = 0
     public private(set) var slowdowns = 0
 
+    /// A 429 as the report draws it.
+    public struct ThrottleEvent: Sendable {
+        public var time: Double
+        public var lane: String
+        public var retryAfter: Double
+    }
+    private var events: [ThrottleEvent] = []
+
+    /// The 429s met since the last call (the store records them).
+    public func drainEvents() -> [ThrottleEvent] {
+        defer { events.removeAll() }
+        return events
+    }
+
     /// - Parameters:
     ///   - writesPerSecond: sustained write rate (all workers together), the ceiling.
     ///   - readsPerSecond: sustained read rate, the ceiling.
@@ -113,9 +127,12 @@ public actor RateLimiter {
     /// Graph answered 429: the named lane pauses for `retryAfter` seconds and slows down.
     public func throttled(retryAfter: Double, scope: String? = nil) {
         throttledCount += 1
+        let lanes = Self.lanes(scope: scope)
+        events.append(ThrottleEvent(time: Date().timeIntervalSince1970, lane: lanes.count == 2 ? "all" : lanes[0] == .write ? "write" : "read",
+                                    retryAfter: retryAfter))
         let now = Self.now()
         let until = now + max(0.05, retryAfter)
-        for kind in Self.lanes(scope: scope) {
+        for kind in lanes {
             if kind == .write {
                 write.pausedUntil = max(write.pausedUntil, until)
                 write.decrease(now: now, by: Self.decreaseFactor)

@@ -60,9 +60,9 @@ public struct JobDefinition: Sendable {
     public var policy: Policy
     /// The job store (SQLite).
     public var store: String
-    /// Folder for results (results.csv).
+    /// Folder for the reports (report.csv, report.json, report.html, failures.csv).
     public var outputs: String
-    /// Full phone numbers in results.csv (masked by default).
+    /// Full phone numbers in the reports (masked by default).
     public var fullNumbersInReports: Bool
 
     /// Reads and checks a job file. Every problem names its key (and line): unknown keys,

@@ -92,7 +92,8 @@ public struct JobRunner: Sendable {
         public var planId: Int
         public var summary: ApplySummary
         public var progress: JobStore.Progress
-        public var resultsPath: String
+        public var reports: ReportSet
+        public var resultsPath: String { reports.csv }
         /// Rows that moved since the plan (they need a new plan; never retried blindly).
         public var moved: Int { progress.byOutcome["moved"] ?? 0 }
         /// Failed, moved, in conflict, or still open.
@@ -165,13 +166,14 @@ public struct JobRunner: Sendable {
             try await store.finishRun(run, status: summary.interrupted ? "interrupted" : summary.refused != nil ? "stopped: permission refused" : "finished",
                                       throttled: summary.throttled)
             let state = try await store.progress(plan: plan.id)
-            let results = try await ResultsWriter.write(store: store, plan: plan.id, folder: job.outputs, fullNumbers: job.fullNumbersInReports)
+            let reports = try await Reports.write(store: store, job: job, run: run)
+            let results = reports.csv
             if let refused = summary.refused {
                 // Graph refused a write: every other row would be refused the same way.
                 throw GraphNeed.missingError([.writePhoneMethods], clientId: session.client.settings.clientId,
                                              detail: "\(refused.code ?? "403"): \(Sanitize.forMessage(refused.message)) on line \(refused.line); the run stopped there, the rows not yet written stay pending; apply again once it is granted (results: \(results))", wroteNothing: false)
             }
-            return ApplyOutcome(planId: plan.id, summary: summary, progress: state, resultsPath: results)
+            return ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports)
         }
     }
 

@@ -19,6 +19,22 @@ public enum CSVFormatting {
         out.append(0x0A)
     }
 
+    /// Appends one line with `delimiter`, cells as they are (quoted where RFC 4180 needs it,
+    /// never altered): for sheets PhoneShift reads back.
+    public static func appendVerbatim(_ cells: [String], delimiter: UInt8, to out: inout [UInt8]) {
+        for (index, cell) in cells.enumerated() {
+            if index > 0 { out.append(delimiter) }
+            let quote = cell.utf8.contains { $0 == delimiter || $0 == 0x0A || $0 == 0x0D || $0 == UInt8(ascii: "\"") }
+            if quote { out.append(UInt8(ascii: "\"")) }
+            for byte in cell.utf8 {
+                if byte == UInt8(ascii: "\"") { out.append(byte) }
+                out.append(byte)
+            }
+            if quote { out.append(UInt8(ascii: "\"")) }
+        }
+        out.append(0x0A)
+    }
+
     static func appendCell(_ cell: String, to out: inout [UInt8]) {
         let neutralise = needsNeutralising(cell)
         var needsQuotes = false

@@ -28,6 +28,19 @@ extension JobStore {
         }
     }
 
+    /// Records 429 answers (wall-clock time, lane, Retry-After) met by a run.
+    public func recordThrottles(run: Int, _ events: [RateLimiter.ThrottleEvent]) async throws {
+        guard !events.isEmpty else { return }
+        try await perform { db in
+            try db.transaction {
+                let q = try self.cached(db, "INSERT INTO throttles (run_id, time, lane, retry_after) VALUES (?1, ?2, ?3, ?4)")
+                for e in events {
+                    try q.run([.int(run), .text(Self.timestamp(Date(timeIntervalSince1970: e.time))), .text(e.lane), .real(e.retryAfter)])
+                }
+            }
+        }
+    }
+
     public func event(run: Int?, kind: String, detail: String) async throws {
         try await performWrite { db in try self.appendEvent(db, run: run, line: nil, kind: kind, detail: detail) }
     }

@@ -84,6 +84,16 @@ public final class JobStore: @unchecked Sendable {
     /// per call cost more than the row update it stamps.
     static func now() -> String { timestamp(Date()) }
 
+    /// Seconds since 1970 of a `timestamp` (`YYYY-MM-DDTHH:MM:SSZ`), nil when it is not one.
+    static func parseTimestamp(_ text: String) -> Double? {
+        let parts = text.split(whereSeparator: { "-T:Z".contains($0) }).compactMap { Int($0) }
+        guard parts.count == 6 else { return nil }
+        var t = tm()
+        t.tm_year = Int32(parts[0] - 1900); t.tm_mon = Int32(parts[1] - 1); t.tm_mday = Int32(parts[2])
+        t.tm_hour = Int32(parts[3]); t.tm_min = Int32(parts[4]); t.tm_sec = Int32(parts[5])
+        return Double(timegm(&t))
+    }
+
     /// A prepared statement for `sql`, kept for the next call (on `queue` only). Callers
     /// run it to the end or reset it, so that no read stays open.
     func cached(_ db: SQLiteDatabase, _ sql: String) throws -> SQLiteStatement {
@@ -150,6 +160,11 @@ enum StoreSchema {
         // 3: each row's SMS sign-in state at plan time.
         """
         ALTER TABLE rows ADD COLUMN sms_sign_in TEXT;
+        """,
+        // 4: every 429 a run met, with its time and lane (for the report's chart).
+        """
+        CREATE TABLE throttles (run_id INTEGER NOT NULL, time TEXT NOT NULL, lane TEXT NOT NULL, retry_after REAL NOT NULL);
+        CREATE INDEX throttles_run ON throttles(run_id, time);
         """,
     ]
 

@@ -4,7 +4,7 @@ import Foundation
 /// code means one thing; `ExitStatus.of(_:)` maps every error a command can end with.
 public enum ExitStatus {
     public static let success: Int32 = 0
-    /// Some rows failed, moved, are in conflict or still unknown: look at results.csv.
+    /// Some rows failed, moved, are in conflict or still unknown: look at report.csv.
     public static let rowsNeedAttention: Int32 = 1
     /// Usage error, bad job file or setting, unreadable input, a plan that no longer fits.
     public static let usage: Int32 = 2

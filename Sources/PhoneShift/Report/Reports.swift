@@ -1,0 +1,178 @@
+import Foundation
+
+/// Where a report set was written.
+public struct ReportSet: Sendable {
+    public var folder: String
+    public var csv: String
+    public var json: String
+    public var html: String
+    /// nil when no row failed, was blocked or moved.
+    public var failures: String?
+    public var failureRows: Int
+}
+
+/// The report set of a job, built from its store after every apply and on demand
+/// (`phoneshift report`), also for a partial or running run:
+///
+/// - `report.csv`: one row per sheet row (spreadsheet-safe; numbers masked unless the job
+///   asks for full numbers);
+/// - `report.json`: the run and the rows, in the shape of `report-v1.schema.json`;
+/// - `report.html`: one self-contained page (figures, charts, rows needing attention);
+/// - `failures.csv`: the failed, blocked and moved rows in the input sheet's own columns and
+///   delimiter, to plan again.
+///
+/// Every file is written atomically and owner-only.
+public enum Reports {
+    public static let csvColumns = ["line", "user", "display_name", "user_id", "phone_type", "before", "after", "action", "state",
+                                    "outcome", "sms_sign_in", "error_code", "error_message", "request_id", "client_request_id",
+                                    "attempts", "time", "reason"]
+    public static let schemaVersion = 1
+
+    public static func write(store: JobStore, job: JobDefinition, run runId: Int? = nil, folder: String? = nil) async throws -> ReportSet {
+        let folder = folder ?? job.outputs
+        try ResultsWriter.prepareOutputs(folder)
+        guard let plan = try await store.latestPlan() else {
+            throw PhoneShiftError(.badSetting, "no plan yet for this job; nothing to report")
+        }
+        let runs = try await store.runs(plan: plan.id)
+        var run = runs.first
+        if let runId {
+            guard let chosen = runs.first(where: { $0.id == runId }) else {
+                throw PhoneShiftError(.badSetting, "run \(runId) is not an apply run of plan \(plan.id); its runs: \(runs.map { String($0.id) }.joined(separator: ", "))")
+            }
+            run = chosen
+        }
+        let summary = try await store.reportSummary(plan: plan, run: run)
+        let full = job.fullNumbersInReports
+        let csv = folder + "/report.csv", json = folder + "/report.json", html = folder + "/report.html"
+        try await writeCSV(store: store, plan: plan.id, path: csv, fullNumbers: full)
+        try await writeJSON(store: store, summary: summary, job: job, path: json, fullNumbers: full)
+        let attention = try await store.attentionRows(plan: plan.id, limit: ReportPage.attentionLimit)
+        try ReportPage(summary: summary, job: job, attention: attention, fullNumbers: full).write(to: html)
+        let lines = try await store.rerunLines(plan: plan.id)
+        var failures: String?
+        if !lines.isEmpty {
+            let path = folder + "/failures.csv"
+            let options = try job.validationOptions()
+            try await runOnThread { try writeFailures(sheet: plan.sheetPath, options: options.reader, lines: lines, to: path) }
+            failures = path
+        } else {
+            // A failures.csv of an earlier run would now be wrong.
+            unlink(folder + "/failures.csv")
+        }
+        return ReportSet(folder: folder, csv: csv, json: json, html: html, failures: failures, failureRows: lines.count)
+    }
+
+    /// Before and after as reports show them: in full, or masked with enough digits kept
+    /// to tell the two apart.
+    static func numbers(_ row: PlanRow, full: Bool) -> (before: String?, after: String?) {
+        full ? (row.before, row.target) : PhoneMask.maskPair(row.before, row.target)
+    }
+
+    static func writeCSV(store: JobStore, plan: Int, path: String, fullNumbers: Bool) async throws {
+        try await store.withRows(plan: plan) { next in
+            let writer = try AtomicFileWriter(path: path)
+            try writer.write(CSVFormatting.line(csvColumns))
+            var line: [UInt8] = []
+            while let r = try next() {
+                line.removeAll(keepingCapacity: true)
+                let (before, after) = numbers(r, full: fullNumbers)
+                CSVFormatting.append([String(r.line), r.user, r.displayName ?? "", r.userId ?? "", r.phoneType.rawValue,
+                                      before ?? "", after ?? "", r.action.rawValue,
+                                      r.state.rawValue, r.outcome ?? "", r.smsSignIn ?? "", r.errorCode ?? "", r.errorMessage ?? "",
+                                      r.requestId ?? "", r.clientRequestId ?? "", String(r.attempts), r.updated ?? "", r.reason], to: &line)
+                try writer.write(bytes: line)
+            }
+            try writer.commit()
+        }
+    }
+
+    /// `key=value` lines (plan settings) or `key=value key=value` (run settings) as an object.
+    static func settingsObject(_ text: String?, separator: Character) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in (text ?? "").split(separator: separator) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            out[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return out
+    }
+
+    static func result(_ r: PlanRow) -> String {
+        if r.state == .pending && r.action.writes { return "pending" }
+        if r.state == .inFlight { return "unknown" }
+        return r.outcome ?? r.action.rawValue
+    }
+
+    static func writeJSON(store: JobStore, summary: ReportSummary, job: JobDefinition, path: String, fullNumbers: Bool) async throws {
+        var head: [String: Any] = [
+            "schemaVersion": schemaVersion,
+            "generated": JobStore.now(),
+            "job": ["name": job.name, "jobFile": job.jobFile],
+            "sheet": ["path": summary.plan.sheetPath, "sha256": summary.plan.sheetHash],
+            "plan": ["id": summary.plan.id, "created": summary.plan.created, "phoneType": summary.plan.phoneType.rawValue,
+                     "rows": summary.rowCount, "settings": settingsObject(summary.plan.settings, separator: "\n")],
+            "numbers": fullNumbers ? "full" : "masked",
+            "counts": ["byResult": summary.byResult, "byAction": summary.byAction, "byErrorCode": summary.byErrorCode,
+                       "needAttention": summary.attentionCount],
+            "throttling": ["answers429": summary.throttles.count,
+                           "events": summary.throttles.map { ["time": $0.time, "lane": $0.lane] }],
+        ]
+        if let run = summary.run {
+            var runObject: [String: Any] = ["id": run.id, "command": run.command, "status": run.status, "started": run.started,
+                                            "settings": settingsObject(run.settings, separator: " "), "throttled": run.throttled]
+            runObject["finished"] = run.finished ?? NSNull()
+            head["run"] = runObject
+        } else {
+            head["run"] = NSNull()
+        }
+        // The head, then the rows streamed one by one into the "rows" array.
+        var headText = String(decoding: try JSONSerialization.data(withJSONObject: head, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+        headText.removeLast()  // the closing brace
+        let prefix = headText + ",\"rows\":["
+        try await store.withRows(plan: summary.plan.id) { next in
+            let writer = try AtomicFileWriter(path: path)
+            try writer.write(prefix)
+            var first = true
+            while let r = try next() {
+                var row: [String: Any] = [
+                    "line": r.line, "user": r.user, "phoneType": r.phoneType.rawValue, "action": r.action.rawValue,
+                    "state": r.state.rawValue, "result": result(r), "attempts": r.attempts, "reason": r.reason,
+                ]
+                let (before, after) = numbers(r, full: fullNumbers)
+                let optional: [(String, String?)] = [
+                    ("displayName", r.displayName), ("userId", r.userId), ("userPrincipalName", r.userPrincipalName),
+                    ("before", before), ("after", after), ("outcome", r.outcome),
+                    ("smsSignIn", r.smsSignIn), ("errorCode", r.errorCode), ("errorMessage", r.errorMessage),
+                    ("requestId", r.requestId), ("clientRequestId", r.clientRequestId), ("time", r.updated),
+                ]
+                for (key, value) in optional { row[key] = value ?? NSNull() }
+                let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys, .withoutEscapingSlashes])
+                try writer.write(first ? "" : ",")
+                try writer.write(bytes: data)
+                first = false
+            }
+            try writer.write("]}\n")
+            try writer.commit()
+        }
+    }
+
+    /// The header and the records on `lines` of the sheet, as they were (same columns and
+    /// delimiter; written UTF-8), so that a job pointing at the file plans only them again.
+    static func writeFailures(sheet: String, options: SheetReaderOptions, lines: Set<Int>, to path: String) throws {
+        guard FileManager.default.fileExists(atPath: sheet) else {
+            throw PhoneShiftError(.unreadableFile, "the sheet '\(sheet)' is gone; failures.csv is made from it")
+        }
+        let reader = try SheetReader(path: sheet, options: options)
+        let writer = try AtomicFileWriter(path: path)
+        var header = true
+        var out: [UInt8] = []
+        while let record = try reader.next() {
+            guard header || lines.contains(record.line) else { continue }
+            header = false
+            out.removeAll(keepingCapacity: true)
+            CSVFormatting.appendVerbatim(record.fields, delimiter: reader.delimiter, to: &out)
+            try writer.write(bytes: out)
+        }
+        try writer.commit()
+    }
+}

