@@ -96,7 +96,9 @@ extension EngineTests {
 
         // report.json: valid against the schema in the repository, counts equal the store's.
         let schema = packageRoot + "/Sources/PhoneShift/Report/report-v1.schema.json"
-        let check = try await runTool("/usr/bin/env", ["python3", "-c", """
+        // The python3 on PATH, or Debian's (where .ci/setup installs python3-jsonschema).
+        let python = try await runTool("/usr/bin/env", ["python3", "-c", "import jsonschema"], in: f.dir).status == 0 ? "python3" : "/usr/bin/python3"
+        let check = try await runTool("/usr/bin/env", [python, "-c", """
             import json, sys, jsonschema
             schema = json.load(open(sys.argv[1])); report = json.load(open(sys.argv[2]))
             jsonschema.Draft202012Validator.check_schema(schema)
