@@ -70,6 +70,14 @@ struct EngineTests {
         #expect(rows[5003]?.action == .userNotFound)
         let log = try await f.requests()
         #expect(log.contains { $0["status"] as? Int == 429 })
+        // Every 429 the run met is in the report with its time (the chart's red ticks).
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.dir.path + "/out/report.json"))) as! [String: Any]
+        let throttling = report["throttling"] as! [String: Any]
+        let run = report["run"] as! [String: Any]
+        #expect((throttling["answers429"] as? Int ?? 0) > 0 && throttling["answers429"] as? Int == run["throttled"] as? Int)
+        #expect((throttling["events"] as? [[String: Any]])?.count == throttling["answers429"] as? Int)
+        let page = try String(contentsOfFile: f.dir.path + "/out/report.html", encoding: .utf8)
+        #expect(page.contains("red ticks: answers 429 (\(throttling["answers429"] as? Int ?? -1))"))
         #expect(log.contains { $0["status"] as? Int == 503 })
         #expect(log.contains { $0["status"] as? Int == 401 })
         // Tokens expire every 4 s: renewed ahead of expiry, several times during the run.
