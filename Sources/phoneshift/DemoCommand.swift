@@ -62,6 +62,10 @@ struct DemoCommand: AsyncParsableCommand {
         print("\n== 4. report")
         print("The run's report: \(outcome.reports.csv) and \(outcome.reports.json)")
         print("Open in a browser: file://\(outcome.reports.html)")
+        if let drafts = outcome.drafts {
+            print("\n== 5. notification drafts")
+            printDrafts(drafts)
+        }
         if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
     }
 

@@ -122,6 +122,7 @@ func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
     print(String(format: "%@ %.1f s: %d rows processed, %d answered 429.", head, s.elapsed, s.processed, s.throttled))
     print("Outcomes: " + outcome.progress.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
     print("Report: \(outcome.reports.csv)  (also report.json; open \(outcome.reports.html) in a browser)")
+    if let drafts = outcome.drafts { printDrafts(drafts) }
     if let failures = outcome.reports.failures {
         print("Rows to run again (failed, blocked, moved): \(outcome.reports.failureRows) in \(failures) — point a job's sheet.path at it and plan")
     }
@@ -134,6 +135,13 @@ func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
         if let c = outcome.progress.byAction[PlanAction.conflict.rawValue], c > 0 { parts.append("\(c) in conflict (fix the sheet)") }
         if outcome.progress.open > 0 { parts.append("\(outcome.progress.open) of unknown outcome (apply again re-reads them)") }
         print("\(outcome.needAttention) rows need attention: " + parts.joined(separator: "; ") + ". See \(outcome.resultsPath).")
+    }
+}
+
+func printDrafts(_ drafts: Notifier.Outcome) {
+    print("Drafts: \(drafts.drafts) notification drafts and the helpdesk summary in \(drafts.folder)")
+    if !drafts.noMail.isEmpty {
+        print("No usable e-mail address for \(drafts.noMail.count) users (listed in \(drafts.summary)); tell them another way")
     }
 }
 

@@ -80,3 +80,32 @@ struct ExportCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct NotifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notify",
+        abstract: "Write notification drafts (.eml) for the users a run changed, and a summary for the helpdesk.",
+        discussion: "Needs a notify: section in the job (from:, helpdesk:). Drafts go to OUTPUTS/drafts/run-N/; nothing is sent.")
+
+    @Argument(help: "The job file (YAML), or its job store (.sqlite).")
+    var job: String
+
+    @Option(help: "The apply run (default: the last).")
+    var run: Int?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        do {
+            let definition = try await JobDefinition.open(job)
+            guard FileManager.default.fileExists(atPath: definition.store) else {
+                throw PhoneShiftError(.badSetting, "no job store yet at \(definition.store): nothing applied")
+            }
+            let outcome = try await Notifier(job: definition, store: try JobStore(path: definition.store)).write(run: run)
+            printDrafts(outcome)
+        } catch {
+            printError("phoneshift: error: \(error)")
+            throw ExitCode(ExitStatus.of(error))
+        }
+    }
+}

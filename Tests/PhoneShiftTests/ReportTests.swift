@@ -198,3 +198,99 @@ extension EngineTests {
         #expect(zip(maskedRecords, records).allSatisfy { $0.fields[0] == $1.fields[0] })
     }
 }
+
+extension EngineTests {
+    @Test("Notification drafts: one .eml per changed user with mail, parsed by Python's email package; hostile names inert; edited templates used; the helpdesk summary lists who has no mail")
+    func notificationDrafts() async throws {
+        let hostile = Self.nastyNames + ["Eve\r\nBcc: everyone@evil.example", "\"Quoted, Name\" <fake@evil.example>"]
+        let f = try await EngineFixture(syntheticUsers: 12) { options in
+            let base = options.seed.users.count - 12
+            for (i, name) in hostile.prefix(11).enumerated() { options.seed.users[base + i].displayName = name }
+            options.seed.users[base + 11].mail = nil
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 12)
+        // An organisation's copy of the templates with its own subject and sign-off.
+        let templates = f.dir.path + "/templates"
+        try FileManager.default.createDirectory(atPath: templates, withIntermediateDirectories: true)
+        for name in DraftTemplates.names {
+            var text = try String(contentsOfFile: packageRoot + "/Jobs/templates/\(name).mustache", encoding: .utf8)
+            if name == "user.subject" { text = "Contoso: your MFA number changed\n" }
+            if name == "user.txt" { text += "\nCONTOSO-SIGNATURE\n" }
+            _ = f.dir.file("templates/\(name).mustache", text)
+        }
+        _ = f.writeJob(writesPerSecond: 400, extra: """
+            notify:
+              from: Contoso IT <it@contoso.com>
+              replyTo: helpdesk@contoso.com
+              helpdesk: "+1 206 555 0100"
+              templates: templates
+              afterApply: true
+            """)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
+        #expect(apply.stdout.contains("Drafts: 11 notification drafts"), "\(apply.stdout)")
+        let runFolder = try #require(FileManager.default.contentsOfDirectory(atPath: f.dir.path + "/out/drafts").first)
+        let folder = f.dir.path + "/out/drafts/" + runFolder
+        let parse = try await runTool("/usr/bin/env", ["python3", "-c", """
+            import email, email.policy, json, os, sys
+            out = {}
+            for name in sorted(os.listdir(sys.argv[1])):
+                with open(os.path.join(sys.argv[1], name), "rb") as fh:
+                    raw = fh.read()
+                m = email.message_from_bytes(raw, policy=email.policy.default)
+                parts = {p.get_content_type(): p.get_content() for p in m.walk() if not p.is_multipart()}
+                out[name] = {"headers": sorted(set(k.lower() for k in m.keys())), "from": str(m["From"]), "to": str(m["To"]),
+                             "toAddress": m["To"].addresses[0].addr_spec, "toName": m["To"].addresses[0].display_name,
+                             "subject": str(m["Subject"]), "type": m.get_content_type(), "parts": parts,
+                             "defects": [str(d) for d in m.defects] + [str(d) for p in m.walk() for d in p.defects],
+                             "crlf": b"\\r\\n" in raw and b"\\n" not in raw.replace(b"\\r\\n", b"")}
+            print(json.dumps(out))
+            """, folder], in: f.dir)
+        #expect(parse.status == 0, "\(parse.stderr)")
+        let drafts = try JSONSerialization.jsonObject(with: Data(parse.stdout.utf8)) as! [String: [String: Any]]
+        #expect(drafts.count == 12, "\(drafts.keys.sorted())")  // 11 users + the helpdesk summary
+        let users = drafts.filter { $0.key != "helpdesk-summary.eml" }
+        let state = try await f.state()
+        for (name, d) in users {
+            #expect(d["headers"] as? [String] == ["content-type", "date", "from", "message-id", "mime-version", "reply-to", "subject", "to", "x-unsent"], "\(name)")
+            #expect((d["defects"] as? [Any])?.isEmpty == true, "\(name): \(d["defects"] ?? "")")
+            #expect(d["crlf"] as? Bool == true)
+            #expect(d["type"] as? String == "multipart/alternative")
+            #expect(d["subject"] as? String == "Contoso: your MFA number changed")
+            let parts = d["parts"] as! [String: String]
+            #expect(parts["text/plain"]?.contains("CONTOSO-SIGNATURE") == true)
+            #expect(parts["text/plain"]?.contains("+1 206 555 0100") == true)
+            #expect(!(parts["text/html"] ?? "<script>").contains("<script") && !(parts["text/html"] ?? "<img").contains("<img"), "\(name)")
+            // The new number, masked, and never in full.
+            let upn = (d["toAddress"] as! String).lowercased()
+            let full = try #require(state[upn]?["mobile"])
+            #expect(!(parts["text/plain"] ?? "").contains(full) && (parts["text/plain"] ?? "").contains("*"))
+        }
+        // Hostile names stay one display name: no header injected, the address is the directory's mail.
+        let names = Set(users.values.compactMap { $0["toName"] as? String })
+        #expect(names.contains(hostile[3]) && names.contains(hostile[5]) && names.contains(hostile[6]) && names.contains(hostile[9]), "\(names)")
+        #expect(names.contains("Line one Line two") && names.contains("Eve Bcc: everyone@evil.example"), "\(names)")
+        // Longer than one encoded-word: cut, with the full name in the body.
+        #expect(names.contains { $0.hasPrefix("<script>document.body") && $0.hasSuffix("…") && !$0.contains("</script>") })
+        #expect(names.contains { $0.hasPrefix("long-name long-name") && $0.count < 50 })
+        #expect(users.values.allSatisfy { ($0["toAddress"] as? String ?? "").hasSuffix("@contoso.com") })
+        #expect(!parse.stdout.contains("\"bcc\""))
+        let summary = try #require(drafts["helpdesk-summary.eml"])
+        let summaryText = (summary["parts"] as! [String: String])["text/plain"] ?? ""
+        #expect(summaryText.contains("bench12@contoso.com"), "\(summary)")
+        #expect(summaryText.contains("No usable e-mail address (1)"))
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder) {
+            #expect(try FileManager.default.attributesOfItem(atPath: folder + "/" + file)[.posixPermissions] as? Int == 0o600)
+        }
+    }
+
+    @Test("The templates in Jobs/templates are the built-in defaults (an organisation's starting copy)")
+    func templatesMatchDefaults() throws {
+        for name in DraftTemplates.names {
+            let file = try String(contentsOfFile: packageRoot + "/Jobs/templates/\(name).mustache", encoding: .utf8)
+            #expect(file == DraftTemplates.defaults[name]! + "\n", "\(name)")
+        }
+    }
+}

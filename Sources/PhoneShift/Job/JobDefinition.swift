@@ -40,6 +40,19 @@ public struct JobDefinition: Sendable {
         public var connectTimeoutSeconds: Double = 10
         public var requestTimeoutSeconds: Double = 60
     }
+    /// Notification drafts (`phoneshift notify`, or after every apply with `afterApply`).
+    public struct Notify: Sendable {
+        var from: MailAddress
+        var replyTo: MailAddress?
+        /// Where the helpdesk summary is addressed (default: `from`).
+        var helpdeskTo: MailAddress?
+        /// How users reach the helpdesk, as the letter says it ("+1 206 555 0100, help@contoso.com").
+        public var helpdesk: String
+        public var organization: String?
+        /// A folder of templates replacing the defaults (`Jobs/templates` holds copies to edit).
+        public var templates: String?
+        public var afterApply: Bool
+    }
     public struct Policy: Sendable {
         /// Change accounts that hold a directory role (admins). Off by default.
         public var allowPrivileged = false
@@ -64,6 +77,7 @@ public struct JobDefinition: Sendable {
     public var outputs: String
     /// Full phone numbers in the reports (masked by default).
     public var fullNumbersInReports: Bool
+    public var notify: Notify?
 
     /// Reads and checks a job file. Every problem names its key (and line): unknown keys,
     /// wrong types, missing required settings.
@@ -93,7 +107,7 @@ public struct JobDefinition: Sendable {
             return expanded.hasPrefix("/") ? expanded : URL(fileURLWithPath: base).appendingPathComponent(expanded).standardizedFileURL.path
         }
         let top = try YAMLMap(root, path: "", file: path)
-        try top.only(["name", "sheet", "phoneType", "strict", "tenant", "rate", "policy", "store", "outputs", "reports"])
+        try top.only(["name", "sheet", "phoneType", "strict", "tenant", "rate", "policy", "store", "outputs", "reports", "notify"])
 
         let sheetMap = try top.map("sheet", required: true)!
         try sheetMap.only(["path", "userColumn", "phoneColumn", "regionColumn", "defaultRegion", "delimiter", "encoding"])
@@ -175,6 +189,20 @@ public struct JobDefinition: Sendable {
             try r.only(["fullNumbers"])
             fullNumbers = try r.bool("fullNumbers") ?? false
         }
+        var notify: Notify?
+        if let n = try top.map("notify") {
+            try n.only(["from", "replyTo", "helpdeskTo", "helpdesk", "organization", "templates", "afterApply"])
+            func address(_ key: String, required: Bool = false) throws -> MailAddress? {
+                guard let text = try n.string(key, required: required) else { return nil }
+                guard let parsed = MailAddress.parse(text) else {
+                    throw PhoneShiftError(.badSetting, "\(path): notify.\(key) (line \(n.line(key))): '\(Sanitize.forMessage(text))' is not an address such as 'IT Helpdesk <helpdesk@contoso.com>'")
+                }
+                return parsed
+            }
+            notify = Notify(from: try address("from", required: true)!, replyTo: try address("replyTo"), helpdeskTo: try address("helpdeskTo"),
+                            helpdesk: try n.string("helpdesk", required: true)!, organization: try n.string("organization"),
+                            templates: try n.string("templates").map(resolve), afterApply: try n.bool("afterApply") ?? false)
+        }
         let phoneTypeText = try top.string("phoneType") ?? "mobile"
         guard let phoneType = PhoneType(rawValue: phoneTypeText) else {
             throw PhoneShiftError(.badSetting, "\(path): phoneType (line \(top.line("phoneType"))): '\(phoneTypeText)' is not mobile, alternateMobile or office")
@@ -185,7 +213,7 @@ public struct JobDefinition: Sendable {
             name: name, jobFile: path, sheet: sheet, phoneType: phoneType, strict: try top.bool("strict") ?? false,
             tenant: tenant, rate: rate, policy: policy,
             store: resolve(try top.string("store") ?? outputs + "/\(name).sqlite"), outputs: outputs,
-            fullNumbersInReports: fullNumbers)
+            fullNumbersInReports: fullNumbers, notify: notify)
     }
 
     /// `~` and `~/…` mean the home folder, as in a shell.

@@ -93,6 +93,8 @@ public struct JobRunner: Sendable {
         public var summary: ApplySummary
         public var progress: JobStore.Progress
         public var reports: ReportSet
+        /// Notification drafts, when the job writes them after every apply.
+        public var drafts: Notifier.Outcome?
         public var resultsPath: String { reports.csv }
         /// Rows that moved since the plan (they need a new plan; never retried blindly).
         public var moved: Int { progress.byOutcome["moved"] ?? 0 }
@@ -168,12 +170,16 @@ public struct JobRunner: Sendable {
             let state = try await store.progress(plan: plan.id)
             let reports = try await Reports.write(store: store, job: job, run: run)
             let results = reports.csv
+            var drafts: Notifier.Outcome?
+            if job.notify?.afterApply == true, summary.refused == nil {
+                drafts = try await Notifier(job: job, store: store).write(run: run)
+            }
             if let refused = summary.refused {
                 // Graph refused a write: every other row would be refused the same way.
                 throw GraphNeed.missingError([.writePhoneMethods], clientId: session.client.settings.clientId,
                                              detail: "\(refused.code ?? "403"): \(Sanitize.forMessage(refused.message)) on line \(refused.line); the run stopped there, the rows not yet written stay pending; apply again once it is granted (results: \(results))", wroteNothing: false)
             }
-            return ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports)
+            return ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: drafts)
         }
     }
 

@@ -49,6 +49,8 @@ public struct PlanRow: Sendable, Equatable {
     public var requestId: String?
     public var clientRequestId: String?
     public var updated: String?
+    /// The run that last changed the row (nil before any apply).
+    public var runId: Int?
     /// The mobile method's `smsSignInState` at plan time (nil: not read or not a mobile job).
     public var smsSignIn: String?
 

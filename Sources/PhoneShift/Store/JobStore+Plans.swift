@@ -220,7 +220,7 @@ extension JobStore {
 
     static let rowColumns = """
         line, user, user_kind, user_id, upn, display_name, mail, phone_type, before, target, action, reason, state, outcome,
-        attempts, error_code, error_message, request_id, client_request_id, updated, sms_sign_in
+        attempts, error_code, error_message, request_id, client_request_id, updated, sms_sign_in, run_id
         """
 
     static func row(_ q: SQLiteStatement) -> PlanRow {
@@ -236,6 +236,7 @@ extension JobStore {
         r.clientRequestId = q.text(18)
         r.updated = q.text(19)
         r.smsSignIn = q.text(20)
+        r.runId = q.isNull(21) ? nil : q.int(21)
         return r
     }
 

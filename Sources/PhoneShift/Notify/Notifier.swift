@@ -1,0 +1,136 @@
+import Foundation
+import Mustache
+
+/// `phoneshift notify` (and `notify.afterApply`): one `.eml` draft per user whose number a
+/// run changed, addressed to their mail from the directory, and a summary draft for the
+/// helpdesk — in `OUTPUTS/drafts/run-N/`, owner-only. Nothing is sent: the drafts are
+/// opened in a mail client (Outlook opens them as drafts) or handed to a mail system.
+public struct Notifier: Sendable {
+    public struct Outcome: Sendable {
+        public var folder: String
+        public var drafts: Int
+        public var noMail: [String]
+        public var summary: String
+    }
+
+    public let job: JobDefinition
+    public let store: JobStore
+
+    public init(job: JobDefinition, store: JobStore) {
+        self.job = job
+        self.store = store
+    }
+
+    /// The templates: the job's folder (each file it has replaces the default) or the defaults.
+    func templates() throws -> [String: MustacheTemplate] {
+        var out: [String: MustacheTemplate] = [:]
+        for name in DraftTemplates.names {
+            var text = DraftTemplates.defaults[name]!
+            if let folder = job.notify?.templates {
+                let path = folder + "/" + name + ".mustache"
+                if FileManager.default.fileExists(atPath: path) {
+                    guard let custom = try? String(contentsOfFile: path, encoding: .utf8) else {
+                        throw PhoneShiftError(.badSetting, "cannot read the template '\(path)' as UTF-8 text")
+                    }
+                    text = custom
+                }
+            }
+            do {
+                out[name] = try MustacheTemplate(string: text)
+            } catch {
+                throw PhoneShiftError(.badSetting, "the template \(name).mustache\(job.notify?.templates.map { " in \($0)" } ?? "") is not valid Mustache: \(error)")
+            }
+        }
+        return out
+    }
+
+    public func write(run runId: Int? = nil) async throws -> Outcome {
+        guard let settings = job.notify else {
+            throw PhoneShiftError(.badSetting, "\(job.jobFile): add a notify: section (from:, helpdesk:) to write notification drafts")
+        }
+        guard let plan = try await store.latestPlan() else {
+            throw PhoneShiftError(.badSetting, "no plan yet for this job; nothing to notify")
+        }
+        let runs = try await store.runs(plan: plan.id)
+        guard let run = runId.map({ id in runs.first { $0.id == id } }) ?? runs.first else {
+            throw PhoneShiftError(.badSetting, runId.map { "run \($0) is not an apply run of plan \(plan.id)" } ?? "no apply run yet; nothing to notify")
+        }
+        let templates = try templates()
+        let folder = job.outputs + "/drafts/run-\(run.id)"
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw PhoneShiftError(.cannotWriteOutput, "cannot create the drafts folder '\(folder)': \((error as NSError).localizedDescription)")
+        }
+        let jobName = job.name
+        let summary = try await store.reportSummary(plan: plan, run: run)
+        let result = try await store.withRows(plan: plan.id) { next -> (Int, [String], [[String: String]], [String], [String]) in
+            var drafted = 0
+            var noMail: [String] = [], failures: [[String: String]] = [], sms: [String] = [], noBackup: [String] = []
+            while let row = try next() {
+                guard row.runId == run.id else { continue }
+                let who = Sanitize.forMessage(row.userPrincipalName ?? row.user, limit: 120)
+                if row.state == .failed {
+                    failures.append(["user": who, "error": Sanitize.forMessage([row.errorCode, row.errorMessage].compactMap { $0 }.joined(separator: ": "), limit: 200)])
+                    continue
+                }
+                guard ["changed", "added", "changed-not-unique", "already-applied"].contains(row.outcome ?? "") else { continue }
+                if row.reason.contains("no MFA method besides phones") { noBackup.append(who) }
+                let smsMoved = PlanRow.smsSignInFollows(row.smsSignIn) && row.action == .update
+                if smsMoved { sms.append(who) }
+                guard let address = MailAddress.usable(row.mail) else {
+                    noMail.append(who)
+                    continue
+                }
+                let (old, new) = PhoneMask.maskPair(row.before, row.target)
+                let context: [String: Any] = [
+                    "displayName": row.displayName ?? row.userPrincipalName ?? row.user,
+                    "oldNumber": old ?? "(none)", "newNumber": new ?? "", "phoneLabel": row.phoneType.label,
+                    "changedAt": row.updated ?? "", "helpdesk": settings.helpdesk, "organization": settings.organization ?? "",
+                    "smsSignIn": smsMoved, "userPrincipalName": row.userPrincipalName ?? row.user,
+                ]
+                let draft = MailDraft(from: settings.from, replyTo: settings.replyTo,
+                                      to: MailAddress(name: row.displayName, address: address),
+                                      subject: templates["user.subject"]!.render(context), date: Date(),
+                                      text: templates["user.txt"]!.render(context), html: templates["user.html"]!.render(context))
+                let safe = String((row.userPrincipalName ?? row.user).unicodeScalars.map {
+                    CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._@-".unicodeScalars.contains($0) ? Character($0) : "_"
+                }.prefix(80))
+                let writer = try AtomicFileWriter(path: folder + "/\(row.line)-\(safe).eml")
+                try writer.write(draft.rendered())
+                try writer.commit()
+                drafted += 1
+            }
+            return (drafted, noMail, failures, sms, noBackup)
+        }
+        let (drafted, noMail, failures, sms, noBackup) = result
+        let byResult = summary.byResult
+        let changed = ["changed", "added", "changed-not-unique", "already-applied"].reduce(0) { $0 + (byResult[$1] ?? 0) }
+        let context: [String: Any] = [
+            "jobName": jobName, "runId": run.id, "runStatus": run.status, "runStarted": run.started, "runFinished": run.finished ?? "(not finished)",
+            "changed": changed, "failed": failures.count, "attention": summary.attentionCount, "drafted": drafted,
+            "failures": failures, "sms": sms.map { ["user": $0] }, "smsCount": sms.count,
+            "noBackup": noBackup.map { ["user": $0] }, "noBackupCount": noBackup.count,
+            "noMail": noMail.map { ["user": $0] }, "noMailCount": noMail.count,
+        ]
+        let helpdesk = MailDraft(from: settings.from, replyTo: settings.replyTo, to: settings.helpdeskTo ?? settings.from,
+                                 subject: templates["helpdesk.subject"]!.render(context), date: Date(),
+                                 text: templates["helpdesk.txt"]!.render(context), html: templates["helpdesk.html"]!.render(context))
+        let summaryPath = folder + "/helpdesk-summary.eml"
+        let writer = try AtomicFileWriter(path: summaryPath)
+        try writer.write(helpdesk.rendered())
+        try writer.commit()
+        return Outcome(folder: folder, drafts: drafted, noMail: noMail, summary: summaryPath)
+    }
+}
+
+extension PhoneType {
+    /// How a letter names the slot.
+    var label: String {
+        switch self {
+        case .mobile: "mobile phone"
+        case .alternateMobile: "alternate mobile phone"
+        case .office: "office phone"
+        }
+    }
+}
