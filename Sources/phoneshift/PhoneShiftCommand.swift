@@ -15,7 +15,7 @@ struct PhoneShiftCommand: AsyncParsableCommand {
             3 the job is locked by another run (or this run lost its lock); 4 authentication failed before any row was touched; \
             130 interrupted (apply again to resume).
             """,
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, ReportCommand.self, ExportCommand.self, NotifyCommand.self, DemoCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, ReportCommand.self, ExportCommand.self, NotifyCommand.self, RollbackCommand.self, DemoCommand.self]
     )
 }
 

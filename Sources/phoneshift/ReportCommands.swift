@@ -109,3 +109,65 @@ struct NotifyCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Restore every number a run changed to its value before that run (resumable; a rollback can be rolled back).",
+        discussion: """
+            Shows the rows to restore, then applies them with apply's engine (lock, rate budget, checkpoints, \
+            reports in OUTPUTS/rollback-of-run-N/). A row whose number changed since that run is left alone and \
+            reported as drifted. Interrupted or killed, run the same command again to resume. \
+            Exit codes as apply.
+            """)
+
+    @Argument(help: "The job file (YAML), or its job store (.sqlite).")
+    var job: String
+
+    @Option(help: "The run to undo (an apply or a rollback run; `phoneshift status` shows the last).")
+    var run: Int
+
+    @Flag(help: "Show what would be restored and stop.")
+    var dryRun = false
+
+    @Flag(help: "Try failed rows of this rollback again.")
+    var retryFailed = false
+
+    @Flag(help: "Take the job's lock from a holder that is not running on this host.")
+    var forceUnlock = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        do {
+            let definition = try await JobDefinition.open(job)
+            let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.rollback"))
+            let interactive = isatty(STDERR_FILENO) == 1
+            let outcome = try await withInterruptibleTask {
+                try await runner.rollback(run: run, dryRun: dryRun, options: .init(retryFailed: retryFailed, forceUnlock: forceUnlock),
+                    notice: { printError("phoneshift: notice: \($0)") },
+                    starting: { start in
+                        print((start.made ? "Rollback plan \(start.planId)" : "Resuming rollback plan \(start.planId)")
+                              + " of run \(start.sourceRun): \(start.rows) rows to restore, \(start.open) still to do.")
+                        for row in start.preview {
+                            let (live, restore) = PhoneMask.maskPair(row.before, row.target)
+                            print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(live ?? "(none)") → \(restore ?? "(removed)")  (\(row.action.rawValue))")
+                        }
+                        if start.rows > start.preview.count { print("  … and \(start.rows - start.preview.count) more") }
+                    },
+                    progress: { p in
+                        if interactive { printError("\r\u{1B}[Krestored \(p.done)/\(p.total)  failed \(p.failed)", newline: false) }
+                    })
+            }
+            if interactive { printError("") }
+            guard let outcome else { return }
+            printApplyOutcome(outcome)
+            if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            printError("phoneshift: error: \(error)")
+            throw ExitCode(ExitStatus.of(error))
+        }
+    }
+}

@@ -61,6 +61,9 @@ public struct Executor: Sendable {
     public let verifyBeforeWrite: Bool
     public let logger: Logger
     let stopSignal = StopSignal()
+    /// The outcome of a row whose number changed since its plan: `moved` for apply,
+    /// `drifted` for a rollback (that row is left as it is).
+    var movedOutcome = "moved"
     /// Waits between re-reads after a 409 phoneNumberNotUnique (about 30 s in all).
     var notUniqueRereadDelays: [Double] = [1, 2, 4, 8, 15]
 
@@ -153,7 +156,7 @@ public struct Executor: Sendable {
         case failed(RowUpdate)
     }
 
-    private func check(_ row: PlanRow, target: String, reader: GraphReader) async throws -> LiveCheck {
+    private func check(_ row: PlanRow, target: String?, reader: GraphReader) async throws -> LiveCheck {
         switch try await reader.phones(of: row.userId ?? "") {
         case .failure(let error):
             if error.status == 404 {
@@ -173,18 +176,30 @@ public struct Executor: Sendable {
     }
 
     private func movedUpdate(_ row: PlanRow, live: String?) -> RowUpdate {
-        RowUpdate(line: row.line, state: .done, outcome: "moved",
-                  reason: "the number changed in Graph since the plan (to \(live.map(PhoneMask.mask) ?? "none")); not overwritten — plan again to include it")
+        movedOutcome == "moved"
+            ? RowUpdate(line: row.line, state: .done, outcome: "moved",
+                        reason: "the number changed in Graph since the plan (to \(live.map(PhoneMask.mask) ?? "none")); not overwritten — plan again to include it")
+            : RowUpdate(line: row.line, state: .done, outcome: movedOutcome,
+                        reason: "the number changed in Graph since that run (to \(live.map(PhoneMask.mask) ?? "none")); not rolled back")
+    }
+
+    static func doneOutcome(_ action: PlanAction) -> String {
+        switch action {
+        case .add: "added"
+        case .remove: "removed"
+        default: "changed"
+        }
     }
 
     /// One row: re-read, mark, write, confirm. Returns the row's new state, or nil when the
     /// run was cancelled before anything was done to it.
     func process(_ row: PlanRow, checkpoint: Checkpointer) async throws -> RowUpdate? {
         let reader = GraphReader(client: client)
-        guard row.userId != nil, let target = row.target else {
+        guard row.userId != nil, row.target != nil || row.action == .remove else {
             return RowUpdate(line: row.line, state: .failed, outcome: "failed", errorCode: "no-user",
                              errorMessage: "the plan has no user id or number for this row")
         }
+        let target = row.target
         // 1. The live value now (always for a row whose earlier outcome is unknown).
         if verifyBeforeWrite || row.state == .inFlight {
             let live: LiveCheck
@@ -225,7 +240,7 @@ public struct Executor: Sendable {
                 }
                 switch live {
                 case .landed:
-                    return RowUpdate(line: row.line, state: .done, outcome: row.action == .add ? "added" : "changed", attempts: attempts,
+                    return RowUpdate(line: row.line, state: .done, outcome: Self.doneOutcome(row.action), attempts: attempts,
                                      clientRequestId: error.clientRequestId, reason: "the answer was lost; a re-read shows the new number")
                 case .moved(let now): return movedUpdate(row, live: now)
                 case .failed(var update):
@@ -242,20 +257,33 @@ public struct Executor: Sendable {
         }
     }
 
-    private func write(_ row: PlanRow, target: String) async throws -> GraphResponse {
+    private func write(_ row: PlanRow, target: String?) async throws -> GraphResponse {
         let user = "/users/\(GraphReader.pathComponent(row.userId ?? ""))/authentication/phoneMethods"
+        guard let target else { return try await client.send("DELETE", user + "/\(row.phoneType.methodId)") }
         let body: [String: Any] = ["phoneNumber": target, "phoneType": row.phoneType.rawValue]
         if row.action == .add { return try await client.send("POST", user, json: body) }
         return try await client.send("PATCH", user + "/\(row.phoneType.methodId)", json: body)
     }
 
     /// What a write's answer means for the row.
-    private func settle(_ row: PlanRow, target: String, response: GraphResponse, attempts: Int, reader: GraphReader) async throws -> RowUpdate {
+    private func settle(_ row: PlanRow, target: String?, response: GraphResponse, attempts: Int, reader: GraphReader) async throws -> RowUpdate {
         switch response.status {
         case 200, 201, 204:
-            logger.debug("line \(row.line): \(row.action.rawValue) → \(PhoneMask.mask(target))")
-            return RowUpdate(line: row.line, state: .done, outcome: row.action == .add ? "added" : "changed", attempts: attempts,
+            logger.debug("line \(row.line): \(row.action.rawValue) → \(target.map(PhoneMask.mask) ?? "(removed)")")
+            return RowUpdate(line: row.line, state: .done, outcome: Self.doneOutcome(row.action), attempts: attempts,
                              requestId: response.requestId, clientRequestId: response.clientRequestId)
+        case 404 where row.action == .remove:
+            // Already gone (an earlier try that landed): check.
+            if case .landed = try await check(row, target: target, reader: reader) {
+                return RowUpdate(line: row.line, state: .done, outcome: "removed", attempts: attempts,
+                                 requestId: response.requestId, clientRequestId: response.clientRequestId)
+            }
+        case 400 where row.action == .remove:
+            // Graph's rules forbid it (the default method; a mobile while an alternate exists).
+            let error = response.failure()
+            return RowUpdate(line: row.line, state: .done, outcome: "blocked", attempts: attempts, errorCode: error.code,
+                             errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,
+                             reason: "Graph does not allow removing this method: \(Sanitize.forMessage(error.message, limit: 200))")
         case 409 where response.error?.code == "phoneNumberNotUnique":
             // Graph saves the method but will not let two users sign in by SMS with one
             // number. A re-read can lag behind the write: ask again with backoff (~30 s).
@@ -283,7 +311,7 @@ public struct Executor: Sendable {
         case 400 where row.action == .add:
             // A POST whose earlier try landed answers "already exists": check.
             if case .landed = try await check(row, target: target, reader: reader) {
-                return RowUpdate(line: row.line, state: .done, outcome: "added", attempts: attempts,
+                return RowUpdate(line: row.line, state: .done, outcome: Self.doneOutcome(row.action), attempts: attempts,
                                  requestId: response.requestId, clientRequestId: response.clientRequestId)
             }
         default:

@@ -96,8 +96,9 @@ public struct JobRunner: Sendable {
         /// Notification drafts, when the job writes them after every apply.
         public var drafts: Notifier.Outcome?
         public var resultsPath: String { reports.csv }
-        /// Rows that moved since the plan (they need a new plan; never retried blindly).
-        public var moved: Int { progress.byOutcome["moved"] ?? 0 }
+        /// Rows that moved since the plan (they need a new plan; never retried blindly), or
+        /// drifted since the run a rollback undoes.
+        public var moved: Int { (progress.byOutcome["moved"] ?? 0) + (progress.byOutcome["drifted"] ?? 0) }
         /// Failed, moved, in conflict, or still open.
         public var needAttention: Int {
             (progress.byState["failed"] ?? 0) + moved + (progress.byAction[PlanAction.conflict.rawValue] ?? 0) + progress.open

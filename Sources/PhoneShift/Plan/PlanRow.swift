@@ -10,9 +10,11 @@ public enum PlanAction: String, Sendable, Codable, CaseIterable {
     case conflict
     /// While planning: the user and their numbers are still to be read from Graph.
     case toRead = "to-read"
+    /// Rollback: delete the method a run added.
+    case remove
 
     /// Actions that write to Graph.
-    public var writes: Bool { self == .update || self == .add }
+    public var writes: Bool { self == .update || self == .add || self == .remove }
 }
 
 /// Where a row is in its life.

@@ -95,9 +95,9 @@ struct ReportPage {
     func render() throws -> String {
         let s = summary
         let byResult = s.byResult
-        let written = ["changed", "added", "changed-not-unique", "already-applied"].reduce(0) { $0 + (byResult[$1] ?? 0) }
+        let written = ["changed", "added", "removed", "changed-not-unique", "already-applied"].reduce(0) { $0 + (byResult[$1] ?? 0) }
         let failed = (byResult["failed"] ?? 0) + (byResult["throttled"] ?? 0)
-        let toWrite = (s.byAction["update"] ?? 0) + (s.byAction["add"] ?? 0)
+        let toWrite = (s.byAction["update"] ?? 0) + (s.byAction["add"] ?? 0) + (s.byAction["remove"] ?? 0)
         func figure(_ key: String, _ label: String, _ value: Int, _ tone: String = "") -> [String: Any] {
             ["key": key, "label": label, "value": String(value), "tone": tone]
         }
@@ -159,7 +159,7 @@ struct ReportPage {
 
     static let colors: [String: String] = [
         "changed": "#1a7f37", "added": "#2da44e", "already-applied": "#4ac26b", "unchanged": "#8c959f", "changed-not-unique": "#bf8700",
-        "failed": "#cf222e", "throttled": "#a40e26", "moved": "#d1242f", "unknown": "#fb8f44", "pending": "#6e7781",
+        "failed": "#cf222e", "throttled": "#a40e26", "moved": "#d1242f", "drifted": "#d1242f", "removed": "#2da44e", "unknown": "#fb8f44", "pending": "#6e7781",
         "blocked": "#8250df", "conflict": "#bc4c00", "user-not-found": "#953800", "invalid": "#d4a72c", "skipped": "#afb8c1",
     ]
 

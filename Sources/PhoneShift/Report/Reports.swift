@@ -28,10 +28,13 @@ public enum Reports {
                                     "attempts", "time", "reason"]
     public static let schemaVersion = 1
 
-    public static func write(store: JobStore, job: JobDefinition, run runId: Int? = nil, folder: String? = nil) async throws -> ReportSet {
+    public static func write(store: JobStore, job: JobDefinition, run runId: Int? = nil, folder: String? = nil,
+                             plan chosen: PlanInfo? = nil) async throws -> ReportSet {
         let folder = folder ?? job.outputs
         try ResultsWriter.prepareOutputs(folder)
-        guard let plan = try await store.latestPlan() else {
+        var latest = chosen
+        if latest == nil { latest = try await store.latestPlan() }
+        guard let plan = latest else {
             throw PhoneShiftError(.badSetting, "no plan yet for this job; nothing to report")
         }
         let runs = try await store.runs(plan: plan.id)
@@ -51,7 +54,7 @@ public enum Reports {
         try ReportPage(summary: summary, job: job, attention: attention, fullNumbers: full).write(to: html)
         let lines = try await store.rerunLines(plan: plan.id)
         var failures: String?
-        if !lines.isEmpty {
+        if !lines.isEmpty, !plan.sheetHash.isEmpty {  // (a rollback plan has no sheet)
             let path = folder + "/failures.csv"
             let options = try job.validationOptions()
             try await runOnThread { try writeFailures(sheet: plan.sheetPath, options: options.reader, lines: lines, to: path) }

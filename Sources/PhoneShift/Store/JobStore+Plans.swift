@@ -210,8 +210,19 @@ extension JobStore {
 
     public func latestPlan() async throws -> PlanInfo? {
         try await perform { db in
-            let q = try db.prepare("SELECT id, created, sheet_path, sheet_hash, phone_type, rows, settings FROM plans WHERE complete = 1 ORDER BY id DESC LIMIT 1")
+            let q = try db.prepare("SELECT id, created, sheet_path, sheet_hash, phone_type, rows, settings FROM plans WHERE complete = 1 AND kind = 'sheet' ORDER BY id DESC LIMIT 1")
             try q.bind([])
+            guard try q.step() else { return nil }
+            return PlanInfo(id: q.int(0), created: q.text(1) ?? "", sheetPath: q.text(2) ?? "", sheetHash: q.text(3) ?? "",
+                            phoneType: PhoneType(rawValue: q.text(4) ?? "") ?? .mobile, rows: q.int(5), settings: q.text(6))
+        }
+    }
+
+    /// A plan by id (any kind).
+    public func plan(id: Int) async throws -> PlanInfo? {
+        try await perform { db in
+            let q = try db.prepare("SELECT id, created, sheet_path, sheet_hash, phone_type, rows, settings FROM plans WHERE id = ?1")
+            try q.bind([.int(id)])
             guard try q.step() else { return nil }
             return PlanInfo(id: q.int(0), created: q.text(1) ?? "", sheetPath: q.text(2) ?? "", sheetHash: q.text(3) ?? "",
                             phoneType: PhoneType(rawValue: q.text(4) ?? "") ?? .mobile, rows: q.int(5), settings: q.text(6))

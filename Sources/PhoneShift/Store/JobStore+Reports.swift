@@ -31,19 +31,19 @@ public struct ReportSummary: Sendable {
 
 extension JobStore {
     /// The SQL for a row's result (see `ReportSummary.byResult`).
-    static let resultSQL = "CASE WHEN state = 'pending' AND action IN ('update', 'add') THEN 'pending' WHEN state = 'in-flight' THEN 'unknown' ELSE COALESCE(outcome, action) END"
+    static let resultSQL = "CASE WHEN state = 'pending' AND action IN ('update', 'add', 'remove') THEN 'pending' WHEN state = 'in-flight' THEN 'unknown' ELSE COALESCE(outcome, action) END"
 
     /// Rows that need a person's attention first: failed, unknown, blocked, moved, in
     /// conflict, not found, invalid, not read, saved with a warning.
     static let attentionSQL = """
-        (state IN ('failed', 'in-flight') OR outcome IN ('moved', 'changed-not-unique', 'failed', 'throttled', 'user-not-found')
+        (state IN ('failed', 'in-flight') OR outcome IN ('moved', 'drifted', 'changed-not-unique', 'failed', 'throttled', 'user-not-found', 'blocked')
          OR action IN ('blocked', 'conflict', 'user-not-found', 'invalid') OR (action = 'skipped' AND error_code IS NOT NULL))
         """
 
     /// The apply runs of a plan, newest first.
     public func runs(plan: Int) async throws -> [RunInfo] {
         try await perform { db in
-            let q = try db.prepare("SELECT id, command, status, started, finished, settings, throttled FROM runs WHERE plan_id = ?1 AND command = 'apply' ORDER BY id DESC")
+            let q = try db.prepare("SELECT id, command, status, started, finished, settings, throttled FROM runs WHERE plan_id = ?1 AND command IN ('apply', 'rollback') ORDER BY id DESC")
             try q.bind([.int(plan)])
             var out: [RunInfo] = []
             while try q.step() {
@@ -68,7 +68,7 @@ extension JobStore {
             if let run {
                 let w = try db.prepare("""
                     SELECT updated, COUNT(*) FROM rows WHERE plan_id = ?1 AND run_id = ?2
-                    AND outcome IN ('changed', 'added', 'changed-not-unique') GROUP BY updated ORDER BY updated
+                    AND outcome IN ('changed', 'added', 'removed', 'changed-not-unique') GROUP BY updated ORDER BY updated
                     """)
                 try w.bind([.int(plan.id), .int(run.id)])
                 while try w.step() { perSecond.append((w.text(0) ?? "", w.int(1))) }

@@ -68,7 +68,7 @@ extension JobStore {
 
     /// Rows of a plan that write (update or add).
     public func changeCount(plan: Int) async throws -> Int {
-        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add')", [.int(plan)])
+        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add', 'remove')", [.int(plan)])
     }
 
     public struct Progress: Sendable {
@@ -96,8 +96,8 @@ extension JobStore {
                 return out
             }
             let byAction = try grouped("action"), byState = try grouped("state"), byOutcome = try grouped("outcome", "outcome IS NOT NULL")
-            let toWrite = (byAction["update"] ?? 0) + (byAction["add"] ?? 0)
-            let written = try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add') AND state IN ('done', 'failed')", [.int(plan)])
+            let toWrite = (byAction["update"] ?? 0) + (byAction["add"] ?? 0) + (byAction["remove"] ?? 0)
+            let written = try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update', 'add', 'remove') AND state IN ('done', 'failed')", [.int(plan)])
             let throttled = try Self.scalar(db, "SELECT COALESCE(SUM(throttled), 0) FROM runs WHERE plan_id = ?1", [.int(plan)])
             let recent = try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action IN ('update','add') AND state IN ('done','failed') AND updated >= ?2",
                                     [.int(plan), .text(Self.timestamp(Date().addingTimeInterval(-60)))])

@@ -166,6 +166,11 @@ enum StoreSchema {
         CREATE TABLE throttles (run_id INTEGER NOT NULL, time TEXT NOT NULL, lane TEXT NOT NULL, retry_after REAL NOT NULL);
         CREATE INDEX throttles_run ON throttles(run_id, time);
         """,
+        // 5: plan kinds: a rollback plan restores what one run changed (it has no sheet).
+        """
+        ALTER TABLE plans ADD COLUMN kind TEXT NOT NULL DEFAULT 'sheet';
+        ALTER TABLE plans ADD COLUMN source_run INTEGER;
+        """,
     ]
 
     /// Brings the schema to `version`, one step per write transaction. Each step reads the

@@ -1,0 +1,81 @@
+import Foundation
+
+extension JobRunner {
+    /// What a rollback is about to do, told before its first write.
+    public struct RollbackStart: Sendable {
+        public var sourceRun: Int
+        public var planId: Int
+        /// The plan was made now (false: an earlier rollback of this run is resumed).
+        public var made: Bool
+        public var rows: Int
+        public var open: Int
+        public var preview: [PlanRow]
+    }
+
+    /// `phoneshift rollback JOB --run N`: restores every row run N (with the earlier runs of
+    /// its plan: a resumed apply is one change) changed to its value before — PATCH back, DELETE a method the run added (where Graph allows it;
+    /// otherwise `blocked` with Graph's reason), POST one it removed — with the same lock,
+    /// rate budget, checkpoints, resume and reports as apply. Every row is re-read first: one
+    /// whose number changed since run N is not touched and reported `drifted`. The plan is
+    /// kept: running the same rollback again resumes it (after a kill -9, say), and rolling
+    /// back the rollback run works the same way.
+    public func rollback(run sourceId: Int, dryRun: Bool = false, options: ApplyOptions = .init(),
+                         notice: @escaping @Sendable (String) -> Void = { _ in },
+                         starting: @escaping @Sendable (RollbackStart) -> Void = { _ in },
+                         progress: @escaping @Sendable (ApplyProgress) -> Void = { _ in }) async throws -> ApplyOutcome? {
+        let folder = job.outputs + "/rollback-of-run-\(sourceId)"
+        try ResultsWriter.prepareOutputs(folder)
+        let session = try JobSession(job: job, logger: logger, environment: environment)
+        defer { session.close() }
+        let store = session.store
+        let job = self.job
+        let logger = self.logger
+        return try await withLock(store, command: "rollback", force: options.forceUnlock, notice: notice) { runRef in
+            guard let source = try await store.changingRun(sourceId) else {
+                throw PhoneShiftError(.badSetting, "run \(sourceId) is not in the job store \(job.store): it never wrote anything, or the job's retention removed it; nothing to roll back")
+            }
+            var made = false
+            var plan = try await store.rollbackPlan(of: source.id)
+            if plan == nil {
+                let created = try await store.makeRollbackPlan(of: source)
+                plan = try await store.plan(id: created.plan)
+                made = true
+            }
+            guard let plan else { throw PhoneShiftError(.store, "the rollback plan of run \(source.id) could not be read back") }
+            if options.retryFailed {
+                _ = try await store.requeueFailed(plan: plan.id)
+            }
+            let counts = try await store.openCounts(plan: plan.id)
+            let preview = try await store.rows(plan: plan.id, actions: [.update, .add, .remove], limit: 20)
+            starting(RollbackStart(sourceRun: source.id, planId: plan.id, made: made, rows: plan.rows,
+                                   open: counts.pending + counts.inFlight, preview: preview))
+            if dryRun { return nil }
+            try await session.client.authenticate()
+            if counts.pending + counts.inFlight > 0 {
+                let first = try await store.openRows(plan: plan.id, after: 0, limit: 1).first?.userId
+                _ = try await PermissionCheck(client: session.client).verify([.readPhoneMethods, .writePhoneMethods], probeUser: first)
+            }
+            let run = try await store.startRun(plan: plan.id, command: "rollback", settings: session.runSettings + " rollbackOf=\(source.id)")
+            await runRef.set(run)
+            var executor = Executor(client: session.client, store: store, plan: plan.id, run: run,
+                                    concurrency: job.rate.concurrency, verifyBeforeWrite: true, logger: logger)
+            executor.movedOutcome = "drifted"
+            let summary: ApplySummary
+            do {
+                summary = try await executor.apply(total: counts.pending + counts.inFlight, progress: progress)
+            } catch {
+                try? await store.finishRun(run, status: Self.endStatus(error), throttled: await session.client.limiter.throttledCount)
+                throw error
+            }
+            try await store.finishRun(run, status: summary.interrupted ? "interrupted" : summary.refused != nil ? "stopped: permission refused" : "finished",
+                                      throttled: summary.throttled)
+            let state = try await store.progress(plan: plan.id)
+            let reports = try await Reports.write(store: store, job: job, run: run, folder: folder, plan: plan)
+            if let refused = summary.refused {
+                throw GraphNeed.missingError([.writePhoneMethods], clientId: session.client.settings.clientId,
+                                             detail: "\(refused.code ?? "403"): \(Sanitize.forMessage(refused.message)) on line \(refused.line)", wroteNothing: false)
+            }
+            return ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: nil)
+        }
+    }
+}
