@@ -317,7 +317,8 @@ extension EngineTests {
         for _ in 0..<2 {
             let run = try await runProduct("phoneshift", arguments)
             #expect(run.status == 0 || run.status == 1, "\(run.stdout) \(run.stderr)")
-            #expect(run.stdout.contains("== 3. apply") && run.stdout.contains("Open in a browser: file://") && run.stdout.contains("report.html"), "\(run.stdout)")
+            #expect(run.stdout.contains("== 3. apply") && run.stdout.contains("Open in a browser: file://") && run.stdout.contains("report.html")
+                    && run.stdout.contains("== 5. notification drafts") && run.stdout.contains("/drafts/run-"), "\(run.stdout)")
         }
         // A job store that the demo did not make is refused and left as it is.
         try FileManager.default.removeItem(atPath: dir.path + "/out/demo.sqlite")
