@@ -60,15 +60,7 @@ extension JobRunner {
             var executor = Executor(client: session.client, store: store, plan: plan.id, run: run,
                                     concurrency: job.rate.concurrency, verifyBeforeWrite: true, logger: logger)
             executor.movedOutcome = "drifted"
-            let summary: ApplySummary
-            do {
-                summary = try await executor.apply(total: counts.pending + counts.inFlight, progress: progress)
-            } catch {
-                try? await store.finishRun(run, status: Self.endStatus(error), throttled: await session.client.limiter.throttledCount)
-                throw error
-            }
-            try await store.finishRun(run, status: summary.interrupted ? "interrupted" : summary.refused != nil ? "stopped: permission refused" : "finished",
-                                      throttled: summary.throttled)
+            let summary = try await Self.execute(executor, session: session, total: counts.pending + counts.inFlight, progress: progress)
             let state = try await store.progress(plan: plan.id)
             let reports = try await Reports.write(store: store, job: job, run: run, folder: folder, plan: plan)
             if let refused = summary.refused {

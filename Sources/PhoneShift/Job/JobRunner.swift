@@ -159,15 +159,7 @@ public struct JobRunner: Sendable {
                                 requeued: requeued, movedNotRetried: movedNotRetried))
             let executor = Executor(client: session.client, store: store, plan: plan.id, run: run,
                                     concurrency: job.rate.concurrency, verifyBeforeWrite: job.policy.verifyBeforeWrite, logger: logger)
-            let summary: ApplySummary
-            do {
-                summary = try await executor.apply(total: counts.pending + counts.inFlight, progress: progress)
-            } catch {
-                try? await store.finishRun(run, status: Self.endStatus(error), throttled: await session.client.limiter.throttledCount)
-                throw error
-            }
-            try await store.finishRun(run, status: summary.interrupted ? "interrupted" : summary.refused != nil ? "stopped: permission refused" : "finished",
-                                      throttled: summary.throttled)
+            let summary = try await Self.execute(executor, session: session, total: counts.pending + counts.inFlight, progress: progress)
             let state = try await store.progress(plan: plan.id)
             let reports = try await Reports.write(store: store, job: job, run: run)
             let results = reports.csv
@@ -208,6 +200,22 @@ public struct JobRunner: Sendable {
     private func overMaxChanges(_ changes: Int) -> String? {
         guard let max = job.policy.maxChanges, changes > max else { return nil }
         return "the plan has \(changes) changes, more than policy.maxChanges (\(max)); a broken export? Check the sheet and the plan, or raise the limit"
+    }
+
+    /// Runs the executor as run `executor.run` and records how the run ended.
+    static func execute(_ executor: Executor, session: JobSession, total: Int,
+                        progress: @escaping @Sendable (ApplyProgress) -> Void) async throws -> ApplySummary {
+        let store = session.store, run = executor.run
+        let summary: ApplySummary
+        do {
+            summary = try await executor.apply(total: total, progress: progress)
+        } catch {
+            try? await store.finishRun(run, status: endStatus(error), throttled: await session.client.limiter.throttledCount)
+            throw error
+        }
+        try await store.finishRun(run, status: summary.interrupted ? "interrupted" : summary.refused != nil ? "stopped: permission refused" : "finished",
+                                  throttled: summary.throttled)
+        return summary
     }
 
     static func endStatus(_ error: Error) -> String {
