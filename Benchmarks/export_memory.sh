@@ -15,7 +15,7 @@ measure() { # USERS
     local n=$1 work=Benchmarks/work/export-$1; rm -rf "$work"; mkdir -p "$work"
     start_emulator "$work" --synthetic-users "$n" --no-throttle
     write_bench_job "$work" export "{readsPerSecond: 100000, concurrency: 16}" 1
-    /usr/bin/time -v "$bin/phoneshift" export "$work/job.yaml" --output "$work/export.csv" > "$work/out" 2> "$work/time"
+    /usr/bin/time -v "$bin/phoneshift" export "$work/job.yaml" --output "$work/export.csv" > "$work/export.stdout" 2> "$work/time"
     local secs peak rows
     secs=$(grep "Elapsed (wall clock)" "$work/time" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
     peak=$(grep "Maximum resident set size" "$work/time" | awk '{print $NF}')
