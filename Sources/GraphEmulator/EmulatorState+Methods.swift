@@ -136,12 +136,17 @@ extension EmulatorState {
             if user.acceptedReads > 0 {
                 // Accepted: background work on the user is not finished (user: get, "202 Accepted").
                 tenant.users[index].acceptedReads -= 1
+                if OurChoices.acceptedUserReadHasBody {
+                    var accepted = userResponse(user, select: params["$select"], base: base, context: context)
+                    accepted.response.status = 202
+                    return accepted
+                }
                 return CallResult(response: EmulatorResponse(status: 202, headers: [], body: []), user: user.id)
             }
             result = userResponse(user, select: params["$select"], base: base, context: context)
         case ("GET", "authentication/methods"):
             if options.cloud == "china" {
-                return badRequest("Resource not found for the segment 'methods'.", code: "BadRequest")
+                return badRequest("Resource not found for the segment 'methods'.", code: OurChoices.chinaMethodsListCode)
             }
             guard hasPermission(Permissions.readAllMethods) else { return methodsDenied(context) }
             var items: [JSON] = []

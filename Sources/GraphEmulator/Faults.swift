@@ -21,7 +21,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     public var stallSeconds: Double
     /// After a 409 phoneNumberNotUnique, reads of that user's methods show the old value
     /// for this many seconds (directory replication lag, reported by practitioners).
-    public var replicationLagSeconds: Double = 0
+    public var replicationLagSeconds: Double = OurChoices.defaultReplicationLagSeconds
 
     public init(latencyMs: Double = 0, latencySpreadMs: Double = 0, errorRates: [String: Double] = [:],
                 retryAfterSeconds: Double = OurChoices.defaultServiceUnavailableRetryAfter,

@@ -146,7 +146,7 @@ struct Tenant: Sendable {
                 employeeId: u.employeeId, accountEnabled: u.accountEnabled ?? true, userType: u.userType ?? "Member",
                 usageLocation: u.usageLocation, phones: phones, others: others, roles: u.roles ?? [],
                 defaultMethod: u.defaultMethod ?? (phones[.mobile] != nil ? OurChoices.defaultMethodWhenUnset : nil),
-                smsSignInEnabled: u.smsSignInEnabled ?? (phones[.mobile]?.smsSignInState == "ready"),
+                smsSignInEnabled: u.smsSignInEnabled ?? (OurChoices.smsSignInEnabledWhenReady && phones[.mobile]?.smsSignInState == "ready"),
                 acceptedReads: u.acceptedReads ?? 0)
         }
         groups = (seed.groups ?? []).map { g in
