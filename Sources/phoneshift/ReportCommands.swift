@@ -3,6 +3,9 @@ import Foundation
 import Logging
 import PhoneShift
 
+// Errors end these commands through `Entry.main`, which prints them and maps them to the
+// exit codes of `ExitStatus`.
+
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -21,20 +24,15 @@ struct ReportCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        do {
-            let definition = try await JobDefinition.open(job)
-            guard FileManager.default.fileExists(atPath: definition.store) else {
-                throw PhoneShiftError(.badSetting, "no job store yet at \(definition.store): nothing planned")
-            }
-            let store = try JobStore(path: definition.store)
-            let set = try await Reports.write(store: store, job: definition, run: run, folder: output)
-            print("Report: \(set.csv), \(set.json)")
-            print("Open in a browser: \(set.html)")
-            if let failures = set.failures { print("Rows to run again: \(set.failureRows) in \(failures)") }
-        } catch {
-            printError("phoneshift: error: \(error)")
-            throw ExitCode(ExitStatus.of(error))
+        let definition = try await JobDefinition.open(job)
+        guard FileManager.default.fileExists(atPath: definition.store) else {
+            throw PhoneShiftError(.badSetting, "no job store yet at \(definition.store): nothing planned")
         }
+        let store = try JobStore(path: definition.store)
+        let set = try await Reports.write(store: store, job: definition, run: run, folder: output)
+        print("Report: \(set.csv), \(set.json)")
+        print("Open in a browser: \(set.html)")
+        if let failures = set.failures { print("Rows to run again: \(set.failureRows) in \(failures)") }
     }
 }
 
@@ -62,22 +60,17 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.makeLogger("phoneshift.export")
-        do {
-            let definition = try await JobDefinition.open(job)
-            try ResultsWriter.prepareOutputs(definition.outputs)
-            let path = output ?? definition.outputs + "/export.csv"
-            let session = try JobSession(job: definition, logger: logger)
-            defer { session.close() }
-            let interactive = isatty(STDERR_FILENO) == 1
-            let count = try await Exporter(session: session, logger: logger).export(to: path, masked: masked) { p in
-                if interactive { printError("\r\(p.users) users read (\(p.pages) pages)…", newline: false) }
-            }
-            if interactive { printError("") }
-            print("Exported \(count) users to \(path)" + (masked ? " (numbers masked)" : " (full numbers; readable by you only)"))
-        } catch {
-            printError("phoneshift: error: \(error)")
-            throw ExitCode(ExitStatus.of(error))
+        let definition = try await JobDefinition.open(job)
+        try ResultsWriter.prepareOutputs(definition.outputs)
+        let path = output ?? definition.outputs + "/export.csv"
+        let session = try JobSession(job: definition, logger: logger)
+        defer { session.close() }
+        let interactive = isatty(STDERR_FILENO) == 1
+        let count = try await Exporter(session: session, logger: logger).export(to: path, masked: masked) { p in
+            if interactive { printError("\r\(p.users) users read (\(p.pages) pages)…", newline: false) }
         }
+        if interactive { printError("") }
+        print("Exported \(count) users to \(path)" + (masked ? " (numbers masked)" : " (full numbers; readable by you only)"))
     }
 }
 
@@ -96,17 +89,12 @@ struct NotifyCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        do {
-            let definition = try await JobDefinition.open(job)
-            guard FileManager.default.fileExists(atPath: definition.store) else {
-                throw PhoneShiftError(.badSetting, "no job store yet at \(definition.store): nothing applied")
-            }
-            let outcome = try await Notifier(job: definition, store: try JobStore(path: definition.store)).write(run: run)
-            printDrafts(outcome)
-        } catch {
-            printError("phoneshift: error: \(error)")
-            throw ExitCode(ExitStatus.of(error))
+        let definition = try await JobDefinition.open(job)
+        guard FileManager.default.fileExists(atPath: definition.store) else {
+            throw PhoneShiftError(.badSetting, "no job store yet at \(definition.store): nothing applied")
         }
+        let outcome = try await Notifier(job: definition, store: try JobStore(path: definition.store)).write(run: run)
+        printDrafts(outcome)
     }
 }
 
@@ -139,35 +127,28 @@ struct RollbackCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        do {
-            let definition = try await JobDefinition.open(job)
-            let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.rollback"))
-            let interactive = isatty(STDERR_FILENO) == 1
-            let outcome = try await withInterruptibleTask {
-                try await runner.rollback(run: run, dryRun: dryRun, options: .init(retryFailed: retryFailed, forceUnlock: forceUnlock),
-                    notice: { printError("phoneshift: notice: \($0)") },
-                    starting: { start in
-                        print((start.made ? "Rollback plan \(start.planId)" : "Resuming rollback plan \(start.planId)")
-                              + " of run \(start.sourceRun): \(start.rows) rows to restore, \(start.open) still to do.")
-                        for row in start.preview {
-                            let (live, restore) = PhoneMask.maskPair(row.before, row.target)
-                            print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(live ?? "(none)") → \(restore ?? "(removed)")  (\(row.action.rawValue))")
-                        }
-                        if start.rows > start.preview.count { print("  … and \(start.rows - start.preview.count) more") }
-                    },
-                    progress: { p in
-                        if interactive { printError("\r\u{1B}[Krestored \(p.done)/\(p.total)  failed \(p.failed)", newline: false) }
-                    })
-            }
-            if interactive { printError("") }
-            guard let outcome else { return }
-            printApplyOutcome(outcome)
-            if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            printError("phoneshift: error: \(error)")
-            throw ExitCode(ExitStatus.of(error))
+        let definition = try await JobDefinition.open(job)
+        let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.rollback"))
+        let interactive = isatty(STDERR_FILENO) == 1
+        let outcome = try await withInterruptibleTask {
+            try await runner.rollback(run: run, dryRun: dryRun, options: .init(retryFailed: retryFailed, forceUnlock: forceUnlock),
+                notice: { printError("phoneshift: notice: \($0)") },
+                starting: { start in
+                    print((start.made ? "Rollback plan \(start.planId)" : "Resuming rollback plan \(start.planId)")
+                          + " of run \(start.sourceRun): \(start.rows) rows to restore, \(start.open) still to do.")
+                    for row in start.preview {
+                        let (live, restore) = PhoneMask.maskPair(row.before, row.target)
+                        print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(live ?? "(none)") → \(restore ?? "(removed)")  (\(row.action.rawValue))")
+                    }
+                    if start.rows > start.preview.count { print("  … and \(start.rows - start.preview.count) more") }
+                },
+                progress: { p in
+                    if interactive { printError("\r\u{1B}[Krestored \(p.done)/\(p.total)  failed \(p.failed)", newline: false) }
+                })
         }
+        if interactive { printError("") }
+        guard let outcome else { return }
+        printApplyOutcome(outcome)
+        if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
     }
 }
