@@ -151,10 +151,9 @@ struct GraphReader: Sendable {
         return .success(out)
     }
 
-    /// Every item of a collection, following `@odata.nextLink` (which must stay on the Graph
-    /// base this client talks to).
-    func all(_ path: String) async throws -> Result<[[String: Any]], GraphError> {
-        var items: [[String: Any]] = []
+    /// Hands each page of a collection to `body`, following `@odata.nextLink` (which must stay
+    /// on the Graph base this client talks to). Returns the failure that ended it, or nil.
+    func pages(_ path: String, _ body: ([[String: Any]]) async throws -> Void) async throws -> GraphError? {
         var next: String? = path
         let base = client.settings.graphBase.absoluteString.trimmingTrailingSlash
         while let current = next {
@@ -162,19 +161,25 @@ struct GraphReader: Sendable {
             guard r.status == 200 else {
                 var error = r.failure()
                 error.path = current
-                return .failure(error)
+                return error
             }
-            items += r.object["value"] as? [[String: Any]] ?? []
+            try await body(r.object["value"] as? [[String: Any]] ?? [])
             next = nil
             if let link = r.object["@odata.nextLink"] as? String {
                 guard link.hasPrefix(base + "/") else {
-                    return .failure(GraphError(kind: .http, status: nil, code: "bad-next-link",
-                                               message: "Graph sent a next-page link outside \(base)", requestId: r.requestId,
-                                               clientRequestId: r.clientRequestId))
+                    return GraphError(kind: .http, status: nil, code: "bad-next-link", message: "Graph sent a next-page link outside \(base)",
+                                      requestId: r.requestId, clientRequestId: r.clientRequestId)
                 }
                 next = String(link.dropFirst(base.count))
             }
         }
+        return nil
+    }
+
+    /// Every item of a collection, all pages.
+    func all(_ path: String) async throws -> Result<[[String: Any]], GraphError> {
+        var items: [[String: Any]] = []
+        if let error = try await pages(path, { items += $0 }) { return .failure(error) }
         return .success(items)
     }
 

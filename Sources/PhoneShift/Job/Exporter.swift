@@ -40,15 +40,10 @@ public struct Exporter: Sendable {
         let roles = privileged
         let writer = try AtomicFileWriter(path: path)
         try writer.write(CSVFormatting.line(Self.columns))
-        var next: String? = "/users?$select=id,userPrincipalName,displayName,accountEnabled&$top=999"
-        let base = client.settings.graphBase.absoluteString.trimmingTrailingSlash
         var users = 0, pages = 0
         let concurrency = max(1, job.rate.concurrency)
-        while let path = next {
-            let page = try await client.send("GET", path)
-            guard page.status == 200 else { throw page.failure() }
-            let items = (page.object["value"] as? [[String: Any]] ?? []).map(ListedUser.init)
-            next = (page.object["@odata.nextLink"] as? String).flatMap { $0.hasPrefix(base + "/") ? String($0.dropFirst(base.count)) : nil }
+        let failure = try await reader.pages("/users?$select=id,userPrincipalName,displayName,accountEnabled&$top=999") { page in
+            let items = page.map(ListedUser.init)
             var lines = [[String]?](repeating: nil, count: items.count)
             try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
                 var started = 0
@@ -66,6 +61,7 @@ public struct Exporter: Sendable {
             pages += 1
             progress(Progress(users: users, pages: pages))
         }
+        if let failure { throw failure }
         try writer.commit()
         return users
     }
