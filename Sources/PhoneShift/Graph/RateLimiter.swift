@@ -48,6 +48,14 @@ public actor RateLimiter {
             lastDecrease = now
             rate = max(0.01, rate * factor)
         }
+
+        /// A 429: nothing until `until`, a lower rate, and growth again only from then.
+        mutating func pause(until: Double, now: Double) {
+            pausedUntil = max(pausedUntil, until)
+            decrease(now: now, by: RateLimiter.decreaseFactor)
+            lastGrowth = max(lastGrowth, until)
+            next = max(next, until)
+        }
     }
 
     /// Share of the configured rate regained per second without a 429.
@@ -92,24 +100,28 @@ public actor RateLimiter {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    private func withLane<T>(_ kind: Kind, _ body: (inout Lane) -> T) -> T {
+        kind == .write ? body(&write) : body(&read)
+    }
+
     /// The rate a lane runs at now (for tests and progress).
-    public func currentRate(_ kind: Kind) -> Double { kind == .write ? write.rate : read.rate }
+    public func currentRate(_ kind: Kind) -> Double { withLane(kind) { $0.rate } }
 
     /// Waits for this request's slot. Cancellation ends the wait with `CancellationError`
     /// (the request is then not sent).
     public func acquire(_ kind: Kind) async throws {
         let now = Self.now()
-        var lane = kind == .write ? write : read
-        lane.grow(now: now)
-        let interval = 1 / lane.rate
-        var slot = max(lane.next, now - lane.burst * interval)
-        slot = max(slot, lane.pausedUntil)
-        lane.next = slot + interval
-        if kind == .write { write = lane } else { read = lane }
+        let slot = withLane(kind) { lane in
+            lane.grow(now: now)
+            let interval = 1 / lane.rate
+            let slot = max(lane.next, now - lane.burst * interval, lane.pausedUntil)
+            lane.next = slot + interval
+            return slot
+        }
         let wait = slot - now
         if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
         // A 429 that arrived while waiting pauses the lane, this request too.
-        let paused = (kind == .write ? write.pausedUntil : read.pausedUntil) - Self.now()
+        let paused = withLane(kind) { $0.pausedUntil } - Self.now()
         if paused > 0 { try await Task.sleep(nanoseconds: UInt64(paused * 1e9)) }
         try Task.checkCancellation()
     }
@@ -132,27 +144,19 @@ public actor RateLimiter {
                                     retryAfter: retryAfter))
         let now = Self.now()
         let until = now + max(0.05, retryAfter)
-        for kind in lanes {
-            if kind == .write {
-                write.pausedUntil = max(write.pausedUntil, until)
-                write.decrease(now: now, by: Self.decreaseFactor)
-                write.lastGrowth = max(write.lastGrowth, until)
-                write.next = max(write.next, until)
-            } else {
-                read.pausedUntil = max(read.pausedUntil, until)
-                read.decrease(now: now, by: Self.decreaseFactor)
-                read.lastGrowth = max(read.lastGrowth, until)
-                read.next = max(read.next, until)
-            }
-        }
+        for kind in lanes { withLane(kind) { $0.pause(until: until, now: now) } }
     }
 
     /// Graph reported how close to a limit we are (0.8–1.8); above 0.9, slow the lane to
     /// the share that would keep it under.
     public func observe(limitPercentage: Double?, kind: Kind = .write) {
         guard let p = limitPercentage, p >= 0.9 else { return }
-        let target = (kind == .write ? write.configured : read.configured) * min(1, 1.0 / p)
-        if kind == .write, target < write.rate { write.rate = target; slowdowns += 1 }
-        if kind == .read, target < read.rate { read.rate = target; slowdowns += 1 }
+        let slowed = withLane(kind) { lane in
+            let target = lane.configured * min(1, 1.0 / p)
+            guard target < lane.rate else { return false }
+            lane.rate = target
+            return true
+        }
+        if slowed { slowdowns += 1 }
     }
 }
