@@ -74,7 +74,7 @@ public struct Notifier: Sendable {
                     failures.append(["user": who, "error": Sanitize.forMessage([row.errorCode, row.errorMessage].compactMap { $0 }.joined(separator: ": "), limit: 200)])
                     continue
                 }
-                guard ["changed", "added", "changed-not-unique", "already-applied"].contains(row.outcome ?? "") else { continue }
+                guard Reports.writtenOutcomes.contains(row.outcome ?? "") else { continue }
                 if row.reason.contains("no MFA method besides phones") { noBackup.append(who) }
                 let smsMoved = PlanRow.smsSignInFollows(row.smsSignIn) && row.action == .update
                 if smsMoved { sms.append(who) }
@@ -105,7 +105,7 @@ public struct Notifier: Sendable {
         }
         let (drafted, noMail, failures, sms, noBackup) = result
         let byResult = summary.byResult
-        let changed = ["changed", "added", "changed-not-unique", "already-applied"].reduce(0) { $0 + (byResult[$1] ?? 0) }
+        let changed = Reports.writtenOutcomes.reduce(0) { $0 + (byResult[$1] ?? 0) }
         let context: [String: Any] = [
             "jobName": jobName, "runId": run.id, "runStatus": run.status, "runStarted": run.started, "runFinished": run.finished ?? "(not finished)",
             "changed": changed, "failed": failures.count, "attention": summary.attentionCount, "drafted": drafted,

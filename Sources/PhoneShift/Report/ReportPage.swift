@@ -95,7 +95,7 @@ struct ReportPage {
     func render() throws -> String {
         let s = summary
         let byResult = s.byResult
-        let written = ["changed", "added", "removed", "changed-not-unique", "already-applied"].reduce(0) { $0 + (byResult[$1] ?? 0) }
+        let written = Reports.writtenOutcomes.reduce(0) { $0 + (byResult[$1] ?? 0) }
         let failed = (byResult["failed"] ?? 0) + (byResult["throttled"] ?? 0)
         let toWrite = (s.byAction["update"] ?? 0) + (s.byAction["add"] ?? 0) + (s.byAction["remove"] ?? 0)
         func figure(_ key: String, _ label: String, _ value: Int, _ tone: String = "") -> [String: Any] {

@@ -27,6 +27,8 @@ public enum Reports {
                                     "outcome", "sms_sign_in", "error_code", "error_message", "request_id", "client_request_id",
                                     "attempts", "time", "reason"]
     public static let schemaVersion = 1
+    /// The outcomes of a row whose number a run wrote (or found already written).
+    public static let writtenOutcomes: Set<String> = ["changed", "added", "removed", "changed-not-unique", "already-applied"]
 
     public static func write(store: JobStore, job: JobDefinition, run runId: Int? = nil, folder: String? = nil,
                              plan chosen: PlanInfo? = nil) async throws -> ReportSet {
