@@ -50,11 +50,7 @@ extension JobRunner {
             starting(RollbackStart(sourceRun: source.id, planId: plan.id, made: made, rows: plan.rows,
                                    open: counts.pending + counts.inFlight, preview: preview))
             if dryRun { return nil }
-            try await session.client.authenticate()
-            if counts.pending + counts.inFlight > 0 {
-                let first = try await store.openRows(plan: plan.id, after: 0, limit: 1).first?.userId
-                _ = try await PermissionCheck(client: session.client).verify([.readPhoneMethods, .writePhoneMethods], probeUser: first)
-            }
+            try await Self.checkWritePermissions(session, plan: plan.id, open: counts.pending + counts.inFlight)
             let run = try await store.startRun(plan: plan.id, command: "rollback", settings: session.runSettings + " rollbackOf=\(source.id)")
             await runRef.set(run)
             var executor = Executor(client: session.client, store: store, plan: plan.id, run: run,
@@ -64,8 +60,7 @@ extension JobRunner {
             let state = try await store.progress(plan: plan.id)
             let reports = try await Reports.write(store: store, job: job, run: run, folder: folder, plan: plan)
             if let refused = summary.refused {
-                throw GraphNeed.missingError([.writePhoneMethods], clientId: session.client.settings.clientId,
-                                             detail: "\(refused.code ?? "403"): \(Sanitize.forMessage(refused.message)) on line \(refused.line)", wroteNothing: false)
+                throw Self.refusedError(refused, session, again: "run the same rollback again", results: reports.csv)
             }
             return ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: nil)
         }

@@ -147,12 +147,7 @@ public struct JobRunner: Sendable {
                 throw PhoneShiftError(.badSetting, over)
             }
             let counts = try await store.openCounts(plan: plan.id)
-            try await session.client.authenticate()
-            if counts.pending + counts.inFlight > 0 {
-                // Permissions before any row: writing phone methods, and reading them back.
-                let first = try await store.openRows(plan: plan.id, after: 0, limit: 1).first?.userId
-                _ = try await PermissionCheck(client: session.client).verify([.readPhoneMethods, .writePhoneMethods], probeUser: first)
-            }
+            try await Self.checkWritePermissions(session, plan: plan.id, open: counts.pending + counts.inFlight)
             let run = try await store.startRun(plan: plan.id, command: "apply", settings: session.runSettings)
             await runRef.set(run)
             starting(ApplyStart(planId: plan.id, open: counts.pending + counts.inFlight, unknown: counts.inFlight,
@@ -167,11 +162,7 @@ public struct JobRunner: Sendable {
             if job.notify?.afterApply == true, summary.refused == nil {
                 drafts = try await Notifier(job: job, store: store).write(run: run)
             }
-            if let refused = summary.refused {
-                // Graph refused a write: every other row would be refused the same way.
-                throw GraphNeed.missingError([.writePhoneMethods], clientId: session.client.settings.clientId,
-                                             detail: "\(refused.code ?? "403"): \(Sanitize.forMessage(refused.message)) on line \(refused.line); the run stopped there, the rows not yet written stay pending; apply again once it is granted (results: \(results))", wroteNothing: false)
-            }
+            if let refused = summary.refused { throw Self.refusedError(refused, session, again: "apply again", results: results) }
             return ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: drafts)
         }
     }
@@ -200,6 +191,23 @@ public struct JobRunner: Sendable {
     private func overMaxChanges(_ changes: Int) -> String? {
         guard let max = job.policy.maxChanges, changes > max else { return nil }
         return "the plan has \(changes) changes, more than policy.maxChanges (\(max)); a broken export? Check the sheet and the plan, or raise the limit"
+    }
+
+    /// Authenticates, then checks before any row that the app may write phone methods and
+    /// read them back (the probe is the first open row's user).
+    static func checkWritePermissions(_ session: JobSession, plan: Int, open: Int) async throws {
+        try await session.client.authenticate()
+        guard open > 0 else { return }
+        let first = try await session.store.openRows(plan: plan, after: 0, limit: 1).first?.userId
+        _ = try await PermissionCheck(client: session.client).verify([.readPhoneMethods, .writePhoneMethods], probeUser: first)
+    }
+
+    /// Graph refused a write (403) and the run stopped there: every other row would have
+    /// been refused the same way.
+    static func refusedError(_ refused: RefusedWrite, _ session: JobSession, again: String, results: String) -> PhoneShiftError {
+        GraphNeed.missingError([.writePhoneMethods], clientId: session.client.settings.clientId,
+                               detail: "\(refused.code ?? "403"): \(Sanitize.forMessage(refused.message)) on line \(refused.line); the run stopped there, the rows not yet written stay pending; \(again) once it is granted (results: \(results))",
+                               wroteNothing: false)
     }
 
     /// Runs the executor as run `executor.run` and records how the run ended.
