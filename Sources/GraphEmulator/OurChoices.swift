@@ -35,14 +35,13 @@ public enum OurChoices {
     /// Token lifetime in seconds (documented default for client credentials).
     public static let defaultTokenLifetime = 3599.0
 
-    /// Application permissions per endpoint follow each API's permissions table
-    /// (EmulatorState.Permissions). Two corrections against the first emulator:
-    /// `/directoryRoles` needs RoleManagement.Read.Directory or Directory.Read.All (not
-    /// User.Read.All), and the phone-only UserAuthMethod-Phone.Read(Write).All reads (and
-    /// writes) `/phoneMethods` but not `/authentication/methods` (learn.microsoft.com/graph/api/
-    /// phoneauthenticationmethod-get, -update; authentication-list-methods). Group members:
-    /// GroupMember.Read.All (group-list-transitivemembers).
-    public static let permissionTablesFromDocs = true
+    // Application permissions per endpoint follow each API's permissions table
+    // (EmulatorState.Permissions). Two corrections against the first emulator:
+    // `/directoryRoles` needs RoleManagement.Read.Directory or Directory.Read.All (not
+    // User.Read.All), and the phone-only UserAuthMethod-Phone.Read(Write).All reads (and
+    // writes) `/phoneMethods` but not `/authentication/methods` (learn.microsoft.com/graph/api/
+    // phoneauthenticationmethod-get, -update; authentication-list-methods). Group members:
+    // GroupMember.Read.All (group-list-transitivemembers).
 
     /// Items an `$expand` returns on directory objects, with no `@odata.nextLink` for the
     /// rest. Documented as 20 on the query-parameters page

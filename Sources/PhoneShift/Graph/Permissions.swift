@@ -61,8 +61,6 @@ public struct PermissionCheck: Sendable {
     public struct Outcome: Sendable {
         /// `/authentication/methods` may be read (else phones only: other methods unknown).
         public var listsAllMethods: Bool
-        /// The permissions the token carries (nil: the token could not be read).
-        public var granted: Set<String>?
     }
 
     let client: GraphClient
@@ -94,7 +92,7 @@ public struct PermissionCheck: Sendable {
                 throw GraphNeed.missingError([.readPhoneMethods], clientId: client.settings.clientId, detail: Self.describe(phones))
             }
         }
-        return Outcome(listsAllMethods: allMethods, granted: granted)
+        return Outcome(listsAllMethods: allMethods)
     }
 
     static func describe(_ r: GraphResponse) -> String {

@@ -2,7 +2,6 @@ import Foundation
 
 /// Where a report set was written.
 public struct ReportSet: Sendable {
-    public var folder: String
     public var csv: String
     public var json: String
     public var html: String
@@ -65,7 +64,7 @@ public enum Reports {
             // A failures.csv of an earlier run would now be wrong.
             unlink(folder + "/failures.csv")
         }
-        return ReportSet(folder: folder, csv: csv, json: json, html: html, failures: failures, failureRows: lines.count)
+        return ReportSet(csv: csv, json: json, html: html, failures: failures, failureRows: lines.count)
     }
 
     /// Before and after as reports show them: in full, or masked with enough digits kept
