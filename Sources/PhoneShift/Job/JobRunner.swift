@@ -160,7 +160,7 @@ public struct JobRunner: Sendable {
             let results = reports.csv
             var drafts: Notifier.Outcome?
             if job.notify?.afterApply == true, summary.refused == nil {
-                drafts = try await Notifier(job: job, store: store).write(run: run)
+                drafts = try await Notifier(job: job, store: store).write(summary: reports.summary)
             }
             if let refused = summary.refused { throw Self.refusedError(refused, session, again: "apply again", results: results) }
             return ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: drafts)

@@ -44,17 +44,18 @@ public struct Notifier: Sendable {
         return out
     }
 
-    public func write(run runId: Int? = nil) async throws -> Outcome {
+    /// Drafts for run `runId` (default: the last), or for the run `known` describes (apply
+    /// passes the summary its reports were made from).
+    public func write(run runId: Int? = nil, summary known: ReportSummary? = nil) async throws -> Outcome {
         guard let settings = job.notify else {
             throw PhoneShiftError(.badSetting, "\(job.jobFile): add a notify: section (from:, helpdesk:) to write notification drafts")
         }
-        guard let plan = try await store.latestPlan() else {
-            throw PhoneShiftError(.badSetting, "no plan yet for this job; nothing to notify")
+        var summary = known
+        if summary == nil { summary = try await Reports.summary(store: store, run: runId) }
+        guard let summary, let run = summary.run else {
+            throw PhoneShiftError(.badSetting, "no apply run yet; nothing to notify")
         }
-        let runs = try await store.runs(plan: plan.id)
-        guard let run = runId.map({ id in runs.first { $0.id == id } }) ?? runs.first else {
-            throw PhoneShiftError(.badSetting, runId.map { "run \($0) is not an apply run of plan \(plan.id)" } ?? "no apply run yet; nothing to notify")
-        }
+        let plan = summary.plan
         let templates = try templates()
         let folder = job.outputs + "/drafts/run-\(run.id)"
         do {
@@ -63,7 +64,6 @@ public struct Notifier: Sendable {
             throw PhoneShiftError(.cannotWriteOutput, "cannot create the drafts folder '\(folder)': \((error as NSError).localizedDescription)")
         }
         let jobName = job.name
-        let summary = try await store.reportSummary(plan: plan, run: run)
         let result = try await store.withRows(plan: plan.id) { next -> (Int, [String], [[String: String]], [String], [String]) in
             var drafted = 0
             var noMail: [String] = [], failures: [[String: String]] = [], sms: [String] = [], noBackup: [String] = []

@@ -2,6 +2,8 @@ import Foundation
 
 /// Where a report set was written.
 public struct ReportSet: Sendable {
+    /// The figures the reports were made from (the drafts reuse them).
+    public var summary: ReportSummary
     public var csv: String
     public var json: String
     public var html: String
@@ -29,10 +31,9 @@ public enum Reports {
     /// The outcomes of a row whose number a run wrote (or found already written).
     public static let writtenOutcomes: Set<String> = ["changed", "added", "removed", "changed-not-unique", "already-applied"]
 
-    public static func write(store: JobStore, job: JobDefinition, run runId: Int? = nil, folder: String? = nil,
-                             plan chosen: PlanInfo? = nil) async throws -> ReportSet {
-        let folder = folder ?? job.outputs
-        try ResultsWriter.prepareOutputs(folder)
+    /// What a report (or the drafts) describe: `plan` (default: the latest), and run `runId`
+    /// of it (default: its last run; none before its first apply).
+    public static func summary(store: JobStore, run runId: Int? = nil, plan chosen: PlanInfo? = nil) async throws -> ReportSummary {
         var latest = chosen
         if latest == nil { latest = try await store.latestPlan() }
         guard let plan = latest else {
@@ -46,7 +47,15 @@ public enum Reports {
             }
             run = chosen
         }
-        let summary = try await store.reportSummary(plan: plan, run: run)
+        return try await store.reportSummary(plan: plan, run: run)
+    }
+
+    public static func write(store: JobStore, job: JobDefinition, run runId: Int? = nil, folder: String? = nil,
+                             plan chosen: PlanInfo? = nil) async throws -> ReportSet {
+        let folder = folder ?? job.outputs
+        try ResultsWriter.prepareOutputs(folder)
+        let summary = try await summary(store: store, run: runId, plan: chosen)
+        let plan = summary.plan
         let full = job.fullNumbersInReports
         let csv = folder + "/report.csv", json = folder + "/report.json", html = folder + "/report.html"
         try await writeCSV(store: store, plan: plan.id, path: csv, fullNumbers: full)
@@ -64,7 +73,7 @@ public enum Reports {
             // A failures.csv of an earlier run would now be wrong.
             unlink(folder + "/failures.csv")
         }
-        return ReportSet(csv: csv, json: json, html: html, failures: failures, failureRows: lines.count)
+        return ReportSet(summary: summary, csv: csv, json: json, html: html, failures: failures, failureRows: lines.count)
     }
 
     /// Before and after as reports show them: in full, or masked with enough digits kept
