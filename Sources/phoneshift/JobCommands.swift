@@ -86,7 +86,6 @@ struct ApplyCommand: AsyncParsableCommand {
         let definition = try await JobDefinition.open(job)
         let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.apply"))
         let interactive = isatty(STDERR_FILENO) == 1
-        let lastLine = LastLine()
         let outcome = try await withInterruptibleTask {
             try await runner.apply(.init(retryFailed: retryFailed, forceUnlock: forceUnlock),
                 notice: { printError("phoneshift: notice: \($0)") },
@@ -98,21 +97,28 @@ struct ApplyCommand: AsyncParsableCommand {
                     if start.unknown > 0 { print("Resuming: \(start.unknown) rows had an unknown outcome; each is re-read before any write.") }
                     print("Applying plan \(start.planId): \(start.open) rows to go.")
                 },
-                progress: { p in
-                    let remaining = p.rate > 0 ? Double(p.total - p.done) / p.rate : 0
-                    let percent = p.total > 0 ? 100 * Double(p.done) / Double(p.total) : 100
-                    let text = "applied \(p.done)/\(p.total) (\(String(format: "%.1f", percent))%)  "
-                        + "\(String(format: "%.1f", p.rate)) rows/s  ETA \(formatDuration(remaining))  throttled \(p.throttled)  failed \(p.failed)"
-                    if interactive {
-                        printError("\r\u{1B}[K" + text, newline: false)
-                    } else if lastLine.due(every: 10) {
-                        printError(text)
-                    }
-                })
+                progress: progressPrinter("applied", interactive: interactive))
         }
         if interactive { printError("") }
         printApplyOutcome(outcome)
         if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
+    }
+}
+
+/// The progress line of apply and rollback: rewritten in place on a terminal, one line every
+/// 10 s otherwise.
+func progressPrinter(_ verb: String, interactive: Bool) -> @Sendable (ApplyProgress) -> Void {
+    let lastLine = LastLine()
+    return { p in
+        let remaining = p.rate > 0 ? Double(p.total - p.done) / p.rate : 0
+        let percent = p.total > 0 ? 100 * Double(p.done) / Double(p.total) : 100
+        let text = "\(verb) \(p.done)/\(p.total) (\(String(format: "%.1f", percent))%)  "
+            + "\(String(format: "%.1f", p.rate)) rows/s  ETA \(formatDuration(remaining))  throttled \(p.throttled)  failed \(p.failed)"
+        if interactive {
+            printError("\r\u{1B}[K" + text, newline: false)
+        } else if lastLine.due(every: 10) {
+            printError(text)
+        }
     }
 }
 

@@ -142,9 +142,7 @@ struct RollbackCommand: AsyncParsableCommand {
                     }
                     if start.rows > start.preview.count { print("  … and \(start.rows - start.preview.count) more") }
                 },
-                progress: { p in
-                    if interactive { printError("\r\u{1B}[Krestored \(p.done)/\(p.total)  failed \(p.failed)", newline: false) }
-                })
+                progress: progressPrinter("restored", interactive: interactive))
         }
         if interactive { printError("") }
         guard let outcome else { return }
