@@ -3,6 +3,14 @@ import Foundation
 import Logging
 import PhoneShift
 
+/// The job's store, when it exists (opening a missing one would create an empty store).
+func existingStore(of definition: JobDefinition, else nothing: String) throws -> JobStore {
+    guard FileManager.default.fileExists(atPath: definition.store) else {
+        throw PhoneShiftError(.badSetting, "no job store yet at \(definition.store): \(nothing)")
+    }
+    return try JobStore(path: definition.store)
+}
+
 // Errors end these commands through `Entry.main`, which prints them and maps them to the
 // exit codes of `ExitStatus`.
 
@@ -25,10 +33,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let definition = try await JobDefinition.open(job)
-        guard FileManager.default.fileExists(atPath: definition.store) else {
-            throw PhoneShiftError(.badSetting, "no job store yet at \(definition.store): nothing planned")
-        }
-        let store = try JobStore(path: definition.store)
+        let store = try existingStore(of: definition, else: "nothing planned")
         let set = try await Reports.write(store: store, job: definition, run: run, folder: output)
         print("Report: \(set.csv), \(set.json)")
         print("Open in a browser: \(set.html)")
@@ -90,10 +95,7 @@ struct NotifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let definition = try await JobDefinition.open(job)
-        guard FileManager.default.fileExists(atPath: definition.store) else {
-            throw PhoneShiftError(.badSetting, "no job store yet at \(definition.store): nothing applied")
-        }
-        let outcome = try await Notifier(job: definition, store: try JobStore(path: definition.store)).write(run: run)
+        let outcome = try await Notifier(job: definition, store: try existingStore(of: definition, else: "nothing applied")).write(run: run)
         printDrafts(outcome)
     }
 }
