@@ -19,6 +19,13 @@ struct LiveMethods: Sendable {
     var others: [String]?
 }
 
+/// A read of who holds roles that failed, with what it needed (for the message).
+struct RoleReadFailure: Error, CustomStringConvertible {
+    var error: GraphError
+    var need: GraphNeed
+    var description: String { error.description }
+}
+
 /// Graph reads shared by planning and applying.
 struct GraphReader: Sendable {
     let client: GraphClient
@@ -158,11 +165,7 @@ struct GraphReader: Sendable {
         let base = client.settings.graphBase.absoluteString.trimmingTrailingSlash
         while let current = next {
             let r = try await client.send("GET", current)
-            guard r.status == 200 else {
-                var error = r.failure()
-                error.path = current
-                return error
-            }
+            guard r.status == 200 else { return r.failure() }
             try await body(r.object["value"] as? [[String: Any]] ?? [])
             next = nil
             if let link = r.object["@odata.nextLink"] as? String {
@@ -187,10 +190,10 @@ struct GraphReader: Sendable {
     /// (members followed transitively) — with the roles, for messages. Read from the unified
     /// role-management API with paging; `/directoryRoles?$expand=members` would miss admins
     /// past the `$expand` cap, eligible admins and members of role-assignable groups.
-    func privilegedUsers() async throws -> Result<[String: [String]], GraphError> {
+    func privilegedUsers() async throws -> Result<[String: [String]], RoleReadFailure> {
         var names: [String: String] = [:]
         switch try await all("/roleManagement/directory/roleDefinitions?$select=id,displayName") {
-        case .failure(let error): return .failure(error)
+        case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readRoleAssignments))
         case .success(let items):
             for item in items {
                 if let id = item["id"] as? String, let name = item["displayName"] as? String { names[id.lowercased()] = name }
@@ -202,7 +205,7 @@ struct GraphReader: Sendable {
                                  ("/roleManagement/directory/roleEligibilitySchedules?$expand=principal", true)] {
             let items: [[String: Any]]
             switch try await all(path) {
-            case .failure(let error): return .failure(error)
+            case .failure(let error): return .failure(RoleReadFailure(error: error, need: eligible ? .readRoleEligibility : .readRoleAssignments))
             case .success(let found): items = found
             }
             for item in items {
@@ -224,7 +227,7 @@ struct GraphReader: Sendable {
         }
         for (groupId, group) in groups.sorted(by: { $0.key < $1.key }) {
             switch try await all("/groups/\(Self.pathComponent(groupId))/transitiveMembers?$select=id") {
-            case .failure(let error): return .failure(error)
+            case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readGroupMembers))
             case .success(let members):
                 for member in members where (member["@odata.type"] as? String ?? "#microsoft.graph.user") == "#microsoft.graph.user" {
                     guard let id = (member["id"] as? String)?.lowercased() else { continue }

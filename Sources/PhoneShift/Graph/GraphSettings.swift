@@ -94,8 +94,6 @@ public struct GraphError: Error, CustomStringConvertible, Sendable {
     public var clientRequestId: String?
     /// A write was sent and its answer lost: it may or may not have landed.
     public var outcomeUnknown = false
-    /// The Graph path that failed, when a caller recorded it (never a secret).
-    public var path: String?
 
     public init(kind: Kind, status: Int?, code: String?, message: String, requestId: String?, clientRequestId: String?,
                 outcomeUnknown: Bool = false) {

@@ -93,11 +93,11 @@ public struct Planner: Sendable {
         var privileged: [String: [String]] = [:]
         switch try await reader.privilegedUsers() {
         case .success(let map): privileged = map
-        case .failure(let error):
+        case .failure(let failure):
             if !job.policy.allowPrivileged {
-                let need: [GraphNeed] = error.status == 403 ? Self.roleNeed(for: error) : []
-                if !need.isEmpty {
-                    throw GraphNeed.missingError(need, clientId: client.settings.clientId,
+                let error = failure.error
+                if error.status == 403 {
+                    throw GraphNeed.missingError([failure.need], clientId: client.settings.clientId,
                                                  detail: "\(error.code ?? "403"): \(Sanitize.forMessage(error.message))")
                 }
                 throw PhoneShiftError(.badSetting, "cannot read who holds directory roles, so admin accounts cannot be recognised (\(error)); nothing was planned. Grant RoleManagement.Read.Directory and GroupMember.Read.All, or set policy.allowPrivileged: true to include admins knowingly")
@@ -142,13 +142,6 @@ public struct Planner: Sendable {
         result.smsSignInChanges = try await store.smsSignInChanges(plan: planId)
         result.checkedOtherMethods = permissions.listsAllMethods
         return result
-    }
-
-    /// The permission a 403 on the role reads points to (the failing read is not told apart
-    /// by its message; group members need their own permission).
-    static func roleNeed(for error: GraphError) -> [GraphNeed] {
-        error.path.map { $0.contains("/groups/") ? [.readGroupMembers] : $0.contains("Eligibility") ? [.readRoleEligibility] : [.readRoleAssignments] }
-            ?? [.readRoleAssignments]
     }
 
     /// What the sheet alone decides for a row: settled (invalid, nothing to change, a
