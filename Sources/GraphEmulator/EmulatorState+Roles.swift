@@ -50,6 +50,13 @@ extension EmulatorState {
     /// One page of `items` (`$top`, `$skiptoken`), with `@odata.nextLink` while more remain.
     func page(_ items: [JSON], path: String, context contextPath: String, params: [String: String], base: String,
               call: CallContext) -> CallResult {
+        page(count: items.count, item: { items[$0] }, path: path, context: contextPath, params: params, base: base, call: call)
+    }
+
+    /// One page of a collection of `count` items, making only the page's items; the next
+    /// link carries the query (`$filter`, `$select`, `$expand`) on.
+    func page(count: Int, item: (Int) -> JSON, path: String, context contextPath: String, params: [String: String], base: String,
+              call: CallContext) -> CallResult {
         var top = OurChoices.defaultPageSize
         if let raw = params["$top"] {
             guard let value = Int(raw), value >= 1, value <= OurChoices.maxPageSize else {
@@ -65,13 +72,14 @@ extension EmulatorState {
             offset = value
         }
         var pairs: [(String, JSON)] = [("@odata.context", .string("\(base)/$metadata#\(contextPath)"))]
-        if offset + top < items.count {
+        if offset + top < count {
             var query = ["$top=\(top)", "$skiptoken=\(String(offset + top, radix: 16))"]
+            if let filter = params["$filter"] { query.append("$filter=" + (filter.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+'"))) ?? filter)) }
             if let expand = params["$expand"] { query.append("$expand=" + expand) }
             if let select = params["$select"] { query.append("$select=" + select) }
             pairs.append(("@odata.nextLink", .string("\(base)/\(path)?" + query.joined(separator: "&"))))
         }
-        pairs.append(("value", .array(Array(items.dropFirst(offset).prefix(top)))))
+        pairs.append(("value", .array(offset < count ? (offset..<min(count, offset + top)).map(item) : [])))
         return CallResult(response: json(200, .object(pairs)))
     }
 

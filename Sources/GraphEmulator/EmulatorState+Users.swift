@@ -52,13 +52,6 @@ extension EmulatorState {
     }
 
     func listUsers(params: [String: String], base: String, context: CallContext) -> CallResult {
-        var top = OurChoices.defaultPageSize
-        if let raw = params["$top"] {
-            guard let value = Int(raw), value >= 1, value <= OurChoices.maxPageSize else {
-                return CallResult(response: error(400, "Request_BadRequest", "Invalid page size specified: '\(raw)'. Must be between 1 and \(OurChoices.maxPageSize) inclusive.", context: context))
-            }
-            top = value
-        }
         var matches: [Int] = Array(tenant.users.indices)
         if let filter = params["$filter"] {
             guard let (property, value) = parseEqualityFilter(filter) else {
@@ -73,28 +66,13 @@ extension EmulatorState {
                 }
             }
         }
-        var offset = 0
-        if let token = params["$skiptoken"] {
-            guard let value = Int(token, radix: 16), value >= 0 else {
-                return CallResult(response: error(400, "Request_BadRequest", "Invalid skip token.", context: context))
-            }
-            offset = value
-        }
-        let page = matches.dropFirst(offset).prefix(top)
         let fields: [String]
         switch selection(params["$select"], context: context) {
         case .invalid(let response): return CallResult(response: response)
         case .fields(let f): fields = f
         }
-        var pairs: [(String, JSON)] = [("@odata.context", .string("\(base)/$metadata#users"))]
-        if offset + top < matches.count {
-            var query = ["$top=\(top)", "$skiptoken=\(String(offset + top, radix: 16))"]
-            if let filter = params["$filter"] { query.append("$filter=" + (filter.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+'"))) ?? filter)) }
-            if let select = params["$select"] { query.append("$select=" + select) }
-            pairs.append(("@odata.nextLink", .string("\(base)/users?" + query.joined(separator: "&"))))
-        }
-        pairs.append(("value", .array(page.map { .object(userJSON(tenant.users[$0], fields: fields)) })))
-        return CallResult(response: json(200, .object(pairs)))
+        return page(count: matches.count, item: { .object(self.userJSON(self.tenant.users[matches[$0]], fields: fields)) },
+                    path: "users", context: "users", params: params, base: base, call: context)
     }
 
     /// `employeeId eq '123'`, `mail eq 'a@b.c'`, `userPrincipalName eq '…'` (quotes doubled inside).
