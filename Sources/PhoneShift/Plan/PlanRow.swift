@@ -59,8 +59,9 @@ public struct PlanRow: Sendable, Equatable {
     /// A user in this state who gets a new mobile number gets it as their SMS sign-in
     /// number too (Graph registers it when the policy enables them).
     public static func smsSignInFollows(_ state: String?) -> Bool {
-        state == "ready" || state == "phoneNumberNotUnique" || state == "notEnabled"
+        state.map(smsSignInFollowingStates.contains) ?? false
     }
+    static let smsSignInFollowingStates = ["ready", "phoneNumberNotUnique", "notEnabled"]
 
     public init(line: Int, user: String, userId: String? = nil, userPrincipalName: String? = nil, displayName: String? = nil,
                 mail: String? = nil, phoneType: PhoneType, before: String? = nil, target: String?, action: PlanAction,

@@ -134,7 +134,8 @@ extension JobStore {
 
     /// Changes to the mobile number of users who sign in by SMS (their sign-in number follows).
     public func smsSignInChanges(plan: Int) async throws -> Int {
-        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action = 'update' AND sms_sign_in IN ('ready', 'phoneNumberNotUnique', 'notEnabled')", [.int(plan)])
+        let states = PlanRow.smsSignInFollowingStates.map { "'\($0)'" }.joined(separator: ", ")
+        return try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action = 'update' AND sms_sign_in IN (\(states))", [.int(plan)])
     }
 
     /// Rows skipped because Graph could not be read for them (counted, not loaded).
