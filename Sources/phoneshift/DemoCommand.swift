@@ -63,8 +63,9 @@ struct DemoCommand: AsyncParsableCommand {
         print("The run's report: \(outcome.reports.csv) and \(outcome.reports.json)")
         print("Open in a browser: file://\(outcome.reports.html)")
         if let drafts = outcome.drafts {
+            // (apply's summary above already counted them)
             print("\n== 5. notification drafts")
-            printDrafts(drafts)
+            print("Open them in a mail client (nothing was sent): \(drafts.folder)  — one .eml per user, and \(drafts.summary)")
         }
         if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
     }
