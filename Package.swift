@@ -81,7 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PhoneShiftTests",
-            dependencies: ["PhoneShift", "CPhoneNumber", "CSQLite", "GraphEmulator",
+            dependencies: ["PhoneShift", "CPhoneNumber", "CSQLite", "GraphEmulator", .product(name: "Yams", package: "Yams"),
                            .product(name: "_CryptoExtras", package: "swift-crypto"),
                            .product(name: "X509", package: "swift-certificates")]
         ),

@@ -20,4 +20,15 @@ static inline size_t phoneshift_csv_pending_bytes(const struct csv_parser *p) {
 static inline int phoneshift_csv_in_open_quote(const struct csv_parser *p) {
     return p->pstate == 2 && p->quoted;
 }
+
+/// The libcsv version PhoneShift was built against ("3.0.3" when the header says so).
+static inline int phoneshift_csv_version_major(void) { return CSV_MAJOR; }
+static inline int phoneshift_csv_version_minor(void) { return CSV_MINOR; }
+static inline int phoneshift_csv_version_release(void) {
+#ifdef CSV_RELEASE
+    return CSV_RELEASE;
+#else
+    return -1;
+#endif
+}
 #endif

@@ -6,6 +6,7 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include <dlfcn.h>
 #include <cstring>
 #include <string>
 
@@ -150,4 +151,16 @@ extern "C" int ps_phone_region_for_country_code(int country_code, char *out,
     } catch (...) {
         return write_region(out, out_size, "");
     }
+}
+
+int ps_phone_library_path(char *out, int out_size) noexcept {
+    if (out == nullptr || out_size <= 0) return 0;
+    out[0] = 0;
+    Dl_info info;
+    // A function that lives in the shared library itself (not inlined into this shim).
+    const void *symbol = reinterpret_cast<const void *>(&PhoneNumberUtil::GetInstance);
+    if (dladdr(symbol, &info) == 0 || info.dli_fname == nullptr) return 0;
+    std::strncpy(out, info.dli_fname, static_cast<size_t>(out_size) - 1);
+    out[out_size - 1] = 0;
+    return 1;
 }

@@ -50,10 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await DemoStore.create(definition.store)
         let plan = try await withInterruptibleTask { try await runner.plan(notice: { printError("phoneshift: notice: \($0)") }) }
         printPlan(plan.result, limit: 8)
-        if let over = plan.overMaxChanges {
-            printError("phoneshift: error: \(over)")
-            throw ExitCode(plan.exitStatus(detailed: false))
-        }
+        if let tripped = plan.valveTripped { throw tripped }
 
         print("\n== 3. apply")
         let outcome = try await withInterruptibleTask { try await runner.apply(notice: { printError("phoneshift: notice: \($0)") }) }
@@ -67,7 +64,7 @@ struct DemoCommand: AsyncParsableCommand {
             print("\n== 5. notification drafts")
             print("Open them in a mail client (nothing was sent): \(drafts.folder)  — one .eml per user, and \(drafts.summary)")
         }
-        if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
+        if outcome.exitStatus() != 0 { throw ExitCode(outcome.exitStatus()) }
     }
 
     struct Emulator {

@@ -29,13 +29,19 @@ struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Read each row's user and current number from Graph (read-only), and store the plan.",
-        discussion: "Exit codes: 0 done (no changes with --detailed-exitcode); 2 with --detailed-exitcode: changes to make; 1 some rows need a look (users not read, conflicts); 2 bad job or sheet, or over policy.maxChanges; 3 locked; 4 authentication failed; 130 interrupted.")
+        discussion: ExitStatus.table)
 
     @Argument(help: "The job file (YAML).")
     var job: String
 
-    @Flag(help: "Exit 0 when there is nothing to change and 2 when there is.")
+    @Flag(help: "Exit 0 when there is nothing to change and 6 when there is (see the exit codes).")
     var detailedExitcode = false
+
+    @Flag(help: "Delta jobs: read every row from Graph (a full comparison), not only the rows whose number changed.")
+    var full = false
+
+    @Flag(help: "Go on although a safety valve tripped (after checking the sheet).")
+    var acceptValves = false
 
     @Flag(help: "Replace a plan whose apply has started and not finished.")
     var replace = false
@@ -52,14 +58,15 @@ struct PlanCommand: AsyncParsableCommand {
         let definition = try await JobDefinition.open(job)
         let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.plan"))
         let outcome = try await withInterruptibleTask {
-            try await runner.plan(.init(replace: replace, forceUnlock: forceUnlock, previewLimit: showAll ? Int.max : 20),
+            try await runner.plan(.init(replace: replace, forceUnlock: forceUnlock, previewLimit: showAll ? Int.max : 20,
+                                        full: full, acceptValves: acceptValves),
                                   notice: { printError("phoneshift: notice: \($0)") })
         }
         let result = outcome.result
         print("Plan \(result.planId) for \(definition.name): \(result.rowCount) rows from \(definition.sheet.path)")
         printPlan(result, limit: showAll ? Int.max : 20)
         print("Stored in \(definition.store); apply with: phoneshift apply \(job)")
-        if let over = outcome.overMaxChanges { printError("phoneshift: error: \(over)") }
+        if let tripped = outcome.valveTripped { printError("phoneshift: error: \(tripped)") }
         let status = outcome.exitStatus(detailed: detailedExitcode)
         if status != 0 { throw ExitCode(status) }
     }
@@ -69,10 +76,16 @@ struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Carry out the stored plan at the speed Graph allows; resumable after any crash.",
-        discussion: "Exit codes: 0 every row done; 1 some rows failed, moved, in conflict or unknown (see report.csv); 2 bad job, no plan, a changed sheet or job; 3 locked, or the lock was lost; 4 authentication failed; 130 interrupted (apply again to resume).")
+        discussion: ExitStatus.table)
 
     @Argument(help: "The job file (YAML), or its job store (.sqlite).")
     var job: String
+
+    @Flag(help: "Exit 0 when nothing was changed and 6 when changes were made (see the exit codes).")
+    var detailedExitcode = false
+
+    @Flag(help: "Apply although the plan trips a safety valve (after checking the plan).")
+    var acceptValves = false
 
     @Flag(help: "Try failed rows again (rows whose number moved since the plan need a new plan).")
     var retryFailed = false
@@ -87,7 +100,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.apply"))
         let interactive = isatty(STDERR_FILENO) == 1
         let outcome = try await withInterruptibleTask {
-            try await runner.apply(.init(retryFailed: retryFailed, forceUnlock: forceUnlock),
+            try await runner.apply(.init(retryFailed: retryFailed, forceUnlock: forceUnlock, acceptValves: acceptValves),
                 notice: { printError("phoneshift: notice: \($0)") },
                 starting: { start in
                     if let requeued = start.requeued { print("Retrying \(requeued) rows that failed.") }
@@ -101,24 +114,21 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if interactive { printError("") }
         printApplyOutcome(outcome)
-        if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
+        let status = outcome.exitStatus(detailed: detailedExitcode)
+        if status != 0 { throw ExitCode(status) }
     }
 }
 
-/// The progress line of apply and rollback: rewritten in place on a terminal, one line every
-/// 10 s otherwise.
+/// The progress line of apply, run and rollback: rewritten in place on a terminal; never
+/// written otherwise (logs and cron mails get the summary, not a line every few seconds).
 func progressPrinter(_ verb: String, interactive: Bool) -> @Sendable (ApplyProgress) -> Void {
-    let lastLine = LastLine()
+    guard interactive else { return { _ in } }
     return { p in
         let remaining = p.rate > 0 ? Double(p.total - p.done) / p.rate : 0
         let percent = p.total > 0 ? 100 * Double(p.done) / Double(p.total) : 100
         let text = "\(verb) \(p.done)/\(p.total) (\(String(format: "%.1f", percent))%)  "
             + "\(String(format: "%.1f", p.rate)) rows/s  ETA \(formatDuration(remaining))  throttled \(p.throttled)  failed \(p.failed)"
-        if interactive {
-            printError("\r\u{1B}[K" + text, newline: false)
-        } else if lastLine.due(every: 10) {
-            printError(text)
-        }
+        printError("\r\u{1B}[K" + text, newline: false)
     }
 }
 
@@ -151,24 +161,27 @@ func printDrafts(_ drafts: Notifier.Outcome) {
     }
 }
 
+/// What a delta plan adds to the counts: rows not read, changes made elsewhere, vanished users.
+func planNotes(_ result: PlanResult) -> [String] {
+    var lines: [String] = []
+    if result.settledFromKnown > 0 {
+        lines.append("Delta: \(result.settledFromKnown) rows have the number PhoneShift last applied or saw; not read (a full comparison reads them: --full)")
+    }
+    if result.fullComparison { lines.append("Full comparison: every row was read from Graph") }
+    if result.changedElsewhere > 0 {
+        lines.append("Changed elsewhere: \(result.changedElsewhere) numbers were changed outside PhoneShift and kept (policy.changedElsewhere: keep); see the report")
+    }
+    if !result.vanished.isEmpty {
+        let names = result.vanished.prefix(5).map { Sanitize.forMessage($0.userPrincipalName ?? $0.user) }.joined(separator: ", ")
+        lines.append("Vanished: \(result.vanished.count) users of the last successful run are not in this sheet (never touched): \(names)\(result.vanished.count > 5 ? ", …" : "")")
+    }
+    return lines
+}
+
 func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "?" }
     let s = Int(seconds.rounded())
     return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
-}
-
-/// Rate-limits the plain progress lines written when output is not a terminal.
-final class LastLine: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private let lock = NSLock()
-    private var last = Date.distantPast
-    func due(every seconds: Double) -> Bool {
-        lock.withLock {
-            guard Date().timeIntervalSince(last) >= seconds else { return false }
-            last = Date()
-            return true
-        }
-    }
 }
 
 struct StatusCommand: AsyncParsableCommand {
@@ -222,11 +235,12 @@ func printPlan(_ result: PlanResult, limit: Int) {
     for row in result.attentionPreview {
         print("  line \(row.line)  \(Sanitize.forMessage(row.user))  \(row.action.rawValue): \(Sanitize.forMessage(row.reason, limit: 200))")
     }
-    let order: [PlanAction] = [.update, .add, .unchanged, .userNotFound, .blocked, .conflict, .invalid, .skipped]
+    let order: [PlanAction] = [.update, .add, .remove, .unchanged, .userNotFound, .blocked, .conflict, .invalid, .skipped]
     print("Changes: \(result.changes)  " + order.map { "\($0.rawValue): \(result.counts[$0] ?? 0)" }.joined(separator: "  "))
     if result.smsSignInChanges > 0 {
         print("SMS sign-in: \(result.smsSignInChanges) of these users sign in by SMS; their sign-in number changes with their mobile (column sms_sign_in)")
     }
+    for line in planNotes(result) { print(line) }
     if !result.checkedOtherMethods {
         print("Note: other MFA methods were not read, so users whose phone is their only MFA method are not flagged")
     }

@@ -9,13 +9,9 @@ struct PhoneShiftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phoneshift",
         abstract: "Change the MFA phone numbers of many Microsoft 365 / Entra ID users at once.",
-        discussion: """
-            Exit codes: 0 success; 1 some rows invalid, in conflict, failed or needing attention; \
-            2 usage error, bad job file or unreadable input (plan --detailed-exitcode: changes to make); \
-            3 the job is locked by another run (or this run lost its lock); 4 authentication failed before any row was touched; \
-            130 interrupted (apply again to resume).
-            """,
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, ReportCommand.self, ExportCommand.self, NotifyCommand.self, RollbackCommand.self, DemoCommand.self]
+        discussion: ExitStatus.table,
+        version: VersionInfo.text,
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, RunCommand.self, StatusCommand.self, ReportCommand.self, ExportCommand.self, NotifyCommand.self, RollbackCommand.self, DemoCommand.self]
     )
 }
 
@@ -31,6 +27,17 @@ struct LoggingOptions: ParsableArguments {
     }
 }
 
+/// Ends the command with an error: one line for people, or one JSON object with the exit code.
+func fail(_ message: String, _ status: Int32, code: String) -> Never {
+    if Console.current.format == .json {
+        JSONLinesLogHandler.emit(level: "error", label: "phoneshift", message: message,
+                                 fields: ["event": .string("exit"), "exitCode": .int(Int(status)), "error": .string(code)])
+    } else {
+        FileHandle.standardError.write(Data("phoneshift: \(status == ExitStatus.interrupted ? "" : "error: ")\(message)\n".utf8))
+    }
+    exit(status)
+}
+
 @main
 enum Entry {
     static func main() async {
@@ -42,17 +49,17 @@ enum Entry {
                 try command.run()
             }
         } catch let error as PhoneShiftError {
-            FileHandle.standardError.write(Data("phoneshift: error: \(error)\n".utf8))
-            exit(ExitStatus.of(error))
+            fail("\(error)", ExitStatus.of(error), code: error.code.rawValue)
         } catch let error as GraphError {
-            FileHandle.standardError.write(Data("phoneshift: error: \(error)\n".utf8))
-            exit(ExitStatus.of(error))
+            fail("\(error)", ExitStatus.of(error), code: "graph")
         } catch let error as SQLiteError {
-            FileHandle.standardError.write(Data("phoneshift: error: the job store: \(error)\n".utf8))
-            exit(ExitStatus.of(error))
+            fail("the job store: \(error)", ExitStatus.of(error), code: "store")
         } catch is CancellationError {
-            FileHandle.standardError.write(Data("phoneshift: interrupted; nothing more was sent. Run the command again to go on.\n".utf8))
-            exit(ExitStatus.interrupted)
+            fail("interrupted; nothing more was sent. Run the command again to go on.", ExitStatus.interrupted, code: "interrupted")
+        } catch let exit as ExitCode where Console.current.format == .json {
+            JSONLinesLogHandler.emit(level: exit.rawValue == 0 ? "info" : "notice", label: "phoneshift", message: "exit \(exit.rawValue)",
+                                     fields: ["event": .string("exit"), "exitCode": .int(Int(exit.rawValue))])
+            Foundation.exit(exit.rawValue)
         } catch {
             let code = PhoneShiftCommand.exitCode(for: error)
             let message = PhoneShiftCommand.fullMessage(for: error)

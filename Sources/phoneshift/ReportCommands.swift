@@ -149,6 +149,6 @@ struct RollbackCommand: AsyncParsableCommand {
         if interactive { printError("") }
         guard let outcome else { return }
         printApplyOutcome(outcome)
-        if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
+        if outcome.exitStatus() != 0 { throw ExitCode(outcome.exitStatus()) }
     }
 }

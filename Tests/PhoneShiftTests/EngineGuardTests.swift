@@ -151,17 +151,17 @@ extension EngineTests {
         #expect(writes[one] == nil && writes[two] == 1)
     }
 
-    @Test("policy.maxChanges: plan says so (exit 2), apply refuses before any write")
+    @Test("policy.maxChanges: plan says so (exit 5, the safety valve's code), apply refuses before any write")
     func maxChanges() async throws {
         let f = try await EngineFixture(syntheticUsers: 20)
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 20)
         _ = f.writeJob(writesPerSecond: 50, extra: "policy:\n  maxChanges: 10")
         let plan = try await f.phoneshift(["plan", f.jobPath])
-        #expect(plan.status == 2)
-        #expect(plan.stderr.contains("more than policy.maxChanges (10)"), "\(plan.stderr)")
+        #expect(plan.status == ExitStatus.safetyValve)
+        #expect(plan.stderr.contains("valves.maxChanges: the plan has 20 changes, more than 10"), "\(plan.stderr)")
         let apply = try await f.phoneshift(["apply", f.jobPath])
-        #expect(apply.status == 2 && apply.stderr.contains("maxChanges"), "\(apply.stderr)")
+        #expect(apply.status == ExitStatus.safetyValve && apply.stderr.contains("maxChanges"), "\(apply.stderr)")
         #expect(try await f.successfulWrites().isEmpty)
     }
 

@@ -5,14 +5,14 @@ import Testing
 
 @Suite("Plan and apply against the emulator (end to end, the real binaries and HTTP)", .serialized)
 struct EngineTests {
-    @Test("Plan shows the changes (detailed exit code 2), apply makes them (0), plan again finds none (0)")
+    @Test("Plan shows the changes (detailed exit code 6), apply makes them (0), plan again finds none (0)")
     func planApplyPlan() async throws {
         let f = try await EngineFixture(syntheticUsers: 40)
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 40, extra: ["nobody@contoso.com,+1 2127999999", "bench41@contoso.com,N/A"])
         _ = f.writeJob(writesPerSecond: 200)
         let plan = try await f.phoneshift(["plan", f.jobPath, "--detailed-exitcode"])
-        #expect(plan.status == 2, "\(plan.stderr)")
+        #expect(plan.status == ExitStatus.successWithChanges, "\(plan.stderr)")
         #expect(plan.stdout.contains("Changes: 40"))
         #expect(plan.stdout.contains("user-not-found: 1"))
         #expect(plan.stdout.contains("invalid: 1"))

@@ -86,6 +86,11 @@ int ps_phone_is_supported_region(const char *region) PS_NOEXCEPT;
 /// (at least 8 bytes). Returns 1 when there is one, else 0 and "ZZ".
 int ps_phone_region_for_country_code(int country_code, char *out, int out_size) PS_NOEXCEPT;
 
+/// Writes the path of the libphonenumber shared library this process loaded into `out`
+/// (for `phoneshift --version`: the file name carries the version, its date the build of
+/// the metadata compiled into it). Returns 1 when found, else 0.
+int ps_phone_library_path(char *out, int out_size) PS_NOEXCEPT;
+
 #ifdef __cplusplus
 }
 #endif

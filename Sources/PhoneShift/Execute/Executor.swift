@@ -64,6 +64,9 @@ public struct Executor: Sendable {
     /// The outcome of a row whose number changed since its plan: `moved` for apply,
     /// `drifted` for a rollback (that row is left as it is).
     var movedOutcome = "moved"
+    /// `run`: until then the plan's own read (made moments ago under the same lock) stands
+    /// for the re-read before a write; a row of unknown outcome is re-read all the same.
+    public var skipVerifyUntil: Date?
     /// Waits between re-reads after a 409 phoneNumberNotUnique (about 30 s in all).
     var notUniqueRereadDelays: [Double] = [1, 2, 4, 8, 15]
 
@@ -201,7 +204,8 @@ public struct Executor: Sendable {
         }
         let target = row.target
         // 1. The live value now (always for a row whose earlier outcome is unknown).
-        if verifyBeforeWrite || row.state == .inFlight {
+        let planIsFresh = skipVerifyUntil.map { Date() < $0 } ?? false
+        if (verifyBeforeWrite && !planIsFresh) || row.state == .inFlight {
             let live: LiveCheck
             do { live = try await check(row, target: target, reader: reader) } catch is CancellationError { return nil }
             switch live {

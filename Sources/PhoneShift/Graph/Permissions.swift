@@ -68,7 +68,9 @@ public struct PermissionCheck: Sendable {
     /// Throws `PhoneShiftError(.permissionMissing)` naming what to grant when a need is not met.
     /// `readAllMethods` is optional: without it plan reads phone methods only. The real read
     /// is of `probeUser`'s phone methods, or of the first user `/users` lists.
-    func verify(_ needs: [GraphNeed], probeUser: String? = nil, cloudListsMethods: Bool = true) async throws -> Outcome {
+    /// `probeMethods: false` (delta plans) skips the probe read of a user's phone methods when
+    /// the token lists its permissions: the plan's first real read is the probe then.
+    func verify(_ needs: [GraphNeed], probeUser: String? = nil, cloudListsMethods: Bool = true, probeMethods: Bool = true) async throws -> Outcome {
         let granted = try await client.grantedPermissions()
         var allMethods = cloudListsMethods && needs.contains(.readPhoneMethods)
         if let granted {
@@ -86,7 +88,7 @@ public struct PermissionCheck: Sendable {
             }
             user = user ?? (probe.object["value"] as? [[String: Any]])?.first?["id"] as? String
         }
-        if let user, needs.contains(.readPhoneMethods) {
+        if let user, needs.contains(.readPhoneMethods), probeMethods || granted == nil {
             let phones = try await client.send("GET", GraphReader.userPath(user) + "/authentication/phoneMethods")
             if phones.status == 403 {
                 throw GraphNeed.missingError([.readPhoneMethods], clientId: client.settings.clientId, detail: Self.describe(phones))

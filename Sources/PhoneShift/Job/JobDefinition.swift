@@ -56,11 +56,45 @@ public struct JobDefinition: Sendable {
     public struct Policy: Sendable {
         /// Change accounts that hold a directory role (admins). Off by default.
         public var allowPrivileged = false
-        /// Refuse to apply a plan with more changes than this (a broken export's safety valve).
-        public var maxChanges: Int?
         /// Re-read each user's phone methods right before writing (on by default: a value
         /// that moved since the plan is never overwritten blindly).
         public var verifyBeforeWrite = true
+        /// A blank number in the sheet removes the user's number of the job's type. Off: a
+        /// blank cell never removes anything.
+        public var blankRemovesNumber = false
+        /// Only give numbers to users who have none of the job's type; a number a user
+        /// registered (or anyone set) is kept.
+        public var onlySetWhenEmpty = false
+        /// Hold back users whose only MFA methods are phones (changing their only method can
+        /// lock them out); they are listed in the report.
+        public var requireBackupMethod = false
+        /// What a full comparison does with a number changed outside PhoneShift while the
+        /// sheet still has the value PhoneShift last applied (delta jobs).
+        public var changedElsewhere: ChangedElsewhere = .keep
+    }
+    public enum ChangedElsewhere: String, Sendable {
+        /// Leave the number as it is and report the row (needs attention).
+        case keep
+        /// Write the sheet's number again.
+        case restore
+    }
+    /// Safety valves: a plan that trips one is never applied (unless accepted for one run).
+    public struct Valves: Sendable {
+        /// More changes than this.
+        public var maxChanges: Int?
+        /// More than this share of the sheet's rows would change (percent).
+        public var maxChangePercent: Double?
+        /// The sheet has this share fewer rows than at the last successful run (percent).
+        /// Default: 25 for delta jobs (the export is the whole population), off for others
+        /// (a migration's sheets are batches of any size).
+        public var maxShrinkPercent: Double?
+        /// This share of the sheet's numbers is blank or invalid (percent).
+        public var maxBlankOrInvalidPercent: Double? = 50
+    }
+    /// Delta: rows whose number equals the one PhoneShift last applied or saw cost no
+    /// Graph call; every `fullEveryDays` days (and with `--full`) every row is read again.
+    public struct Delta: Sendable {
+        public var fullEveryDays: Double = 7
     }
 
     public var name: String
@@ -71,6 +105,12 @@ public struct JobDefinition: Sendable {
     public var tenant: Tenant
     public var rate: Rate
     public var policy: Policy
+    public var valves = Valves()
+    /// Nil: every plan reads every row (migrations); set: delta planning (nightly imports).
+    public var delta: Delta?
+    /// Keep this many plans (with their runs, rows and drafts); older ones are pruned after
+    /// a successful apply or run. Nil: keep all.
+    public var keepRuns: Int?
     /// The job store (SQLite).
     public var store: String
     /// Folder for the reports (report.csv, report.json, report.html, failures.csv).
@@ -107,7 +147,7 @@ public struct JobDefinition: Sendable {
             return expanded.hasPrefix("/") ? expanded : URL(fileURLWithPath: base).appendingPathComponent(expanded).standardizedFileURL.path
         }
         let top = try YAMLMap(root, path: "", file: path)
-        try top.only(["name", "sheet", "phoneType", "strict", "tenant", "rate", "policy", "store", "outputs", "reports", "notify"])
+        try top.only(["name", "sheet", "phoneType", "strict", "tenant", "rate", "policy", "store", "outputs", "reports", "notify", "valves", "delta", "keepRuns"])
 
         let sheetMap = try top.map("sheet", required: true)!
         try sheetMap.only(["path", "userColumn", "phoneColumn", "regionColumn", "defaultRegion", "delimiter", "encoding"])
@@ -178,12 +218,51 @@ public struct JobDefinition: Sendable {
             rate.requestTimeoutSeconds = try r.number("requestTimeoutSeconds", positive: true) ?? rate.requestTimeoutSeconds
         }
         var policy = Policy()
+        var valves = Valves()
         if let p = try top.map("policy") {
-            try p.only(["allowPrivileged", "maxChanges", "verifyBeforeWrite"])
+            try p.only(["allowPrivileged", "maxChanges", "verifyBeforeWrite", "blankRemovesNumber", "onlySetWhenEmpty",
+                        "requireBackupMethod", "changedElsewhere"])
             policy.allowPrivileged = try p.bool("allowPrivileged") ?? false
-            policy.maxChanges = try p.integer("maxChanges", range: 0...Int.max)
+            // policy.maxChanges is kept where earlier job files have it; valves.maxChanges is the same valve.
+            valves.maxChanges = try p.integer("maxChanges", range: 0...Int.max)
             policy.verifyBeforeWrite = try p.bool("verifyBeforeWrite") ?? true
+            policy.blankRemovesNumber = try p.bool("blankRemovesNumber") ?? false
+            policy.onlySetWhenEmpty = try p.bool("onlySetWhenEmpty") ?? false
+            policy.requireBackupMethod = try p.bool("requireBackupMethod") ?? false
+            if let text = try p.string("changedElsewhere") {
+                guard let value = ChangedElsewhere(rawValue: text) else {
+                    throw PhoneShiftError(.badSetting, "\(path): policy.changedElsewhere (line \(p.line("changedElsewhere"))): '\(Sanitize.forMessage(text))' is not keep or restore")
+                }
+                policy.changedElsewhere = value
+            }
+            if policy.blankRemovesNumber && policy.onlySetWhenEmpty {
+                throw PhoneShiftError(.badSetting, "\(path): policy.blankRemovesNumber and policy.onlySetWhenEmpty contradict each other (one removes numbers, the other never touches an existing one); keep one")
+            }
         }
+        if let v = try top.map("valves") {
+            try v.only(["maxChanges", "maxChangePercent", "maxShrinkPercent", "maxBlankOrInvalidPercent"])
+            if let m = try v.integer("maxChanges", range: 0...Int.max) {
+                if let old = valves.maxChanges, old != m {
+                    throw PhoneShiftError(.badSetting, "\(path): valves.maxChanges (line \(v.line("maxChanges"))) and policy.maxChanges say different things (\(m), \(old)); keep one")
+                }
+                valves.maxChanges = m
+            }
+            valves.maxChangePercent = try v.percent("maxChangePercent")
+            if v.has("maxShrinkPercent") { valves.maxShrinkPercent = try v.percent("maxShrinkPercent") }
+            if v.has("maxBlankOrInvalidPercent") { valves.maxBlankOrInvalidPercent = try v.percent("maxBlankOrInvalidPercent") }
+        }
+        var delta: Delta?
+        if let d = try top.map("delta") {
+            try d.only(["fullEveryDays"])
+            var value = Delta()
+            if let days = try d.integer("fullEveryDays", range: 0...3650) { value.fullEveryDays = Double(days) }
+            delta = value
+        } else if top.has("delta"), try top.bool("delta") == true {
+            delta = Delta()
+        }
+        let shrinkSet = try top.map("valves")?.has("maxShrinkPercent") ?? false
+        if delta != nil && !shrinkSet { valves.maxShrinkPercent = 25 }
+        let keepRuns = try top.integer("keepRuns", range: 1...100_000)
         var fullNumbers = false
         if let r = try top.map("reports") {
             try r.only(["fullNumbers"])
@@ -211,7 +290,7 @@ public struct JobDefinition: Sendable {
         let outputs = resolve(try top.string("outputs") ?? "out/\(name)")
         return JobDefinition(
             name: name, jobFile: path, sheet: sheet, phoneType: phoneType, strict: try top.bool("strict") ?? false,
-            tenant: tenant, rate: rate, policy: policy,
+            tenant: tenant, rate: rate, policy: policy, valves: valves, delta: delta, keepRuns: keepRuns,
             store: resolve(try top.string("store") ?? outputs + "/\(name).sqlite"), outputs: outputs,
             fullNumbersInReports: fullNumbers, notify: notify)
     }
@@ -253,7 +332,9 @@ public struct JobDefinition: Sendable {
          ("sheet.delimiter", sheet.delimiter ?? ""), ("sheet.encoding", sheet.encoding ?? ""),
          ("phoneType", phoneType.rawValue), ("strict", String(strict)),
          ("tenant.tenantId", tenant.tenantId), ("tenant.graph", tenant.graph), ("tenant.cloud", tenant.cloud.rawValue),
-         ("policy.allowPrivileged", String(policy.allowPrivileged))]
+         ("policy.allowPrivileged", String(policy.allowPrivileged)),
+         ("policy.blankRemovesNumber", String(policy.blankRemovesNumber)), ("policy.onlySetWhenEmpty", String(policy.onlySetWhenEmpty)),
+         ("policy.requireBackupMethod", String(policy.requireBackupMethod)), ("policy.changedElsewhere", policy.changedElsewhere.rawValue)]
             .map { "\($0.0)=\($0.1.replacingOccurrences(of: "\n", with: " "))" }.joined(separator: "\n")
     }
 
@@ -415,6 +496,18 @@ struct YAMLMap {
             throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a whole number from \(range.lowerBound)\(range.upperBound == Int.max ? " up" : " to \(range.upperBound)"), got '\(text)'")
         }
         return i
+    }
+
+    func has(_ k: String) -> Bool { value(k) != nil }
+
+    /// A percentage from 0 to 100, or `off` / `none` (nil: the valve is off).
+    func percent(_ k: String) throws -> Double? {
+        guard let text = try string(k) else { return nil }
+        if ["off", "none", "false", "no"].contains(text.lowercased()) { return nil }
+        guard let d = Double(text.hasSuffix("%") ? String(text.dropLast()) : text), d.isFinite, d >= 0, d <= 100 else {
+            throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a percentage from 0 to 100 (or off), got '\(Sanitize.forMessage(text))'")
+        }
+        return d
     }
 
     func bool(_ k: String) throws -> Bool? {

@@ -2,9 +2,9 @@ import Foundation
 import Logging
 
 /// Runs a job's commands with every guard, for every caller (the command line, `demo`,
-/// and later `run`): the job's lock with a heartbeat, the checks that a plan still fits
-/// the sheet and the job, `policy.maxChanges`, the unfinished-apply guard, results, and
-/// the exit status. The commands only parse arguments and print.
+/// `run`): the job's lock with a heartbeat, the checks that a plan still fits the sheet
+/// and the job, the safety valves, the unfinished-apply guard, results, and the exit
+/// status. The commands only parse arguments and print.
 public struct JobRunner: Sendable {
     public let job: JobDefinition
     public let logger: Logger
@@ -25,30 +25,43 @@ public struct JobRunner: Sendable {
         public var replace = false
         public var forceUnlock = false
         public var previewLimit = 20
-        public init(replace: Bool = false, forceUnlock: Bool = false, previewLimit: Int = 20) {
+        /// Delta jobs: read every row (a full comparison).
+        public var full = false
+        /// Go on although a safety valve tripped (a person checked the sheet and the plan).
+        public var acceptValves = false
+        public init(replace: Bool = false, forceUnlock: Bool = false, previewLimit: Int = 20, full: Bool = false, acceptValves: Bool = false) {
             self.replace = replace
             self.forceUnlock = forceUnlock
             self.previewLimit = previewLimit
+            self.full = full
+            self.acceptValves = acceptValves
         }
     }
 
     public struct PlanOutcome: Sendable {
         public var result: PlanResult
-        /// Set when the plan has more changes than `policy.maxChanges`: apply will refuse it.
-        public var overMaxChanges: String?
-        /// 1 when some rows need a look (Graph could not be read, conflicts); 2 with `detailed`
-        /// when there are changes, or when the plan is over `maxChanges`; else 0.
+        /// Set when the plan trips a safety valve on its changes: apply will refuse it.
+        public var valveTripped: PhoneShiftError?
+        /// `OUTPUTS/vanished-users.csv` when users of the last successful run are missing.
+        public var vanishedFile: String?
+        /// Rows that need a look: users not read, conflicts, numbers changed elsewhere and kept.
+        public var needAttention: Int {
+            result.readErrors + (result.counts[.conflict] ?? 0) + result.changedElsewhere
+        }
+        /// The exit-code table: 5 over a valve; 1 rows need a look; 6 with `detailed` when
+        /// there are changes to make; else 0.
         public func exitStatus(detailed: Bool) -> Int32 {
-            if overMaxChanges != nil { return ExitStatus.usage }
-            if result.readErrors > 0 || (result.counts[.conflict] ?? 0) > 0 { return ExitStatus.rowsNeedAttention }
-            if detailed && result.changes > 0 { return ExitStatus.planHasChanges }
+            if valveTripped != nil { return ExitStatus.safetyValve }
+            if needAttention > 0 { return ExitStatus.rowsNeedAttention }
+            if detailed && result.changes > 0 { return ExitStatus.successWithChanges }
             return ExitStatus.success
         }
     }
 
     /// Plans the job under its lock. Throws `locked` / `lockLost` (exit 3), `badSetting`
-    /// for an unfinished apply (unless `replace`), authentication errors (exit 4), and
-    /// `CancellationError` when interrupted (the half-made plan is never used).
+    /// for an unfinished apply (unless `replace`), a sheet safety valve (exit 5),
+    /// authentication errors (exit 4), and `CancellationError` when interrupted (the
+    /// half-made plan is never used).
     public func plan(_ options: PlanOptions = .init(), notice: @escaping @Sendable (String) -> Void = { _ in }) async throws -> PlanOutcome {
         let session = try JobSession(job: job, logger: logger, environment: environment)
         defer { session.close() }
@@ -60,21 +73,60 @@ public struct JobRunner: Sendable {
                     throw PhoneShiftError(.badSetting, "the apply of plan \(previous.id) is unfinished (\(open) rows to go); finish it with phoneshift apply, or plan again with --replace")
                 }
             }
-            let run = try await store.startRun(plan: nil, command: "plan", settings: session.runSettings)
-            await runRef.set(run)
-            let result: PlanResult
-            do {
-                result = try await Planner(job: job, client: session.client, store: store, logger: logger).plan(previewLimit: options.previewLimit)
-                try await store.setMeta("job_file", URL(fileURLWithPath: job.jobFile).standardizedFileURL.path)
-                try await store.finishRun(run, status: "planned")
-            } catch {
-                try? await store.finishRun(run, status: Self.endStatus(error))
-                throw error
-            }
-            var outcome = PlanOutcome(result: result)
-            outcome.overMaxChanges = overMaxChanges(result.changes).map { $0 + ". apply will refuse this plan" }
-            return outcome
+            return try await planLocked(session, runRef: runRef, options, notice: notice)
         }
+    }
+
+    /// Plans, the lock held: records what the last apply wrote (delta), makes the plan, and
+    /// checks the valves on its changes.
+    func planLocked(_ session: JobSession, runRef: RunRef, _ options: PlanOptions, probeMethods: Bool = true,
+                    notice: @escaping @Sendable (String) -> Void) async throws -> PlanOutcome {
+        let store = session.store
+        let valves = SafetyValves(job.valves, accepted: options.acceptValves, notice: notice)
+        if job.delta != nil, let previous = try await store.latestPlan() { try await store.recordApplied(plan: previous.id) }
+        let run = try await store.startRun(plan: nil, command: "plan", settings: session.runSettings)
+        await runRef.set(run)
+        var result: PlanResult
+        do {
+            var planner = Planner(job: job, client: session.client, store: store, logger: logger)
+            planner.full = options.full
+            planner.valves = valves
+            planner.probeMethods = probeMethods || job.delta == nil
+            result = try await planner.plan(previewLimit: options.previewLimit)
+            try await store.setMeta("job_file", URL(fileURLWithPath: job.jobFile).standardizedFileURL.path)
+            try await store.finishRun(run, status: "planned")
+        } catch {
+            try? await store.finishRun(run, status: Self.endStatus(error))
+            throw error
+        }
+        var outcome = PlanOutcome(result: result)
+        outcome.vanishedFile = try writeVanished(result.vanished)
+        do {
+            outcome.result.acceptedValves += try valves.checkChanges(changes: result.changes, rows: result.rowCount)
+        } catch let error as PhoneShiftError {
+            outcome.valveTripped = PhoneShiftError(.safetyValve, error.message.replacingOccurrences(
+                of: "; nothing was written.", with: "; nothing was written, and apply will refuse this plan."))
+        }
+        return outcome
+    }
+
+    /// Lists the users who vanished from the export (never touched) in
+    /// `OUTPUTS/vanished-users.csv`, owner-only; removes an old list when none vanished.
+    func writeVanished(_ users: [VanishedUser]) throws -> String? {
+        let path = job.outputs + "/vanished-users.csv"
+        guard !users.isEmpty else {
+            unlink(path)
+            return nil
+        }
+        try ResultsWriter.prepareOutputs(job.outputs)
+        let writer = try AtomicFileWriter(path: path)
+        try writer.write(CSVFormatting.line(["line_last_run", "user", "upn", "display_name", "note"]))
+        for u in users {
+            try writer.write(CSVFormatting.line([String(u.line), u.user, u.userPrincipalName ?? "", u.displayName ?? "",
+                                                 "in the sheet of the last successful run, not in this one; not touched"]))
+        }
+        try writer.commit()
+        return path
     }
 
     // MARK: - Apply
@@ -82,9 +134,12 @@ public struct JobRunner: Sendable {
     public struct ApplyOptions: Sendable {
         public var retryFailed = false
         public var forceUnlock = false
-        public init(retryFailed: Bool = false, forceUnlock: Bool = false) {
+        /// Apply although the plan trips a safety valve (a person checked it).
+        public var acceptValves = false
+        public init(retryFailed: Bool = false, forceUnlock: Bool = false, acceptValves: Bool = false) {
             self.retryFailed = retryFailed
             self.forceUnlock = forceUnlock
+            self.acceptValves = acceptValves
         }
     }
 
@@ -95,6 +150,8 @@ public struct JobRunner: Sendable {
         public var reports: ReportSet
         /// Notification drafts, when the job writes them after every apply.
         public var drafts: Notifier.Outcome?
+        /// Plans pruned by `keepRuns` after this apply.
+        public var pruned = 0
         public var resultsPath: String { reports.csv }
         /// Rows that moved since the plan (they need a new plan; never retried blindly), or
         /// drifted since the run a rollback undoes.
@@ -103,9 +160,14 @@ public struct JobRunner: Sendable {
         public var needAttention: Int {
             (progress.byState["failed"] ?? 0) + moved + (progress.byAction[PlanAction.conflict.rawValue] ?? 0) + progress.open
         }
-        public var exitStatus: Int32 {
+        /// Rows this apply (and the earlier runs of its plan) changed in Graph.
+        public var changed: Int {
+            ["changed", "added", "removed", "already-applied", "changed-not-unique"].reduce(0) { $0 + (progress.byOutcome[$1] ?? 0) }
+        }
+        public func exitStatus(detailed: Bool = false) -> Int32 {
             if summary.interrupted { return ExitStatus.interrupted }
-            return needAttention > 0 ? ExitStatus.rowsNeedAttention : ExitStatus.success
+            if needAttention > 0 { return ExitStatus.rowsNeedAttention }
+            return detailed && summary.processed > 0 && changed > 0 ? ExitStatus.successWithChanges : ExitStatus.success
         }
     }
 
@@ -120,7 +182,7 @@ public struct JobRunner: Sendable {
 
     /// Applies the stored plan under the job's lock. Refuses (before authenticating, nothing
     /// written) a missing plan, a plan for another version of the sheet, a plan whose
-    /// shaping settings changed, a plan over `maxChanges`, and an outputs folder that
+    /// shaping settings changed, a plan over a safety valve, and an outputs folder that
     /// cannot be written. Interrupted (cancelled), it finishes the rows in flight and
     /// returns with `summary.interrupted`.
     public func apply(_ options: ApplyOptions = .init(), notice: @escaping @Sendable (String) -> Void = { _ in },
@@ -129,41 +191,123 @@ public struct JobRunner: Sendable {
         try ResultsWriter.prepareOutputs(job.outputs)
         let session = try JobSession(job: job, logger: logger, environment: environment)
         defer { session.close() }
+        return try await withLock(session.store, command: "apply", force: options.forceUnlock, notice: notice) { runRef in
+            try await applyLocked(session, runRef: runRef, options, notice: notice, starting: starting, progress: progress)
+        }
+    }
+
+    /// Applies, the lock held. `freshPlan` (run): the plan was made moments ago under the
+    /// same lock, so its valves are not checked again, the permission check reads nothing
+    /// (the plan's reads proved them), and rows are not re-read before their write while the
+    /// plan is younger than `freshFor` seconds.
+    func applyLocked(_ session: JobSession, runRef: RunRef, _ options: ApplyOptions, freshPlan: Bool = false,
+                     notice: @escaping @Sendable (String) -> Void, starting: @escaping @Sendable (ApplyStart) -> Void,
+                     progress: @escaping @Sendable (ApplyProgress) -> Void) async throws -> ApplyOutcome {
         let store = session.store
         let job = self.job
-        return try await withLock(store, command: "apply", force: options.forceUnlock, notice: notice) { runRef in
-            guard let plan = try await store.latestPlan() else {
-                throw PhoneShiftError(.badSetting, "no plan yet for this job; run phoneshift plan \(job.jobFile)")
-            }
-            try await checkPlanFits(plan)
-            var requeued: Int?
-            var movedNotRetried = 0
-            if options.retryFailed {
-                let r = try await store.requeueFailed(plan: plan.id)
-                requeued = r.requeued
-                movedNotRetried = r.moved
-            }
-            if job.policy.maxChanges != nil, let over = overMaxChanges(try await store.changeCount(plan: plan.id)) {
-                throw PhoneShiftError(.badSetting, over)
-            }
-            let counts = try await store.openCounts(plan: plan.id)
-            try await Self.checkWritePermissions(session, plan: plan.id, open: counts.pending + counts.inFlight)
-            let run = try await store.startRun(plan: plan.id, command: "apply", settings: session.runSettings)
-            await runRef.set(run)
-            starting(ApplyStart(planId: plan.id, open: counts.pending + counts.inFlight, unknown: counts.inFlight,
-                                requeued: requeued, movedNotRetried: movedNotRetried))
-            let executor = Executor(client: session.client, store: store, plan: plan.id, run: run,
-                                    concurrency: job.rate.concurrency, verifyBeforeWrite: job.policy.verifyBeforeWrite, logger: logger)
-            let summary = try await Self.execute(executor, session: session, total: counts.pending + counts.inFlight, progress: progress)
-            let state = try await store.progress(plan: plan.id)
-            let reports = try await Reports.write(store: store, job: job, run: run)
-            let results = reports.csv
-            var drafts: Notifier.Outcome?
-            if job.notify?.afterApply == true, summary.refused == nil {
-                drafts = try await Notifier(job: job, store: store).write(summary: reports.summary)
-            }
-            if let refused = summary.refused { throw Self.refusedError(refused, session, again: "apply again", results: results) }
-            return ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: drafts)
+        guard let plan = try await store.latestPlan() else {
+            throw PhoneShiftError(.badSetting, "no plan yet for this job; run phoneshift plan \(job.jobFile)")
+        }
+        try await checkPlanFits(plan)
+        var requeued: Int?
+        var movedNotRetried = 0
+        if options.retryFailed {
+            let r = try await store.requeueFailed(plan: plan.id)
+            requeued = r.requeued
+            movedNotRetried = r.moved
+        }
+        if !freshPlan {
+            _ = try SafetyValves(job.valves, accepted: options.acceptValves, notice: notice)
+                .checkChanges(changes: try await store.changeCount(plan: plan.id), rows: plan.rows)
+        }
+        let counts = try await store.openCounts(plan: plan.id)
+        try await Self.checkWritePermissions(session, plan: plan.id, open: counts.pending + counts.inFlight, probe: !freshPlan)
+        let run = try await store.startRun(plan: plan.id, command: "apply", settings: session.runSettings)
+        await runRef.set(run)
+        starting(ApplyStart(planId: plan.id, open: counts.pending + counts.inFlight, unknown: counts.inFlight,
+                            requeued: requeued, movedNotRetried: movedNotRetried))
+        var executor = Executor(client: session.client, store: store, plan: plan.id, run: run,
+                                concurrency: job.rate.concurrency, verifyBeforeWrite: job.policy.verifyBeforeWrite, logger: logger)
+        if freshPlan { executor.skipVerifyUntil = Date().addingTimeInterval(Self.freshFor) }
+        let summary = try await Self.execute(executor, session: session, total: counts.pending + counts.inFlight, progress: progress)
+        if job.delta != nil { try await store.recordApplied(plan: plan.id) }
+        let state = try await store.progress(plan: plan.id)
+        let reports = try await Reports.write(store: store, job: job, run: run)
+        let results = reports.csv
+        var drafts: Notifier.Outcome?
+        if job.notify?.afterApply == true, summary.refused == nil {
+            drafts = try await Notifier(job: job, store: store).write(summary: reports.summary)
+        }
+        if let refused = summary.refused { throw Self.refusedError(refused, session, again: "apply again", results: results) }
+        var outcome = ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: drafts)
+        if !summary.interrupted {
+            try await SafetyValves.recordSuccess(store: store, plan: plan)
+            if let keep = job.keepRuns { outcome.pruned = try await prune(store, keep: keep) }
+        }
+        return outcome
+    }
+
+    /// How long after its plan `run` trusts the plan's reads instead of re-reading a row
+    /// before its write.
+    static let freshFor: Double = 600
+
+    /// `keepRuns`: deletes the older plans from the store and their draft folders from the
+    /// outputs.
+    func prune(_ store: JobStore, keep: Int) async throws -> Int {
+        let pruned = try await store.prune(keep: keep)
+        for run in pruned.runs {
+            let folder = job.outputs + "/drafts/run-\(run)"
+            if FileManager.default.fileExists(atPath: folder) { try? FileManager.default.removeItem(atPath: folder) }
+        }
+        if pruned.plans > 0 { logger.notice("keepRuns: pruned \(pruned.plans) old plans and \(pruned.runs.count) runs' drafts") }
+        return pruned.plans
+    }
+
+    // MARK: - Run (unattended)
+
+    public struct RunOptions: Sendable {
+        public var full = false
+        public var acceptValves = false
+        public var forceUnlock = false
+        public init(full: Bool = false, acceptValves: Bool = false, forceUnlock: Bool = false) {
+            self.full = full
+            self.acceptValves = acceptValves
+            self.forceUnlock = forceUnlock
+        }
+    }
+
+    public struct RunOutcome: Sendable {
+        public var plan: PlanOutcome
+        public var apply: ApplyOutcome
+        /// Rows of the plan and of the apply that need a look.
+        public var needAttention: Int { plan.result.readErrors + plan.result.changedElsewhere + apply.needAttention }
+        public var nothingToDo: Bool { plan.result.changes == 0 && apply.summary.processed == 0 }
+        public func exitStatus(detailed: Bool) -> Int32 {
+            if apply.summary.interrupted { return ExitStatus.interrupted }
+            if needAttention > 0 { return ExitStatus.rowsNeedAttention }
+            return detailed && apply.changed > 0 && !nothingToDo ? ExitStatus.successWithChanges : ExitStatus.success
+        }
+    }
+
+    /// `phoneshift run`: validate → plan → safety valves → apply → reports (and drafts) under
+    /// one lock, heartbeated from start to end. An unfinished earlier apply is superseded:
+    /// the new plan reads live state, and a row whose write had landed reads as unchanged.
+    public func run(_ options: RunOptions = .init(), notice: @escaping @Sendable (String) -> Void = { _ in },
+                    planned: @escaping @Sendable (PlanOutcome) -> Void = { _ in },
+                    starting: @escaping @Sendable (ApplyStart) -> Void = { _ in },
+                    progress: @escaping @Sendable (ApplyProgress) -> Void = { _ in }) async throws -> RunOutcome {
+        try ResultsWriter.prepareOutputs(job.outputs)
+        let session = try JobSession(job: job, logger: logger, environment: environment)
+        defer { session.close() }
+        return try await withLock(session.store, command: "run", force: options.forceUnlock, notice: notice) { runRef in
+            let plan = try await planLocked(session, runRef: runRef,
+                                            PlanOptions(previewLimit: 20, full: options.full, acceptValves: options.acceptValves),
+                                            probeMethods: false, notice: notice)
+            planned(plan)
+            if let tripped = plan.valveTripped { throw tripped }
+            let apply = try await applyLocked(session, runRef: runRef, ApplyOptions(acceptValves: options.acceptValves), freshPlan: true,
+                                              notice: notice, starting: starting, progress: progress)
+            return RunOutcome(plan: plan, apply: apply)
         }
     }
 
@@ -186,19 +330,13 @@ public struct JobRunner: Sendable {
         }
     }
 
-    /// The safety valve against a broken export: what to say when `changes` is over
-    /// `policy.maxChanges`, nil when it is not.
-    private func overMaxChanges(_ changes: Int) -> String? {
-        guard let max = job.policy.maxChanges, changes > max else { return nil }
-        return "the plan has \(changes) changes, more than policy.maxChanges (\(max)); a broken export? Check the sheet and the plan, or raise the limit"
-    }
-
     /// Authenticates, then checks before any row that the app may write phone methods and
     /// read them back (the probe is the first open row's user).
-    static func checkWritePermissions(_ session: JobSession, plan: Int, open: Int) async throws {
+    /// `probe: false` (run, after its plan's reads): the token's permissions only.
+    static func checkWritePermissions(_ session: JobSession, plan: Int, open: Int, probe: Bool = true) async throws {
         try await session.client.authenticate()
         guard open > 0 else { return }
-        let first = try await session.store.openRows(plan: plan, after: 0, limit: 1).first?.userId
+        let first = probe ? try await session.store.openRows(plan: plan, after: 0, limit: 1).first?.userId : nil
         _ = try await PermissionCheck(client: session.client).verify([.readPhoneMethods, .writePhoneMethods], probeUser: first)
     }
 
@@ -228,6 +366,7 @@ public struct JobRunner: Sendable {
 
     static func endStatus(_ error: Error) -> String {
         if error is CancellationError { return "interrupted" }
+        if let e = error as? PhoneShiftError, e.code == .safetyValve { return "stopped: safety valve" }
         return "failed: \(error)"
     }
 

@@ -55,6 +55,11 @@ public struct PlanRow: Sendable, Equatable {
     public var runId: Int?
     /// The mobile method's `smsSignInState` at plan time (nil: not read or not a mobile job).
     public var smsSignIn: String?
+    /// Delta: the row was settled from the number PhoneShift last applied or saw at this
+    /// time, without reading Graph.
+    public var knownAt: String?
+    /// Delta, while planning: what the store knew of this user's number before this plan.
+    public var known: KnownNumber?
 
     /// A user in this state who gets a new mobile number gets it as their SMS sign-in
     /// number too (Graph registers it when the policy enables them).

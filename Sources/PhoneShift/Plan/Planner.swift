@@ -16,7 +16,17 @@ public struct PlanResult: Sendable {
     public var checkedOtherMethods = true
     public var changesPreview: [PlanRow]
     public var attentionPreview: [PlanRow]
-    public var changes: Int { (counts[.update] ?? 0) + (counts[.add] ?? 0) }
+    /// Delta: rows settled from the numbers PhoneShift last applied or saw (no Graph call).
+    public var settledFromKnown = 0
+    /// Delta: every row was read (`--full`, or the job's `delta.fullEveryDays` came round).
+    public var fullComparison = false
+    /// Numbers changed outside PhoneShift, kept by `policy.changedElsewhere: keep`.
+    public var changedElsewhere = 0
+    /// Users of the last successful run's sheet who are not in this one (never touched).
+    public var vanished: [VanishedUser] = []
+    /// Safety valves that tripped and were accepted for this run.
+    public var acceptedValves: [String] = []
+    public var changes: Int { (counts[.update] ?? 0) + (counts[.add] ?? 0) + (counts[.remove] ?? 0) }
 }
 
 extension PlanRow {
@@ -46,12 +56,28 @@ public struct Planner: Sendable {
     public let client: GraphClient
     public let store: JobStore
     public let logger: Logger
+    /// Delta jobs: read every row this time (a full comparison).
+    public var full = false
+    /// Checked once the sheet is in the store, before any Graph read.
+    public var valves: SafetyValves?
+    /// Delta jobs: read other MFA methods' permission from the token alone (no probe read of
+    /// a user who is not in the sheet's changes); a 403 on a row's read still stops the plan.
+    var probeMethods = true
 
     public init(job: JobDefinition, client: GraphClient, store: JobStore, logger: Logger) {
         self.job = job
         self.client = client
         self.store = store
         self.logger = logger
+    }
+
+    /// What the job says about rows, for `resolve`.
+    struct Rules: Sendable {
+        var privileged: [String: [String]]
+        var allowPrivileged: Bool
+        var policy: JobDefinition.Policy
+        var delta: Bool
+        var clientId: String
     }
 
     /// Plans the job. Rows stream: the sheet goes to the store in batches as it is validated,
@@ -63,6 +89,7 @@ public struct Planner: Sendable {
         let sheet = job.sheet.path
         let store = self.store
         let phoneType = job.phoneType
+        let blankRemoves = job.policy.blankRemovesNumber
         let hash = try await runOnThread { try SHA256.hexDigest(ofFile: sheet) }
         let planId = try await store.beginPlan(sheetPath: sheet, sheetHash: hash, phoneType: phoneType, settings: job.planSettings)
         // Validation is blocking file and CPU work: on its own thread, off the cooperative pool.
@@ -70,7 +97,7 @@ public struct Planner: Sendable {
         let validation = try await runOnThread { () throws -> ValidationSummary in
             var batch: [PlanRow] = []
             let summary = try SheetValidator(options: options, logger: logger).validate(path: sheet) { outcome in
-                batch.append(Self.sheetRow(outcome, phoneType: phoneType))
+                batch.append(Self.sheetRow(outcome, phoneType: phoneType, blankRemoves: blankRemoves))
                 if batch.count == 1000 {
                     try blocking { [batch] in try await store.insertPlanRows(batch, plan: planId) }
                     batch.removeAll(keepingCapacity: true)
@@ -79,49 +106,66 @@ public struct Planner: Sendable {
             try blocking { [batch] in try await store.insertPlanRows(batch, plan: planId) }
             return summary
         }
+        var result = PlanResult(planId: planId, rowCount: 0, counts: [:], validation: validation, readErrors: 0,
+                                changesPreview: [], attentionPreview: [])
+        // Delta: rows whose number is the one PhoneShift last applied or saw cost nothing.
+        if job.delta != nil {
+            result.fullComparison = try await fullComparisonDue()
+            if !result.fullComparison { result.settledFromKnown = try await store.settleFromKnown(plan: planId) }
+        }
+        // Safety valves on the sheet itself, before any Graph read.
+        if let valves {
+            let counts = try await store.sheetCounts(plan: planId)
+            let previous = try await store.meta(SafetyValves.lastGoodRowsKey).flatMap(Int.init)
+            result.acceptedValves += try valves.checkSheet(rows: counts.rows, blankOrInvalid: counts.blankOrInvalid, previousRows: previous,
+                                                           previousWhen: try await store.meta(SafetyValves.lastGoodAtKey))
+        }
         try await client.authenticate()
-        // Permissions before any row: what plan needs, from the token and one real read.
-        var needs: [GraphNeed] = [.readUsers, .readPhoneMethods]
-        if !job.policy.allowPrivileged { needs += [.readRoleAssignments, .readRoleEligibility] }
-        let permissions = try await PermissionCheck(client: client)
-            .verify(needs, cloudListsMethods: job.tenant.cloud.listsAuthenticationMethods)
-        if !permissions.listsAllMethods {
-            logger.notice("other MFA methods are not read (\(job.tenant.cloud.listsAuthenticationMethods ? "the app holds phone-method permissions only" : "not available in this cloud")): the plan cannot warn about users whose phone is their only MFA method")
-        }
-
-        let reader = GraphReader(client: client, listsAllMethods: permissions.listsAllMethods)
+        let toRead = try await store.toReadCount(plan: planId)
+        var listsAllMethods = job.tenant.cloud.listsAuthenticationMethods
         var privileged: [String: [String]] = [:]
-        switch try await reader.privilegedUsers() {
-        case .success(let map): privileged = map
-        case .failure(let failure):
-            if !job.policy.allowPrivileged {
-                let error = failure.error
-                if error.status == 403 {
-                    throw GraphNeed.missingError([failure.need], clientId: client.settings.clientId,
-                                                 detail: "\(error.code ?? "403"): \(Sanitize.forMessage(error.message))")
+        if toRead > 0 {
+            // Permissions before any row: what plan needs, from the token and one real read.
+            var needs: [GraphNeed] = [.readUsers, .readPhoneMethods]
+            if !job.policy.allowPrivileged { needs += [.readRoleAssignments, .readRoleEligibility] }
+            let permissions = try await PermissionCheck(client: client)
+                .verify(needs, cloudListsMethods: job.tenant.cloud.listsAuthenticationMethods, probeMethods: probeMethods)
+            listsAllMethods = permissions.listsAllMethods
+            if !listsAllMethods {
+                if job.policy.requireBackupMethod {
+                    throw GraphNeed.missingError([.readAllMethods], clientId: client.settings.clientId,
+                                                 detail: job.tenant.cloud.listsAuthenticationMethods
+                                                    ? "policy.requireBackupMethod needs every user's other MFA methods"
+                                                    : "policy.requireBackupMethod needs every user's other MFA methods, which this cloud does not list; turn the policy off")
                 }
-                throw PhoneShiftError(.badSetting, "cannot read who holds directory roles, so admin accounts cannot be recognised (\(error)); nothing was planned. Grant RoleManagement.Read.Directory and GroupMember.Read.All, or set policy.allowPrivileged: true to include admins knowingly")
+                logger.notice("other MFA methods are not read (\(job.tenant.cloud.listsAuthenticationMethods ? "the app holds phone-method permissions only" : "not available in this cloud")): the plan cannot warn about users whose phone is their only MFA method")
             }
+            privileged = try await readPrivileged(GraphReader(client: client, listsAllMethods: listsAllMethods))
         }
 
-        let allowPrivileged = job.policy.allowPrivileged
+        let reader = GraphReader(client: client, listsAllMethods: listsAllMethods)
+        let rules = Rules(privileged: privileged, allowPrivileged: job.policy.allowPrivileged, policy: job.policy,
+                          delta: job.delta != nil, clientId: client.settings.clientId)
         let concurrency = job.rate.concurrency
-        let roles = privileged
+        let delta = job.delta != nil
         var afterLine = 0
-        while true {
-            let page = try await store.rowsToRead(plan: planId, after: afterLine, limit: 500)
-            guard let last = page.last else { break }
+        while toRead > 0 {
+            var page = try await store.rowsToRead(plan: planId, after: afterLine, limit: 500)
+            guard let first = page.first, let last = page.last else { break }
             afterLine = last.line
-            var planned = [PlanRow?](repeating: nil, count: page.count)
+            if delta {
+                let known = try await store.knownNumbers(plan: planId, lines: first.line...last.line)
+                for i in page.indices { page[i].known = known[page[i].line] }
+            }
+            let rows = page
+            var planned = [PlanRow?](repeating: nil, count: rows.count)
             try await withThrowingTaskGroup(of: (Int, PlanRow).self) { group in
                 var next = 0, finished = 0
-                while next < page.count || !group.isEmpty {
-                    while next < page.count && next - finished < concurrency {
-                        let index = next, row = page[index]
+                while next < rows.count || !group.isEmpty {
+                    while next < rows.count && next - finished < concurrency {
+                        let index = next, row = rows[index]
                         next += 1
-                        group.addTask {
-                            (index, try await Self.resolve(row, reader: reader, privileged: roles, allowPrivileged: allowPrivileged))
-                        }
+                        group.addTask { (index, try await Self.resolve(row, reader: reader, rules: rules)) }
                     }
                     guard let (index, row) = try await group.next() else { break }
                     planned[index] = row
@@ -134,19 +178,56 @@ public struct Planner: Sendable {
         let conflicts = try await store.markSameUserRows(plan: planId)
         if conflicts > 0 { logger.warning("\(conflicts) rows name a user that another row names with a different number: marked conflict") }
         try await store.completePlan(planId, sheetPath: sheet)
+        if delta {
+            try await store.recordSeen(plan: planId)
+            if result.fullComparison { try await store.setMeta(Self.lastFullKey, JobStore.now()) }
+        }
+        if let previous = try await store.meta(SafetyValves.lastGoodPlanKey).flatMap(Int.init), previous != planId {
+            result.vanished = try await store.vanishedUsers(plan: planId, previous: previous)
+        }
         let counts = try await store.actionCounts(plan: planId)
-        var result = PlanResult(planId: planId, rowCount: counts.values.reduce(0, +), counts: counts, validation: validation,
-                                readErrors: try await store.readErrorCount(plan: planId),
-                                changesPreview: try await store.rows(plan: planId, actions: [.update, .add], limit: previewLimit),
-                                attentionPreview: try await store.rows(plan: planId, actions: [.conflict, .blocked, .userNotFound, .skipped, .invalid], limit: 10))
+        result.rowCount = counts.values.reduce(0, +)
+        result.counts = counts
+        result.readErrors = try await store.readErrorCount(plan: planId)
+        result.changedElsewhere = try await store.changedElsewhereCount(plan: planId)
+        result.changesPreview = try await store.rows(plan: planId, actions: [.update, .add, .remove], limit: previewLimit)
+        result.attentionPreview = try await store.rows(plan: planId, actions: [.conflict, .blocked, .userNotFound, .skipped, .invalid], limit: 10)
         result.smsSignInChanges = try await store.smsSignInChanges(plan: planId)
-        result.checkedOtherMethods = permissions.listsAllMethods
+        result.checkedOtherMethods = listsAllMethods
         return result
+    }
+
+    /// The meta key of the last full comparison's time (delta jobs).
+    static let lastFullKey = "delta_last_full"
+
+    /// Whether this plan reads every row: asked for, never done, or older than the job's
+    /// `delta.fullEveryDays` (0: every time).
+    func fullComparisonDue() async throws -> Bool {
+        if full { return true }
+        guard let days = job.delta?.fullEveryDays, days > 0 else { return true }
+        guard let last = try await store.meta(Self.lastFullKey).flatMap(JobStore.parseTimestamp) else { return true }
+        return Date().timeIntervalSince1970 - last >= days * 86_400 - 3_600
+    }
+
+    /// Who holds a directory role. A failed read refuses the plan unless the job allows
+    /// privileged accounts knowingly.
+    func readPrivileged(_ reader: GraphReader) async throws -> [String: [String]] {
+        switch try await reader.privilegedUsers() {
+        case .success(let map): return map
+        case .failure(let failure):
+            guard !job.policy.allowPrivileged else { return [:] }
+            let error = failure.error
+            if error.status == 403 {
+                throw GraphNeed.missingError([failure.need], clientId: client.settings.clientId,
+                                             detail: "\(error.code ?? "403"): \(Sanitize.forMessage(error.message))")
+            }
+            throw PhoneShiftError(.badSetting, "cannot read who holds directory roles, so admin accounts cannot be recognised (\(error)); nothing was planned. Grant RoleManagement.Read.Directory and GroupMember.Read.All, or set policy.allowPrivileged: true to include admins knowingly")
+        }
     }
 
     /// What the sheet alone decides for a row: settled (invalid, nothing to change, a
     /// duplicate) or still to be read from Graph.
-    static func sheetRow(_ o: RowOutcome, phoneType: PhoneType) -> PlanRow {
+    static func sheetRow(_ o: RowOutcome, phoneType: PhoneType, blankRemoves: Bool = false) -> PlanRow {
         var row = PlanRow(line: o.line, user: o.user, phoneType: phoneType, target: o.phone, action: .toRead,
                           reason: o.reason, state: .pending, outcome: nil)
         row.userKind = o.userKind
@@ -154,68 +235,115 @@ public struct Planner: Sendable {
         case .invalid, .conflict: return row.settled(.invalid)
         case .ok, .warning: break
         }
-        if o.phone == nil { return row.settled(.skipped, "no number given; nothing to change") }
+        if o.phone == nil && !blankRemoves { return row.settled(.skipped, "no number given; nothing to change (a blank cell removes nothing unless policy.blankRemovesNumber is on)") }
         if o.codes.contains(RowFinding.Code.duplicateRow.rawValue) { return row.settled(.skipped) }
         return row
     }
 
-    /// Reads a row's user and current numbers from Graph and decides its action.
-    static func resolve(_ sheetRow: PlanRow, reader: GraphReader,
-                        privileged: [String: [String]], allowPrivileged: Bool) async throws -> PlanRow {
+    /// Reads a row's user and current numbers from Graph and decides its action. A 403 on
+    /// either read stops the plan (every other row would be refused the same way).
+    static func resolve(_ sheetRow: PlanRow, reader: GraphReader, rules: Rules) async throws -> PlanRow {
         var row = sheetRow
         let phoneType = row.phoneType
         let user = row.user, target = row.target, sheetReason = row.reason
         let kind = row.userKind ?? .userPrincipalName
-        switch try await reader.resolve(user, kind: kind) {
-        case .notFound:
-            return row.settled(.userNotFound, "no user '\(Sanitize.forMessage(user))' in the directory")
-        case .ambiguous(let count):
-            return row.settled(.blocked, "\(count) users match \(kind.label) '\(Sanitize.forMessage(user))'; use a UPN or object id")
-        case .failed(let error):
-            return row.settled(.skipped, "could not read the user from Graph: \(error)", errorCode: error.code ?? error.status.map(String.init))
-        case .found(let found):
-            row.userId = found.id
-            row.userPrincipalName = found.userPrincipalName
-            row.displayName = found.displayName
-            row.mail = found.mail
+        var methods: LiveMethods?
+        if let knownId = row.userId {
+            // Delta: the user id is known from an earlier run; read only the methods. A user
+            // who is gone (404) is looked up by the sheet's name below.
+            switch try await reader.methods(of: knownId) {
+            case .success(let m): methods = m
+            case .failure(let error) where error.status == 404: row.userId = nil
+            case .failure(let error):
+                if error.status == 403 { throw GraphNeed.missingError([.readPhoneMethods], clientId: rules.clientId, detail: describe(error)) }
+                return row.settled(.skipped, "could not read the user's authentication methods: \(error)", errorCode: error.code ?? error.status.map(String.init))
+            }
         }
+        if methods == nil {
+            switch try await reader.resolve(user, kind: kind) {
+            case .notFound:
+                return row.settled(.userNotFound, "no user '\(Sanitize.forMessage(user))' in the directory")
+            case .ambiguous(let count):
+                return row.settled(.blocked, "\(count) users match \(kind.label) '\(Sanitize.forMessage(user))'; use a UPN or object id")
+            case .failed(let error):
+                if error.status == 403 { throw GraphNeed.missingError([.readUsers], clientId: rules.clientId, detail: describe(error)) }
+                return row.settled(.skipped, "could not read the user from Graph: \(error)", errorCode: error.code ?? error.status.map(String.init))
+            case .found(let found):
+                row.userId = found.id
+                row.userPrincipalName = found.userPrincipalName
+                row.displayName = found.displayName
+                row.mail = found.mail
+            }
+            switch try await reader.methods(of: row.userId!) {
+            case .success(let m): methods = m
+            case .failure(let error):
+                if error.status == 403 { throw GraphNeed.missingError([.readPhoneMethods], clientId: rules.clientId, detail: describe(error)) }
+                return row.settled(.skipped, "could not read the user's authentication methods: \(error)",
+                                   errorCode: error.code ?? error.status.map(String.init))
+            }
+        }
+        guard let methods else { return row }
         let userId = row.userId!
-        switch try await reader.methods(of: userId) {
-        case .failure(let error):
-            return row.settled(.skipped, "could not read the user's authentication methods: \(error)",
-                               errorCode: error.code ?? error.status.map(String.init))
-        case .success(let methods):
-            let live = methods.phones[phoneType]
-            row.before = live
-            var notes: [String] = []
-            if !sheetReason.isEmpty { notes.append(sheetReason) }
-            if phoneType == .mobile, let state = methods.smsSignIn[.mobile] { row.smsSignIn = state }
-            if let roles = privileged[userId.lowercased()], !roles.isEmpty, !allowPrivileged {
-                let named = roles.prefix(3).map { Sanitize.forMessage($0) }.joined(separator: ", ") + (roles.count > 3 ? ", …" : "")
-                return row.settled(.blocked, "privileged account (\(named)); set policy.allowPrivileged: true to include it")
-            }
-            if sameNumber(live, target) {
-                row = row.settled(.unchanged)
-            } else if live == nil {
-                if phoneType == .alternateMobile && methods.phones[.mobile] == nil {
-                    return row.settled(.blocked, "an alternate mobile needs a mobile number first; add the mobile number in an earlier job")
-                }
-                row.action = .add
-                row.state = .pending
-            } else {
-                row.action = .update
-                row.state = .pending
-            }
-            if let others = methods.others,
-               others.filter({ $0 != "passwordAuthenticationMethod" && $0 != "emailAuthenticationMethod" }).isEmpty {
-                notes.append("the user has no MFA method besides phones")
-            }
-            if row.action == .update, PlanRow.smsSignInFollows(row.smsSignIn) {
-                notes.append("the user signs in by SMS: their sign-in number changes too")
-            }
-            row.reason = notes.joined(separator: "; ")
-            return row
+        let live = methods.phones[phoneType]
+        row.before = live
+        var notes: [String] = []
+        if !sheetReason.isEmpty { notes.append(sheetReason) }
+        if phoneType == .mobile, let state = methods.smsSignIn[.mobile] { row.smsSignIn = state }
+        if let roles = rules.privileged[userId.lowercased()], !roles.isEmpty, !rules.allowPrivileged {
+            let named = roles.prefix(3).map { Sanitize.forMessage($0) }.joined(separator: ", ") + (roles.count > 3 ? ", …" : "")
+            return row.settled(.blocked, "privileged account (\(named)); set policy.allowPrivileged: true to include it")
         }
+        let policy = rules.policy
+        if sameNumber(live, target) {
+            return row.settled(.unchanged, notes.isEmpty ? nil : notes.joined(separator: "; "))
+        }
+        // Delta: the sheet still has the number PhoneShift last applied or saw, and Graph has
+        // another one: someone changed it elsewhere since.
+        if rules.delta, let known = row.known, sameNumber(known.value, target) {
+            if policy.changedElsewhere == .keep {
+                var kept = row.settled(.skipped, "the number was changed outside PhoneShift since \(known.at) while the sheet still has the old one; kept (policy.changedElsewhere: keep) — update the HR system, or set changedElsewhere: restore",
+                                       errorCode: "changed-elsewhere")
+                kept.outcome = "changed-elsewhere"
+                return kept
+            }
+            notes.append("changed outside PhoneShift since \(known.at); the sheet's number is restored (policy.changedElsewhere: restore)")
+        }
+        if target == nil {
+            // policy.blankRemovesNumber: the cell is blank and the user has a number.
+            row.action = .remove
+            notes.append("the sheet's cell is blank and policy.blankRemovesNumber is on: the number is removed")
+        } else if live == nil {
+            if phoneType == .alternateMobile && methods.phones[.mobile] == nil {
+                return row.settled(.blocked, "an alternate mobile needs a mobile number first; add the mobile number in an earlier job")
+            }
+            row.action = .add
+        } else {
+            if policy.onlySetWhenEmpty {
+                var kept = row.settled(.skipped, "the user already has a \(phoneType.rawValue) number; kept (policy.onlySetWhenEmpty)")
+                kept.outcome = "kept"
+                return kept
+            }
+            row.action = .update
+        }
+        row.state = .pending
+        let phonesOnly = methods.others.map { others in
+            others.allSatisfy { $0 == "passwordAuthenticationMethod" || $0 == "emailAuthenticationMethod" }
+        } ?? false
+        if phonesOnly {
+            // Adding a first phone cannot lock anyone out; changing or removing the only one can.
+            if policy.requireBackupMethod && row.action != .add {
+                return row.settled(.blocked, "held back: phones are the user's only MFA methods, and changing the only method can lock them out (policy.requireBackupMethod); ask the user to register another method (Authenticator, a FIDO2 key) first")
+            }
+            notes.append("the user has no MFA method besides phones")
+        }
+        if row.action == .update, PlanRow.smsSignInFollows(row.smsSignIn) {
+            notes.append("the user signs in by SMS: their sign-in number changes too")
+        }
+        row.reason = notes.joined(separator: "; ")
+        return row
+    }
+
+    static func describe(_ error: GraphError) -> String {
+        "\(error.code ?? error.status.map { "HTTP \($0)" } ?? "error"): \(Sanitize.forMessage(error.message))"
     }
 }
-

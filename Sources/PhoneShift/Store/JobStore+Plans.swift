@@ -140,7 +140,17 @@ extension JobStore {
 
     /// Rows skipped because Graph could not be read for them (counted, not loaded).
     public func readErrorCount(plan: Int) async throws -> Int {
-        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action = 'skipped' AND error_code IS NOT NULL", [.int(plan)])
+        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action = 'skipped' AND error_code IS NOT NULL AND error_code != 'changed-elsewhere'", [.int(plan)])
+    }
+
+    /// Rows whose number was changed outside PhoneShift and kept (`policy.changedElsewhere: keep`).
+    public func changedElsewhereCount(plan: Int) async throws -> Int {
+        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND error_code = 'changed-elsewhere' AND action = 'skipped'", [.int(plan)])
+    }
+
+    /// Rows still to be read from Graph while a plan is made.
+    public func toReadCount(plan: Int) async throws -> Int {
+        try await count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND action = 'to-read'", [.int(plan)])
     }
 
     /// The first `limit` rows of a plan with one of `actions`, in line order.
@@ -232,7 +242,7 @@ extension JobStore {
 
     static let rowColumns = """
         line, user, user_kind, user_id, upn, display_name, mail, phone_type, before, target, action, reason, state, outcome,
-        attempts, error_code, error_message, request_id, client_request_id, updated, sms_sign_in, run_id
+        attempts, error_code, error_message, request_id, client_request_id, updated, sms_sign_in, run_id, known_at
         """
 
     static func row(_ q: SQLiteStatement) -> PlanRow {
@@ -249,6 +259,7 @@ extension JobStore {
         r.updated = q.text(19)
         r.smsSignIn = q.text(20)
         r.runId = q.isNull(21) ? nil : q.int(21)
+        r.knownAt = q.text(22)
         return r
     }
 

@@ -171,6 +171,16 @@ enum StoreSchema {
         ALTER TABLE plans ADD COLUMN kind TEXT NOT NULL DEFAULT 'sheet';
         ALTER TABLE plans ADD COLUMN source_run INTEGER;
         """,
+        // 6: delta planning: per user (as the sheet names them) and phone type, the number
+        // PhoneShift last applied or saw in Graph, with when; rows settled from it carry
+        // that time (`known_at`) instead of a Graph read.
+        """
+        CREATE TABLE known_numbers (
+            user_key TEXT NOT NULL, phone_type TEXT NOT NULL, value TEXT, source TEXT NOT NULL, at TEXT NOT NULL,
+            user_id TEXT, upn TEXT, display_name TEXT, mail TEXT,
+            PRIMARY KEY (user_key, phone_type)) WITHOUT ROWID;
+        ALTER TABLE rows ADD COLUMN known_at TEXT;
+        """,
     ]
 
     /// Brings the schema to `version`, one step per write transaction. Each step reads the

@@ -1,7 +1,19 @@
 import Foundation
 
-/// Exit codes of plan, apply, demo and status (also listed in `phoneshift --help`). Each
-/// code means one thing; `ExitStatus.of(_:)` maps every error a command can end with.
+/// The exit codes of every command (`phoneshift --help` and the README list them). Each code
+/// means one thing, whichever command ends with it; `ExitStatus.of(_:)` maps every error a
+/// command can end with.
+///
+/// | code | meaning |
+/// |------|---------|
+/// | 0    | success (with `--detailed-exitcode`: success, and there was nothing to change) |
+/// | 1    | done, but some rows need attention (failed, moved, in conflict, unknown, not read) |
+/// | 2    | input or settings invalid: usage, job file, sheet, a plan that no longer fits |
+/// | 3    | locked by another run (or this run lost its lock) |
+/// | 4    | authentication or permission failure |
+/// | 5    | stopped by a safety valve: nothing was written |
+/// | 6    | with `--detailed-exitcode` only: success, with changes (plan: to make; apply, run: made) |
+/// | 130  | interrupted (Ctrl-C, SIGTERM, SIGHUP); run the command again to resume |
 public enum ExitStatus {
     public static let success: Int32 = 0
     /// Some rows failed, moved, are in conflict or still unknown: look at report.csv.
@@ -13,16 +25,31 @@ public enum ExitStatus {
     /// Authentication failed (wrong secret, certificate, tenant or app), or the app lacks a
     /// permission the job needs: nothing more was written.
     public static let authentication: Int32 = 4
-    /// `plan --detailed-exitcode`: the plan has changes to make.
-    public static let planHasChanges: Int32 = 2
+    /// A safety valve of the job tripped (a broken export?): nothing was written.
+    public static let safetyValve: Int32 = 5
+    /// With `--detailed-exitcode`: success, and there were changes (plan: changes to make;
+    /// apply and run: changes made). Without the flag such a success is 0.
+    public static let successWithChanges: Int32 = 6
     /// Interrupted (Ctrl-C, SIGTERM, SIGHUP); apply again to resume.
     public static let interrupted: Int32 = 130
+
+    /// The table for `--help` texts.
+    public static let table = """
+        Exit codes (the same for every command): 0 success (with --detailed-exitcode: nothing to change); \
+        1 some rows need attention (failed, moved, in conflict, unknown, not read; see report.csv); \
+        2 input or settings invalid (usage, job file, sheet, a plan that no longer fits); \
+        3 locked by another run (or the lock was lost); 4 authentication or permission failure; \
+        5 stopped by a safety valve, nothing written; \
+        6 with --detailed-exitcode: success with changes (plan: to make; apply, run: made); \
+        130 interrupted (run it again to resume).
+        """
 
     /// The exit code for an error that ended a command.
     public static func of(_ error: Error) -> Int32 {
         switch error {
         case let e as PhoneShiftError where e.code == .locked || e.code == .lockLost: return locked
         case let e as PhoneShiftError where e.code == .permissionMissing: return authentication
+        case let e as PhoneShiftError where e.code == .safetyValve: return safetyValve
         case is PhoneShiftError, is SQLiteError: return usage
         case let e as GraphError where e.kind == .authentication: return authentication
         case is CancellationError: return interrupted
