@@ -96,12 +96,13 @@ extension JobStore {
         }
     }
 
-    /// Users on rows of plan `previous` whose sheet key is on no row of `plan`.
+    /// Users on rows of plan `previous` whose sheet key is on no row of `plan`. The keys are
+    /// compared as sets (EXCEPT, then IN: temporary indexes), not row by row.
     public func vanishedUsers(plan: Int, previous: Int) async throws -> [VanishedUser] {
         try await perform { db in
             let q = try db.prepare("""
-                SELECT p.user, p.upn, p.display_name, p.line FROM rows p WHERE p.plan_id = ?2
-                  AND NOT EXISTS (SELECT 1 FROM rows c WHERE c.plan_id = ?1 AND LOWER(c.user) = LOWER(p.user))
+                SELECT p.user, p.upn, p.display_name, p.line FROM rows p WHERE p.plan_id = ?2 AND LOWER(p.user) IN
+                  (SELECT LOWER(user) FROM rows WHERE plan_id = ?2 EXCEPT SELECT LOWER(user) FROM rows WHERE plan_id = ?1)
                 ORDER BY p.line
                 """)
             try q.bind([.int(plan), .int(previous)])
