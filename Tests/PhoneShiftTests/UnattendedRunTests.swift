@@ -135,6 +135,16 @@ extension EngineTests {
         #expect(restore.status == ExitStatus.successWithChanges, "\(restore.stdout) \(restore.stderr)")
         #expect(restore.stdout.contains("(full comparison)"), "\(restore.stdout)")
         #expect(try await f.state()["bench9@contoso.com"]?["mobile"] == EngineFixture.newNumber(9))
+
+        // Two users leave the export: listed, never touched.
+        let before = try await f.state()
+        _ = Self.exportSheet(f, count: 30, skip: [29, 30]) { EngineFixture.newNumber($0) }
+        let vanished = try await f.phoneshift(["run", f.jobPath])
+        #expect(vanished.status == 0, "\(vanished.stdout) \(vanished.stderr)")
+        #expect(vanished.stdout.contains("Vanished: 2 users") && vanished.stdout.contains("bench29@contoso.com"), "\(vanished.stdout)")
+        let list = try String(contentsOfFile: f.dir.path + "/out/vanished-users.csv", encoding: .utf8)
+        #expect(list.contains("bench29@contoso.com") && list.contains("bench30@contoso.com") && !list.contains("bench28@"), "\(list)")
+        #expect(try await f.state() == before)
     }
 
     @Test("requireBackupMethod holds back a phone-only user and lists them in the report; onlySetWhenEmpty keeps users' own numbers; a blank cell removes a number only when the job says so")
@@ -205,7 +215,14 @@ extension EngineTests {
         let f = try await EngineFixture(syntheticUsers: 10)
         defer { Task { await f.stop() } }
         _ = Self.exportSheet(f, count: 10) { EngineFixture.newNumber($0) }
-        _ = f.writeJob(writesPerSecond: 200, concurrency: 4, extra: Self.deltaJob + "\nkeepRuns: 2")
+        _ = f.writeJob(writesPerSecond: 200, concurrency: 4, extra: Self.deltaJob + """
+
+            keepRuns: 2
+            notify:
+              from: IT Helpdesk <helpdesk@contoso.com>
+              helpdesk: "+1 206 555 0100"
+              afterApply: true
+            """)
         let json = try await f.phoneshift(["run", f.jobPath, "--log-format", "json", "--verbose", "--detailed-exitcode"])
         #expect(json.status == ExitStatus.successWithChanges, "\(json.stderr)")
         #expect(json.stdout.isEmpty, "\(json.stdout)")
@@ -239,6 +256,15 @@ extension EngineTests {
         #expect(try await store.count("SELECT COUNT(DISTINCT plan_id) FROM rows", []) == 2)
         #expect(try await store.count("SELECT COUNT(*) FROM runs WHERE plan_id IS NOT NULL AND plan_id NOT IN (SELECT id FROM plans)", []) == 0)
         #expect(try await store.count("SELECT COUNT(*) FROM events WHERE kind = 'prune'", []) >= 1)
+        let folders = try FileManager.default.contentsOfDirectory(atPath: f.dir.path + "/out/drafts").sorted()
+        let keptRuns = try await store.perform { db in
+            let q = try db.prepare("SELECT id FROM runs WHERE command = 'apply' ORDER BY id")
+            try q.bind([])
+            var ids: [String] = []
+            while try q.step() { ids.append("run-\(q.int(0))") }
+            return ids
+        }
+        #expect(!folders.isEmpty && Set(folders).isSubset(of: Set(keptRuns)), "drafts \(folders), runs \(keptRuns)")
 
         let version = try await f.phoneshift(["--version"])
         #expect(version.status == 0)
