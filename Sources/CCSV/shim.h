@@ -13,6 +13,12 @@ static inline int phoneshift_csv_row_not_begun(const struct csv_parser *p) {
 static inline size_t phoneshift_csv_pending_bytes(const struct csv_parser *p) {
     return p->entry_pos;
 }
+/// Drops the bytes buffered for the field being read (a field over the cap): the parser's
+/// state (inside quotes or not) is kept, so the field's end is still found.
+static inline void phoneshift_csv_discard_pending(struct csv_parser *p) {
+    p->entry_pos = 0;
+    p->spaces = 0;  /* trailing spaces are trimmed by subtracting them from entry_pos */
+}
 /// True while the parser is inside a quoted field whose closing quote has not been seen
 /// (state FIELD_BEGUN with `quoted` set in libcsv.c). At end of input that is an unclosed
 /// quote; libcsv's own check for it (CSV_STRICT_FINI) needs strict mode, which would also

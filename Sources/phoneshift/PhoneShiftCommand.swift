@@ -27,15 +27,28 @@ struct LoggingOptions: ParsableArguments {
     }
 }
 
+/// Ends the process with `status` once standard output is flushed: output that could not be
+/// written (a full disk, a closed pipe, /dev/full) is an error, never a silent success.
+func finish(_ status: Int32) -> Never {
+    if fflush(nil) != 0 {
+        let reason = String(cString: strerror(errno))
+        FileHandle.standardError.write(Data("phoneshift: error: cannot write to standard output: \(reason); the output is incomplete\n".utf8))
+        exit(status == 0 ? ExitStatus.usage : status)
+    }
+    exit(status)
+}
+
 /// Ends the command with an error: one line for people, or one JSON object with the exit code.
-func fail(_ message: String, _ status: Int32, code: String) -> Never {
+/// Control characters in it (a file name can hold terminal escape sequences) are replaced.
+func fail(_ raw: String, _ status: Int32, code: String) -> Never {
+    let message = Sanitize.forMessage(raw, limit: 4000)
     if Console.current.format == .json {
         JSONLinesLogHandler.emit(level: "error", label: "phoneshift", message: message,
                                  fields: ["event": .string("exit"), "exitCode": .int(Int(status)), "error": .string(code)])
     } else {
         FileHandle.standardError.write(Data("phoneshift: \(status == ExitStatus.interrupted ? "" : "error: ")\(message)\n".utf8))
     }
-    exit(status)
+    finish(status)
 }
 
 @main
@@ -59,17 +72,22 @@ enum Entry {
         } catch let exit as ExitCode where Console.current.format == .json {
             JSONLinesLogHandler.emit(level: exit.rawValue == 0 ? "info" : "notice", label: "phoneshift", message: "exit \(exit.rawValue)",
                                      fields: ["event": .string("exit"), "exitCode": .int(Int(exit.rawValue))])
-            Foundation.exit(exit.rawValue)
+            finish(exit.rawValue)
         } catch {
             let code = PhoneShiftCommand.exitCode(for: error)
             let message = PhoneShiftCommand.fullMessage(for: error)
             if code == .success {
                 print(message)
-                exit(0)
+                finish(0)
             }
-            if !message.isEmpty { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
+            if !message.isEmpty { 
+                // Line by line: usage text has lines; an argument can hold escape sequences.
+                let clean = message.split(separator: "\n", omittingEmptySubsequences: false).map { Sanitize.forMessage(String($0), limit: 2000) }
+                FileHandle.standardError.write(Data((clean.joined(separator: "\n") + "\n").utf8))
+             }
             // Argument errors are usage errors: 2, like every other usage error here.
-            exit(code == .validationFailure ? 2 : code.rawValue)
+            finish(code == .validationFailure ? 2 : code.rawValue)
         }
+        finish(0)
     }
 }

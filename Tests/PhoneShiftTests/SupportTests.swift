@@ -44,7 +44,7 @@ struct SupportTests {
     @Test("Job files: unknown keys, wrong types and missing settings are named with their key and line", arguments: [
         ("name: x\nsheet:\n  path: a.csv\n  phoneColum: Phone\n\(validTenant)\n", "sheet.phoneColum (line 4): unknown key (did you mean 'phoneColumn'?)"),
         ("sheet:\n  path: a.csv\n\(validTenant)\nrate:\n  concurrency: eight\n", "rate.concurrency (line 9): expected a whole number"),
-        ("sheet:\n  path: a.csv\n\(validTenant)\nrate:\n  writesPerSecond: -3\n", "rate.writesPerSecond (line 9): expected a positive number"),
+        ("sheet:\n  path: a.csv\n\(validTenant)\nrate:\n  writesPerSecond: -3\n", "rate.writesPerSecond (line 9): expected a number from 0.1 to 10000, got '-3'"),
         ("sheet:\n  path: a.csv\n", "tenant is required"),
         ("\(validTenant)\n", "sheet is required"),
         ("sheet:\n  path: a.csv\nphoneType: pager\n\(validTenant)\n", "phoneType (line 3): 'pager' is not mobile"),

@@ -33,13 +33,7 @@ public struct CertificateCredential: Sendable, CustomStringConvertible {
     public static func load(certificatePath: String, keyPath: String, algorithm: Algorithm = .rs256,
                             now: Date = Date()) throws -> CertificateCredential {
         func read(_ path: String, what: String) throws -> String {
-            var info = stat()
-            guard stat(path, &info) == 0 else {
-                throw PhoneShiftError(.badSetting, "cannot read the \(what) '\(path)': \(String(cString: strerror(errno)))")
-            }
-            if info.st_mode & 0o077 != 0 {
-                throw PhoneShiftError(.badSetting, "the \(what) '\(path)' can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 '\(path)'")
-            }
+            _ = try InputFile.checkSecret(path, what: what)
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
                 throw PhoneShiftError(.badSetting, "cannot read the \(what) '\(path)' as PEM text")
             }

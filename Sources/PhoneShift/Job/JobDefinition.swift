@@ -39,6 +39,9 @@ public struct JobDefinition: Sendable {
         public var maxAttempts: Int = 6
         public var connectTimeoutSeconds: Double = 10
         public var requestTimeoutSeconds: Double = 60
+        /// Requests per second a job may ask for (reads or writes). Below 0.1/s a 1,000-row
+        /// job takes hours; above 10,000/s is no Graph tenant's budget.
+        public static let requestsPerSecondRange: ClosedRange<Double> = 0.1...10_000
     }
     /// Notification drafts (`phoneshift notify`, or after every apply with `afterApply`).
     public struct Notify: Sendable {
@@ -122,8 +125,14 @@ public struct JobDefinition: Sendable {
     /// Reads and checks a job file. Every problem names its key (and line): unknown keys,
     /// wrong types, missing required settings.
     public static func load(path: String) throws -> JobDefinition {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PhoneShiftError(.unreadableFile, "cannot read the job file '\(path)'")
+        try InputFile.checkName(path, what: "job file")
+        if case (let kind, _) = InputFile.kind(path), kind != .regular {
+            throw PhoneShiftError(.unreadableFile, kind == .missing
+                ? "cannot read the job file '\(Sanitize.forMessage(path, limit: 200))': no such file"
+                : "the job file '\(Sanitize.forMessage(path, limit: 200))' is not a regular file")
+        }
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
+            throw PhoneShiftError(.unreadableFile, "cannot read the job file '\(Sanitize.forMessage(path, limit: 200))' (or it is over 1 MB: a job file is a page of settings)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw PhoneShiftError(.badSetting, "the job file '\(path)' is not UTF-8 text")
@@ -209,13 +218,13 @@ public struct JobDefinition: Sendable {
         var rate = Rate()
         if let r = try top.map("rate") {
             try r.only(["writesPerSecond", "readsPerSecond", "burst", "concurrency", "maxAttempts", "connectTimeoutSeconds", "requestTimeoutSeconds"])
-            rate.writesPerSecond = try r.number("writesPerSecond", positive: true) ?? rate.writesPerSecond
-            rate.readsPerSecond = try r.number("readsPerSecond", positive: true) ?? rate.readsPerSecond
-            rate.burst = try r.number("burst", positive: true) ?? rate.burst
+            rate.writesPerSecond = try r.number("writesPerSecond", in: Rate.requestsPerSecondRange) ?? rate.writesPerSecond
+            rate.readsPerSecond = try r.number("readsPerSecond", in: Rate.requestsPerSecondRange) ?? rate.readsPerSecond
+            rate.burst = try r.number("burst", in: 1...10_000) ?? rate.burst
             rate.concurrency = try r.integer("concurrency", range: 1...256) ?? rate.concurrency
             rate.maxAttempts = try r.integer("maxAttempts", range: 1...100) ?? rate.maxAttempts
-            rate.connectTimeoutSeconds = try r.number("connectTimeoutSeconds", positive: true) ?? rate.connectTimeoutSeconds
-            rate.requestTimeoutSeconds = try r.number("requestTimeoutSeconds", positive: true) ?? rate.requestTimeoutSeconds
+            rate.connectTimeoutSeconds = try r.number("connectTimeoutSeconds", in: 0.5...600) ?? rate.connectTimeoutSeconds
+            rate.requestTimeoutSeconds = try r.number("requestTimeoutSeconds", in: 1...3_600) ?? rate.requestTimeoutSeconds
         }
         var policy = Policy()
         var valves = Valves()
@@ -287,6 +296,9 @@ public struct JobDefinition: Sendable {
             throw PhoneShiftError(.badSetting, "\(path): phoneType (line \(top.line("phoneType"))): '\(phoneTypeText)' is not mobile, alternateMobile or office")
         }
         let name = try top.string("name") ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        if !Self.isPlainName(name) {
+            throw PhoneShiftError(.badSetting, "\(path): name (line \(top.line("name"))): '\(Sanitize.forMessage(name, limit: 80))' may hold only letters, digits, spaces, '.', '-' and '_' (up to 64, not starting with '.'): it names the job store and the outputs folder, so no '/', '..' or control characters")
+        }
         let outputs = resolve(try top.string("outputs") ?? "out/\(name)")
         return JobDefinition(
             name: name, jobFile: path, sheet: sheet, phoneType: phoneType, strict: try top.bool("strict") ?? false,
@@ -300,6 +312,15 @@ public struct JobDefinition: Sendable {
         guard p == "~" || p.hasPrefix("~/") else { return p }
         let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
         return home + p.dropFirst()
+    }
+
+    /// A job name that is safe as a file name: letters, digits, space, `.`, `-`, `_`, not
+    /// starting with `.` or a space, 1 to 64 characters.
+    static func isPlainName(_ s: String) -> Bool {
+        guard !s.isEmpty, s.count <= 64, !s.hasPrefix("."), !s.hasPrefix(" ") else { return false }
+        return s.unicodeScalars.allSatisfy { c in
+            c.properties.isAlphabetic || ("0"..."9").contains(c) || c == " " || c == "." || c == "-" || c == "_"
+        }
     }
 
     static func isVariableName(_ s: String) -> Bool {
@@ -398,14 +419,11 @@ public struct JobDefinition: Sendable {
         guard let file = tenant.secretFile else {
             throw PhoneShiftError(.badSetting, "\(jobFile): the job uses a certificate, not a client secret")
         }
-        var info = stat()
-        guard stat(file, &info) == 0 else {
+        if access(file, F_OK) != 0 {
             // What stands in the secret's position is not echoed: it may be the secret itself.
             throw PhoneShiftError(.badSetting, "cannot read the client secret file named by tenant.clientSecret.file in \(jobFile): \(String(cString: strerror(errno))) (the name is not shown, in case it is the secret itself)")
         }
-        if info.st_mode & 0o077 != 0 {
-            throw PhoneShiftError(.badSetting, "the client secret file '\(file)' can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 '\(file)'")
-        }
+        _ = try InputFile.checkSecret(file, what: "client secret file")
         guard let data = FileManager.default.contents(atPath: file),
               let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
             throw PhoneShiftError(.badSetting, "the client secret file '\(file)' is empty or not text")
@@ -482,18 +500,21 @@ struct YAMLMap {
         return s.string
     }
 
-    func number(_ k: String, positive: Bool = false) throws -> Double? {
+    /// A number within `range` (NaN, infinities and anything outside refused, naming the range).
+    func number(_ k: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let text = try string(k) else { return nil }
-        guard let d = Double(text), d.isFinite, !positive || d > 0 else {
-            throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a \(positive ? "positive " : "")number, got '\(text)'")
+        guard let d = Double(text), d.isFinite, range.contains(d) else {
+            throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a number from \(Self.plain(range.lowerBound)) to \(Self.plain(range.upperBound)), got '\(Sanitize.forMessage(text, limit: 40))'")
         }
         return d
     }
 
+    static func plain(_ d: Double) -> String { d == d.rounded() ? String(Int(d)) : String(d) }
+
     func integer(_ k: String, range: ClosedRange<Int>) throws -> Int? {
         guard let text = try string(k) else { return nil }
         guard let i = Int(text), range.contains(i) else {
-            throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a whole number from \(range.lowerBound)\(range.upperBound == Int.max ? " up" : " to \(range.upperBound)"), got '\(text)'")
+            throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a whole number from \(range.lowerBound)\(range.upperBound == Int.max ? " up" : " to \(range.upperBound)"), got '\(Sanitize.forMessage(text, limit: 40))'")
         }
         return i
     }

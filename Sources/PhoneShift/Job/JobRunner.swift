@@ -318,6 +318,7 @@ public struct JobRunner: Sendable {
         guard FileManager.default.fileExists(atPath: sheet) else {
             throw PhoneShiftError(.planOutdated, "the sheet '\(sheet)' of plan \(plan.id) is gone; a plan is applied only with the sheet it was made from")
         }
+        try InputFile.checkSheet(sheet, allowPipe: false)
         let hash = try await runOnThread { try SHA256.hexDigest(ofFile: sheet) }
         let samePath = URL(fileURLWithPath: plan.sheetPath).standardizedFileURL.path == URL(fileURLWithPath: sheet).standardizedFileURL.path
         if hash != plan.sheetHash || !samePath {

@@ -90,6 +90,7 @@ public struct Planner: Sendable {
         let store = self.store
         let phoneType = job.phoneType
         let blankRemoves = job.policy.blankRemovesNumber
+        try InputFile.checkSheet(sheet, allowPipe: false)
         let hash = try await runOnThread { try SHA256.hexDigest(ofFile: sheet) }
         let planId = try await store.beginPlan(sheetPath: sheet, sheetHash: hash, phoneType: phoneType, settings: job.planSettings)
         // Validation is blocking file and CPU work: on its own thread, off the cooperative pool.

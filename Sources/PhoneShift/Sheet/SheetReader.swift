@@ -8,8 +8,16 @@ public struct SheetRecord: Sendable, Equatable {
     /// Field texts, decoded as UTF-8. A field that was not valid text is empty here and
     /// `problem` says so.
     public var fields: [String]
-    /// Set when the record could not be decoded cleanly.
-    public var problem: RecordProblem?
+    /// The first field that could not be decoded cleanly (nil: none).
+    public var problem: RecordProblem? { problems.first }
+    /// Every field that could not be decoded cleanly, in field order.
+    public var problems: [RecordProblem] = []
+
+    public init(line: Int, fields: [String], problems: [RecordProblem] = []) {
+        self.line = line
+        self.fields = fields
+        self.problems = problems
+    }
 }
 
 /// Why a record's bytes could not be used as text.
@@ -18,6 +26,15 @@ public enum RecordProblem: Sendable, Equatable {
     case invalidEncoding(field: Int, encoding: TextEncoding)
     /// A NUL byte in the given 1-based field (binary data, or UTF-16 read as UTF-8).
     case nulByte(field: Int)
+    /// A (properly closed) field longer than the reader's cap; only its row is lost.
+    case fieldTooLarge(field: Int, bytes: Int, limit: Int)
+
+    /// The 1-based field the problem is in.
+    public var field: Int {
+        switch self {
+        case .invalidEncoding(let field, _), .nulByte(let field), .fieldTooLarge(let field, _, _): return field
+        }
+    }
 
     public var message: String {
         switch self {
@@ -27,7 +44,13 @@ public enum RecordProblem: Sendable, Equatable {
             return "field \(field) holds bytes that are not valid \(encoding.rawValue)\(hint)"
         case .nulByte(let field):
             return "field \(field) holds a NUL byte (binary data in a text sheet)"
+        case .fieldTooLarge(let field, let bytes, let limit):
+            return "field \(field) is \(Self.size(bytes)) long, more than the \(Self.size(limit)) a cell may hold (its quotes are closed, so the rest of the sheet is read)"
         }
+    }
+
+    static func size(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? String(format: "%.1f MB", Double(bytes) / Double(1 << 20)) : "\(bytes / 1024) KB"
     }
 }
 
@@ -80,13 +103,10 @@ public final class SheetReader {
     public init(path: String, options: SheetReaderOptions = .init()) throws {
         self.path = path
         self.options = options
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw PhoneShiftError(.unreadableFile, "'\(path)' is a directory, not a sheet")
-        }
+        try InputFile.checkSheet(path, allowPipe: true)
         guard let file = fopen(path, "rb") else {
             let reason = String(cString: strerror(errno))
-            throw PhoneShiftError(.unreadableFile, "cannot open '\(path)': \(reason)")
+            throw PhoneShiftError(.unreadableFile, "cannot open '\(Sanitize.forMessage(path, limit: 200))': \(reason)")
         }
         self.file = file
         self.readBuffer = [UInt8](repeating: 0, count: options.chunkSize)
@@ -105,7 +125,8 @@ public final class SheetReader {
 
     /// Returns the next record, or nil at end of file. Blank lines are skipped.
     /// Throws for problems after which the rest of the file cannot be trusted: an unclosed
-    /// quote at end of file, a field over `maxFieldBytes`, a read error.
+    /// quote at end of file, a read error. A field over `maxFieldBytes` whose quotes close
+    /// makes its record's problem (`fieldTooLarge`), and reading goes on.
     public func next() throws -> SheetRecord? {
         while sink.nextIndex == sink.records.count {
             sink.records.removeAll(keepingCapacity: true)
@@ -199,9 +220,15 @@ public final class SheetReader {
             throw PhoneShiftError(.unreadableFile, line: line,
                                   "the CSV parser stopped: \(String(cString: csv_strerror(csv_error(&parser))))")
         }
-        if phoneshift_csv_pending_bytes(&parser) > options.maxFieldBytes {
-            throw PhoneShiftError(.fieldTooLarge, line: sink.recordLine,
-                "a field is longer than \(options.maxFieldBytes / 1024) KB; most likely a quote opened here is never closed")
+        let pending = phoneshift_csv_pending_bytes(&parser)
+        if pending > options.maxFieldBytes {
+            // Too long for a cell. Its bytes are dropped (memory stays bounded) and counted;
+            // parsing goes on: a field whose quotes close costs its row only, one whose quote
+            // never closes ends as an unclosed quote at end of file.
+            sink.oversized += pending
+            if sink.oversizedLine == nil { sink.oversizedLine = sink.recordLine }
+            sink.limit = options.maxFieldBytes
+            phoneshift_csv_discard_pending(&parser)
         }
     }
 
@@ -211,8 +238,9 @@ public final class SheetReader {
         let userData = Unmanaged.passUnretained(sink).toOpaque()
         if phoneshift_csv_in_open_quote(&parser) != 0
             || csv_fini(&parser, Sink.fieldCallback, Sink.recordCallback, userData) != 0 {
-            throw PhoneShiftError(.unbalancedQuote, line: sink.recordLine,
-                "a quoted field opened on this line is never closed (the file ends inside quotes)")
+            let dropped = sink.oversized > 0 ? " (the field grew to \(RecordProblem.size(sink.oversized)) before the end of the file)" : ""
+            throw PhoneShiftError(.unbalancedQuote, line: sink.oversizedLine ?? sink.recordLine,
+                "a quoted field opened on this line is never closed (the file ends inside quotes)\(dropped)")
         }
     }
 
@@ -241,12 +269,23 @@ public final class SheetReader {
         var records: [SheetRecord] = []
         var nextIndex = 0
         var fields: [String] = []
-        var problem: RecordProblem?
+        var problems: [RecordProblem] = []
         var recordLine = 1
+        /// Bytes of the current field dropped for being over the cap, and where it started.
+        var oversized = 0
+        var oversizedLine: Int?
+        var limit = 0
         var encoding: TextEncoding = .utf8
 
         static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = { field, length, data in
             let sink = Unmanaged<Sink>.fromOpaque(data!).takeUnretainedValue()
+            if sink.oversized > 0 {
+                sink.problems.append(.fieldTooLarge(field: sink.fields.count + 1, bytes: sink.oversized + length, limit: sink.limit))
+                sink.oversized = 0
+                sink.oversizedLine = nil
+                sink.fields.append("")
+                return
+            }
             guard let field, length > 0 else {
                 sink.fields.append("")
                 return
@@ -254,21 +293,21 @@ public final class SheetReader {
             // Decoded straight from libcsv's buffer, which is valid for this call only.
             let bytes = UnsafeBufferPointer(start: field.assumingMemoryBound(to: UInt8.self), count: length)
             if memchr(field, 0, length) != nil {
-                if sink.problem == nil { sink.problem = .nulByte(field: sink.fields.count + 1) }
+                sink.problems.append(.nulByte(field: sink.fields.count + 1))
                 sink.fields.append("")
             } else if let text = String(validating: bytes, as: UTF8.self) {
                 sink.fields.append(text)
             } else {
-                if sink.problem == nil { sink.problem = .invalidEncoding(field: sink.fields.count + 1, encoding: sink.encoding) }
+                sink.problems.append(.invalidEncoding(field: sink.fields.count + 1, encoding: sink.encoding))
                 sink.fields.append("")
             }
         }
 
         static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, data in
             let sink = Unmanaged<Sink>.fromOpaque(data!).takeUnretainedValue()
-            sink.records.append(SheetRecord(line: sink.recordLine, fields: sink.fields, problem: sink.problem))
+            sink.records.append(SheetRecord(line: sink.recordLine, fields: sink.fields, problems: sink.problems))
             sink.fields = []
-            sink.problem = nil
+            sink.problems = []
         }
     }
 }

@@ -28,6 +28,10 @@ public final class JobStore: @unchecked Sendable {
         self.path = path
         queue = DispatchQueue(label: "phoneshift.store")
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw PhoneShiftError(.store, "the job store '\(Sanitize.forMessage(path, limit: 200))' is not a regular file (a folder, device, link or pipe); point store: at a file of its own")
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -116,6 +120,23 @@ public final class JobStore: @unchecked Sendable {
 
 /// The store's schema, one numbered step per version, each applied once in a transaction.
 enum StoreSchema {
+    /// A database that has tables but no PhoneShift schema version is another program's:
+    /// PhoneShift's tables are never added to it.
+    static func refuseForeignDatabase(_ db: SQLiteDatabase, path: String) throws {
+        let tables = try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        try tables.bind([])
+        var names: [String] = []
+        while try tables.step() { names.append(tables.text(0) ?? "") }
+        guard !names.isEmpty else { return }
+        if names.contains("meta") {
+            let version = try db.prepare("SELECT COUNT(*) FROM meta WHERE key = 'schema_version'")
+            try version.bind([])
+            if try version.step(), version.int(0) > 0 { return }
+        }
+        let shown = names.prefix(5).map { Sanitize.forMessage($0, limit: 40) }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")
+        throw PhoneShiftError(.store, "'\(Sanitize.forMessage(path, limit: 200))' is an SQLite database of another program (tables: \(shown)), not a PhoneShift job store; nothing was changed in it. Point store: at a file of its own")
+    }
+
     static let version = migrations.count
 
     static let migrations: [String] = [
@@ -187,6 +208,7 @@ enum StoreSchema {
     /// version inside its transaction (BEGIN IMMEDIATE holds the write lock), so two
     /// processes opening a new store at once never apply the same step twice.
     static func migrate(_ db: SQLiteDatabase, path: String) throws {
+        try refuseForeignDatabase(db, path: path)
         try db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         func current() throws -> Int {
             let query = try db.prepare("SELECT value FROM meta WHERE key = 'schema_version'")

@@ -6,7 +6,8 @@ public enum Sanitize {
         var out = ""
         for scalar in text.unicodeScalars {
             if out.unicodeScalars.count >= limit { out += "…"; break }
-            if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+            if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
+                || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) {
                 out.unicodeScalars.append("?")
             } else {
                 out.unicodeScalars.append(scalar)

@@ -206,9 +206,15 @@ struct RowChecker: Sendable {
         var outcome = RowOutcome(line: record.line, user: PhoneNormalizer.clean(cell(mapping.userColumn)),
                                  userKind: nil, userKey: nil, input: cell(mapping.phoneColumn),
                                  phone: nil, numberKind: nil, status: .ok, codes: [], reasons: [])
-        if let problem = record.problem {
+        // A field PhoneShift reads that is not clean text makes the row invalid; one in a
+        // column it does not use is only worth a warning.
+        let used = Set([mapping.userColumn, mapping.phoneColumn] + (mapping.regionColumn.map { [$0] } ?? [])).map { $0 + 1 }
+        if let problem = record.problems.first(where: { used.contains($0.field) }) {
             outcome.add(RowFinding.Code.unreadableRow.rawValue, problem.message, status: .invalid)
             return outcome
+        }
+        for problem in record.problems {
+            outcome.add(RowFinding.Code.unreadableRow.rawValue, problem.message + "; not a column PhoneShift uses, so the row is kept", status: .warning)
         }
         if fields.count <= mapping.lastRequiredColumn {
             outcome.add(RowFinding.Code.missingFields.rawValue,
