@@ -139,6 +139,7 @@ func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
     print("Outcomes: " + outcome.progress.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
     print("Report: \(outcome.reports.csv)  (also report.json; open \(outcome.reports.html) in a browser)")
     if let drafts = outcome.drafts { printDrafts(drafts) }
+    if let verified = outcome.verified { printVerify(verified) }
     if let failures = outcome.reports.failures {
         print("Rows to run again (failed, blocked, moved): \(outcome.reports.failureRows) in \(failures) — point a job's sheet.path at it and plan")
     }
@@ -149,7 +150,9 @@ func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
         if let failed = outcome.progress.byState["failed"], failed > 0 { parts.append("\(failed) failed (apply --retry-failed tries them again)") }
         if outcome.moved > 0 { parts.append("\(outcome.moved) moved since the plan (plan again to include them)") }
         if let c = outcome.progress.byAction[PlanAction.conflict.rawValue], c > 0 { parts.append("\(c) in conflict (fix the sheet)") }
-        if outcome.progress.open > 0 { parts.append("\(outcome.progress.open) of unknown outcome (apply again re-reads them)") }
+        let lost = outcome.verified?.lost.count ?? 0
+        if lost > 0 { parts.append("\(lost) changes Graph lost (apply again writes them)") }
+        if outcome.progress.open > lost { parts.append("\(outcome.progress.open - lost) of unknown outcome (apply again re-reads them)") }
         print("\(outcome.needAttention) rows need attention: " + parts.joined(separator: "; ") + ". See \(outcome.resultsPath).")
     }
 }

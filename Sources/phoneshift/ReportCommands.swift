@@ -79,6 +79,46 @@ struct ExportCommand: AsyncParsableCommand {
     }
 }
 
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Re-read from Graph every number a run changed and report what is no longer as applied (read-only towards Graph).",
+        discussion: "A change Graph lost (the number is back at its value before) goes back to pending: apply writes it again. A number someone changed since becomes 'moved': plan again to include it. " + ExitStatus.table)
+
+    @Argument(help: "The job file (YAML), or its job store (.sqlite).")
+    var job: String
+
+    @Option(help: "The run whose changes to check (default: every run of the latest plan).")
+    var run: Int?
+
+    @Flag(help: "Take the job's lock from a holder that is not running on this host.")
+    var forceUnlock = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let definition = try await JobDefinition.open(job)
+        _ = try existingStore(of: definition, else: "nothing was applied, so there is nothing to verify")
+        let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.verify"))
+        let outcome = try await withInterruptibleTask {
+            try await runner.verify(run: run, forceUnlock: forceUnlock, notice: { printError("phoneshift: notice: \($0)") })
+        }
+        printVerify(outcome)
+        if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
+    }
+}
+
+func printVerify(_ v: JobRunner.VerifyOutcome) {
+    print("Verified \(v.checked) changes\(v.run.map { " of run \($0)" } ?? "") of plan \(v.planId): \(v.matched) as applied"
+          + "; \(v.lost.count) lost (back at the value before: pending again, apply writes them)"
+          + "; \(v.drifted.count) changed since by someone else (moved: plan again)"
+          + (v.unreadable.isEmpty ? "" : "; \(v.unreadable.count) could not be read"))
+    for row in (v.lost + v.drifted).sorted(by: { $0.line < $1.line }).prefix(10) {
+        print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(v.lost.contains(row) ? "lost" : "changed since")")
+    }
+    for u in v.unreadable.prefix(5) { print("  line \(u.line)  could not be read: \(Sanitize.forMessage(u.error, limit: 200))") }
+}
+
 struct NotifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notify",

@@ -184,6 +184,14 @@ final class EngineFixture: @unchecked Sendable {
         return try JSONSerialization.jsonObject(with: Data(response.body)) as! [String: Any]
     }
 
+    /// A POST to an emulator hook (`/_emulator/reset`: a restart that loses every write).
+    func post(_ path: String) async throws {
+        let transport = CurlTransport()
+        defer { transport.shutdown() }
+        let response = try await transport.send(HTTPRequest(method: "POST", url: emulator.baseURL + path))
+        precondition((200..<300).contains(response.status), "POST \(path): \(response.status)")
+    }
+
     func put(_ path: String, json: [String: Any]) async throws {
         let transport = CurlTransport()
         defer { transport.shutdown() }

@@ -71,6 +71,8 @@ public struct JobDefinition: Sendable {
         /// Hold back users whose only MFA methods are phones (changing their only method can
         /// lock them out); they are listed in the report.
         public var requireBackupMethod = false
+        /// After every apply (and run), re-read each row it changed and compare (`verify`).
+        public var verifyAfterApply = false
         /// What a full comparison does with a number changed outside PhoneShift while the
         /// sheet still has the value PhoneShift last applied (delta jobs).
         public var changedElsewhere: ChangedElsewhere = .keep
@@ -230,7 +232,7 @@ public struct JobDefinition: Sendable {
         var valves = Valves()
         if let p = try top.map("policy") {
             try p.only(["allowPrivileged", "maxChanges", "verifyBeforeWrite", "blankRemovesNumber", "onlySetWhenEmpty",
-                        "requireBackupMethod", "changedElsewhere"])
+                        "requireBackupMethod", "changedElsewhere", "verifyAfterApply"])
             policy.allowPrivileged = try p.bool("allowPrivileged") ?? false
             // policy.maxChanges is kept where earlier job files have it; valves.maxChanges is the same valve.
             valves.maxChanges = try p.integer("maxChanges", range: 0...Int.max)
@@ -238,6 +240,7 @@ public struct JobDefinition: Sendable {
             policy.blankRemovesNumber = try p.bool("blankRemovesNumber") ?? false
             policy.onlySetWhenEmpty = try p.bool("onlySetWhenEmpty") ?? false
             policy.requireBackupMethod = try p.bool("requireBackupMethod") ?? false
+            policy.verifyAfterApply = try p.bool("verifyAfterApply") ?? false
             if let text = try p.string("changedElsewhere") {
                 guard let value = ChangedElsewhere(rawValue: text) else {
                     throw PhoneShiftError(.badSetting, "\(path): policy.changedElsewhere (line \(p.line("changedElsewhere"))): '\(Sanitize.forMessage(text))' is not keep or restore")

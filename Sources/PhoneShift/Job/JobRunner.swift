@@ -152,6 +152,8 @@ public struct JobRunner: Sendable {
         public var drafts: Notifier.Outcome?
         /// Plans pruned by `keepRuns` after this apply.
         public var pruned = 0
+        /// What `policy.verifyAfterApply` found.
+        public var verified: VerifyOutcome?
         public var resultsPath: String { reports.csv }
         /// Rows that moved since the plan (they need a new plan; never retried blindly), or
         /// drifted since the run a rollback undoes.
@@ -230,6 +232,10 @@ public struct JobRunner: Sendable {
                                 concurrency: job.rate.concurrency, verifyBeforeWrite: job.policy.verifyBeforeWrite, logger: logger)
         if freshPlan { executor.skipVerifyUntil = Date().addingTimeInterval(Self.freshFor) }
         let summary = try await Self.execute(executor, session: session, total: counts.pending + counts.inFlight, progress: progress)
+        var verified: VerifyOutcome?
+        if job.policy.verifyAfterApply, !summary.interrupted, summary.refused == nil {
+            verified = try await verifyLocked(session, plan: plan.id, run: nil, recordAs: run)
+        }
         if job.delta != nil { try await store.recordApplied(plan: plan.id) }
         let state = try await store.progress(plan: plan.id)
         let reports = try await Reports.write(store: store, job: job, run: run)
@@ -240,6 +246,7 @@ public struct JobRunner: Sendable {
         }
         if let refused = summary.refused { throw Self.refusedError(refused, session, again: "apply again", results: results) }
         var outcome = ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: drafts)
+        outcome.verified = verified
         if !summary.interrupted {
             try await SafetyValves.recordSuccess(store: store, plan: plan)
             if let keep = job.keepRuns { outcome.pruned = try await prune(store, keep: keep) }

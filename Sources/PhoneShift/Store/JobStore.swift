@@ -127,13 +127,15 @@ enum StoreSchema {
         try tables.bind([])
         var names: [String] = []
         while try tables.step() { names.append(tables.text(0) ?? "") }
-        guard !names.isEmpty else { return }
+        // Only PhoneShift's own tables (another opener may be creating them right now): ours.
+        let ours: Set<String> = ["meta", "plans", "rows", "runs", "lock", "events", "throttles", "known_numbers", "sqlite_sequence", "sqlite_stat1"]
+        guard names.contains(where: { !ours.contains($0) }) else { return }
         if names.contains("meta") {
             let version = try db.prepare("SELECT COUNT(*) FROM meta WHERE key = 'schema_version'")
             try version.bind([])
             if try version.step(), version.int(0) > 0 { return }
         }
-        let shown = names.prefix(5).map { Sanitize.forMessage($0, limit: 40) }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")
+        let shown = names.filter { !ours.contains($0) }.prefix(5).map { Sanitize.forMessage($0, limit: 40) }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")
         throw PhoneShiftError(.store, "'\(Sanitize.forMessage(path, limit: 200))' is an SQLite database of another program (tables: \(shown)), not a PhoneShift job store; nothing was changed in it. Point store: at a file of its own")
     }
 
