@@ -63,8 +63,8 @@ public struct FaultSettings: Sendable, Codable, Equatable {
                 guard case .object(let rates) = value else { throw EmulatorError("'errorRates' must be an object such as {\"503\": 0.05}") }
                 var parsed: [String: Double] = [:]
                 for (status, share) in rates {
-                    guard ["500", "502", "503", "504"].contains(status) else {
-                        throw EmulatorError("'errorRates' takes the statuses 500, 502, 503 and 504, not '\(status)'")
+                    guard ["429", "500", "502", "503", "504"].contains(status) else {
+                        throw EmulatorError("'errorRates' takes the statuses 429, 500, 502, 503 and 504, not '\(status)'")
                     }
                     guard let d = share.doubleValue, (0...1).contains(d) else { throw EmulatorError("'errorRates.\(status)' must be a share between 0 and 1") }
                     parsed[status] = d

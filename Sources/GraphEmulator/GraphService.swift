@@ -140,6 +140,9 @@ public final class GraphService: Sendable, Responding {
                          context: context, headers: [("Retry-After", formatSeconds(retryAfter))])
         case 504:
             return error(504, "UnknownError", "The gateway timed out.", context: context)
+        case 429:
+            // OurChoices.injected429HasRetryAfter: a 429 without Retry-After.
+            return error(429, "TooManyRequests", "Too many requests.", context: context)
         case 502:
             return error(502, "UnknownError", "Bad gateway.", context: context)
         default:

@@ -84,4 +84,11 @@ public enum OurChoices {
     public static let assertionReplayError = 700027
     /// Clock skew allowed on `nbf` and `exp` (not documented; 5 minutes, as common).
     public static let assertionClockSkew = 300.0
+
+    /// An injected 429 (`errorRates["429"]`) carries no `Retry-After`. Microsoft says the
+    /// header "is not always included in a response. If no Retry-After header is provided by
+    /// the response, we recommend implementing an exponential backoff retry policy"
+    /// (learn.microsoft.com/answers/questions/922050, pointing at learn.microsoft.com/graph/throttling).
+    /// The emulator's own quota 429s keep their Retry-After; this fault is the other kind.
+    public static let injected429HasRetryAfter = false
 }

@@ -53,3 +53,209 @@ extension EngineTests {
         #expect(try await lostUsers().isEmpty)
     }
 }
+
+/// One fault of the matrix (or several together), as emulator settings.
+struct FaultCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    /// `PUT /_emulator/faults` body (JSON text).
+    let faults: String
+    /// Emulator quotas (nil: the defaults).
+    var appWritesPerSecond: Double?
+    /// Revoke every token this many seconds into the apply.
+    var revokeAfter: Double?
+    var requestTimeout: Double = 20
+    var testDescription: String { name }
+
+    static let matrix: [FaultCase] = [
+        FaultCase(name: "429 storm with Retry-After (a quota of 10 writes/s under a job asking 60/s)", faults: "{}", appWritesPerSecond: 10),
+        FaultCase(name: "429 storm without Retry-After (10 % of requests)", faults: #"{"errorRates": {"429": 0.1}}"#),
+        FaultCase(name: "503 with Retry-After (20 %)", faults: #"{"errorRates": {"503": 0.2}, "retryAfterSeconds": 0.2}"#),
+        FaultCase(name: "500 and 504 (10 % each)", faults: #"{"errorRates": {"500": 0.1, "504": 0.1}}"#),
+        FaultCase(name: "dropped connections (10 %)", faults: #"{"dropRate": 0.1}"#),
+        FaultCase(name: "answers lost after the write was made (10 %)", faults: #"{"lostAnswerRate": 0.1}"#),
+        FaultCase(name: "stalls beyond the timeout (5 %, 3 s against 1 s)", faults: #"{"stallRate": 0.05, "stallSeconds": 3}"#, requestTimeout: 1),
+        FaultCase(name: "token revoked mid-run", faults: "{}", revokeAfter: 1.5),
+        FaultCase(name: "all of them at once", faults: #"{"errorRates": {"429": 0.03, "500": 0.03, "503": 0.05, "504": 0.03}, "retryAfterSeconds": 0.1, "dropRate": 0.03, "lostAnswerRate": 0.03, "stallRate": 0.02, "stallSeconds": 3}"#,
+                  appWritesPerSecond: 20, revokeAfter: 1.5, requestTimeout: 1),
+    ]
+}
+
+extension EngineTests {
+    @Test("Fault matrix: under each fault alone and all together, every row ends as the sheet says, each user is written exactly once, no one else is touched, and the report's counts are the truth",
+          arguments: FaultCase.matrix)
+    func faultMatrix(_ fault: FaultCase) async throws {
+        let count = 100
+        let started = Date()
+        defer { print("fault matrix: \(fault.name): \(String(format: "%.1f", Date().timeIntervalSince(started))) s") }
+        let f = try await EngineFixture(syntheticUsers: count + 20) { options in
+            if let writes = fault.appWritesPerSecond {
+                options.throttle = ThrottleSettings(appWrites: writes, appWritesWindow: 1, resourceUnits: 200_000, resourceUnitsWindow: 10)
+            }
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: count)
+        _ = f.writeJob(writesPerSecond: 60, concurrency: 6, burst: 6, requestTimeout: fault.requestTimeout, maxAttempts: 8)
+        try await f.put("/_emulator/faults", json: try JSONSerialization.jsonObject(with: Data(fault.faults.utf8)) as! [String: Any])
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0, "\(fault.name): plan \(plan.stdout) \(plan.stderr)")
+        let revoke = Task {
+            guard let after = fault.revokeAfter else { return }
+            try await Task.sleep(nanoseconds: UInt64(after * 1e9))
+            try await f.put("/_emulator/faults", json: ["revokeTokens": true])
+        }
+        var apply = try await f.phoneshift(["apply", f.jobPath])
+        try await revoke.value
+        // A row that used up its tries is failed, never lost: --retry-failed finishes it.
+        for _ in 0..<3 where apply.status == ExitStatus.rowsNeedAttention {
+            apply = try await f.phoneshift(["apply", f.jobPath, "--retry-failed"])
+        }
+        #expect(apply.status == 0, "\(fault.name): \(apply.stdout) \(apply.stderr)")
+        let state = try await f.state()
+        for i in 1...count { #expect(state["bench\(i)@contoso.com"]?["mobile"] == EngineFixture.newNumber(i), "\(fault.name): bench\(i)") }
+        for i in (count + 1)...(count + 20) { #expect(state["bench\(i)@contoso.com"]?["mobile"] != EngineFixture.newNumber(i)) }
+        let ids = try await f.userIds()
+        let sheetUsers = Set((1...count).map { ids["bench\($0)@contoso.com"]! })
+        let writes = try await f.successfulWrites()
+        #expect(Set(writes.keys) == sheetUsers, "\(fault.name): written \(writes.count) users")
+        #expect(writes.values.allSatisfy { $0 == 1 }, "\(fault.name): written twice: \(writes.filter { $0.value > 1 }.count)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.dir.path + "/out/report.json"))) as! [String: Any]
+        let byResult = (report["counts"] as? [String: Any])?["byResult"] as? [String: Int] ?? [:]
+        let changed = (byResult["changed"] ?? 0) + (byResult["already-applied"] ?? 0)
+        #expect(changed == count && byResult.values.reduce(0, +) == count, "\(fault.name): report \(byResult)")
+    }
+
+    @Test("The secret expires mid-run: apply stops with exit 4 saying so, loses no row, gives the lock back; with a new secret the next apply finishes, each user written once")
+    func secretExpiresMidRun() async throws {
+        let count = 120
+        let f = try await EngineFixture(syntheticUsers: count)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: count)
+        _ = f.writeJob(writesPerSecond: 30, concurrency: 4, burst: 2)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        let apply = try f.launch(["apply", f.jobPath])
+        #expect(try await f.waitUntil { try await f.successfulWrites().count >= 30 })
+        try await f.put("/_emulator/faults", json: ["secretExpired": true, "revokeTokens": true])
+        await waitForExit(apply)
+        let output = f.launchedOutput()
+        #expect(apply.terminationStatus == ExitStatus.authentication, "\(output)")
+        #expect(output.stderr.contains("AADSTS7000222") && output.stderr.contains("expired"), "\(output.stderr)")
+        let rows = try await f.storeRows()
+        #expect(rows.count == count && !rows.values.contains { $0.state == .failed }, "\(rows.values.map(\.state))")
+        let status = try await f.phoneshift(["status", f.jobPath])
+        #expect(!status.stdout.contains("Locked:"), "\(status.stdout)")
+        try await f.put("/_emulator/faults", json: ["secretExpired": false])
+        let again = try await f.phoneshift(["apply", f.jobPath])
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        let writes = try await f.successfulWrites()
+        #expect(writes.count == count && writes.values.allSatisfy { $0 == 1 }, "\(writes.filter { $0.value > 1 })")
+    }
+}
+
+/// A small tmpfs for store faults (root only; the machines this runs on allow it).
+final class SmallDisk {
+    let path: String
+    init?(megabytes: Int) {
+        guard getuid() == 0 else { return nil }
+        path = NSTemporaryDirectory() + "phoneshift-disk-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        guard Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700", "tmpfs", path]) == 0 else { return nil }
+    }
+    deinit {
+        _ = Self.run("/bin/umount", ["-l", path])
+        try? FileManager.default.removeItem(atPath: path)
+    }
+    func remount(readOnly: Bool) -> Bool { Self.run("/bin/mount", ["-o", "remount,\(readOnly ? "ro" : "rw")", path]) == 0 }
+    /// Fills the disk with a file until it is full (nothing left for the store).
+    func fill() -> String {
+        let filler = path + "/filler"
+        let fd = open(filler, O_WRONLY | O_CREAT, 0o600)
+        let chunk = [UInt8](repeating: 1, count: 64 << 10)
+        while write(fd, chunk, chunk.count) > 0 {}
+        var one: UInt8 = 1
+        while write(fd, &one, 1) > 0 {}
+        close(fd)
+        return filler
+    }
+    static func run(_ tool: String, _ arguments: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = arguments
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+    static var available: Bool { SmallDisk(megabytes: 1) != nil }
+}
+
+extension EngineTests {
+    @Test("The store's disk fills up mid-run: apply stops with exit 7 saying so, gives its lock back, loses nothing; with room again it resumes and writes each user once",
+          .enabled(if: SmallDisk.available, "needs root to mount a small tmpfs"))
+    func storeDiskFull() async throws {
+        let count = 200
+        let f = try await EngineFixture(syntheticUsers: count)
+        defer { Task { await f.stop() } }
+        let disk = try #require(SmallDisk(megabytes: 8))
+        _ = f.writeSheet(count: count)
+        let job = f.writeJob(writesPerSecond: 30, concurrency: 4, burst: 2)
+        try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "store: out/test.sqlite", with: "store: \(disk.path)/test.sqlite")
+            .write(toFile: job, atomically: true, encoding: .utf8)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        let launched = try f.launch(["apply", f.jobPath])
+        #expect(try await f.waitUntil { try await f.successfulWrites().count >= 30 })
+        let filler = disk.fill()
+        await waitForExit(launched)
+        let apply = f.launchedOutput()
+        #expect(launched.terminationStatus == ExitStatus.storeUnwritable, "\(apply.stdout) \(apply.stderr)")
+        #expect(apply.stderr.contains("is full; nothing more is sent. Free some space and run the command again"), "\(apply.stderr)")
+        let status = try await f.phoneshift(["status", disk.path + "/test.sqlite"])
+        #expect(!status.stdout.contains("Locked:"), "the lock was left behind: \(status.stdout)")
+        unlink(filler)
+        let again = try await f.phoneshift(["apply", f.jobPath])
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        let writes = try await f.successfulWrites()
+        #expect(writes.count == count && writes.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test("A read-only store: apply refuses with exit 7 before any write and says what to fix",
+          .enabled(if: SmallDisk.available, "needs root to mount a small tmpfs"))
+    func storeReadOnly() async throws {
+        let f = try await EngineFixture(syntheticUsers: 20)
+        defer { Task { await f.stop() } }
+        let disk = try #require(SmallDisk(megabytes: 8))
+        _ = f.writeSheet(count: 20)
+        let job = f.writeJob(writesPerSecond: 100, concurrency: 4)
+        try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "store: out/test.sqlite", with: "store: \(disk.path)/test.sqlite")
+            .write(toFile: job, atomically: true, encoding: .utf8)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        #expect(disk.remount(readOnly: true))
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == ExitStatus.storeUnwritable, "\(apply.stdout) \(apply.stderr)")
+        #expect(apply.stderr.contains("read-only"), "\(apply.stderr)")
+        #expect(try await f.successfulWrites().isEmpty)
+        #expect(disk.remount(readOnly: false))
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
+    }
+
+    @Test("The store file deleted mid-run: apply stops (exit 7) instead of finishing on an unlinked file; a new plan finds what was done and each user is written once")
+    func storeDeletedMidRun() async throws {
+        let count = 120
+        let f = try await EngineFixture(syntheticUsers: count)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: count)
+        _ = f.writeJob(writesPerSecond: 30, concurrency: 4, burst: 2)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        let apply = try f.launch(["apply", f.jobPath])
+        #expect(try await f.waitUntil { try await f.successfulWrites().count >= 20 })
+        for suffix in ["", "-wal", "-shm"] { unlink(f.storePath + suffix) }
+        await waitForExit(apply)
+        #expect(apply.terminationStatus == ExitStatus.storeUnwritable, "\(f.launchedOutput())")
+        #expect(f.launchedOutput().stderr.contains("was deleted or replaced while this run was using it"), "\(f.launchedOutput().stderr)")
+        let written = try await f.successfulWrites().count
+        #expect(written < count)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).stdout.contains("unchanged: \(written)"))
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
+        let writes = try await f.successfulWrites()
+        #expect(writes.count == count && writes.values.allSatisfy { $0 == 1 }, "\(writes.filter { $0.value > 1 })")
+    }
+}

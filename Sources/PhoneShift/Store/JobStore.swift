@@ -20,6 +20,13 @@ public final class JobStore: @unchecked Sendable {
     private var statements: [String: SQLiteStatement] = [:]
     /// A lock whose holder is on another host and whose heartbeat is older than this is stale.
     public static let staleAfter: Double = 30
+    /// The store file's device and inode when it was opened: a run whose file was deleted or
+    /// replaced under it stops instead of writing into an unlinked file.
+    private let identity: (dev: UInt64, ino: UInt64)?
+    /// Space set aside beside the store: deleted when the disk is full, so that the run can
+    /// still record how it ended and give its lock back.
+    var reservePath: String { path + "-reserve" }
+    static let reserveBytes = 256 << 10
 
     /// Opens (creating when needed, owner-only) the store at `path`. An existing store file
     /// that others could read is tightened to owner-only. Throws `store` with the path when
@@ -42,10 +49,15 @@ public final class JobStore: @unchecked Sendable {
             try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             try StoreSchema.migrate(db, path: path)
             for suffix in ["-wal", "-shm"] { try Self.tightenPermissions(path + suffix) }
+            var opened = stat()
+            identity = stat(path, &opened) == 0 ? (UInt64(opened.st_dev), UInt64(opened.st_ino)) : nil
+            Self.makeReserve(path + "-reserve")
         } catch let error as PhoneShiftError {
             throw error
+        } catch let error as SQLiteError where Self.unwritable(error, path: path) != nil {
+            throw Self.unwritable(error, path: path)!
         } catch {
-            throw PhoneShiftError(.store, "cannot open the job store '\(path)': \(error)")
+            throw PhoneShiftError(.store, "cannot open the job store '\(Sanitize.forMessage(path, limit: 200))': \(error)")
         }
     }
 
@@ -68,9 +80,64 @@ public final class JobStore: @unchecked Sendable {
         nonisolated(unsafe) let db = self.db
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result { try body(db) })
+                continuation.resume(with: Result {
+                    do {
+                        if self.lockToken != nil { try self.checkFileIdentity() }
+                        return try body(db)
+                    } catch let error as SQLiteError {
+                        throw self.unwritable(error) ?? error
+                    }
+                })
             }
         }
+    }
+
+    /// The store file is still the one this store opened (a run holding the lock checks it
+    /// before every call): deleted or replaced, the run stops.
+    func checkFileIdentity() throws {
+        guard let identity else { return }
+        var now = stat()
+        if stat(path, &now) != 0 || UInt64(now.st_dev) != identity.dev || UInt64(now.st_ino) != identity.ino {
+            throw PhoneShiftError(.storeUnwritable, "the job store '\(Sanitize.forMessage(path, limit: 200))' was deleted or replaced while this run was using it; stopped, nothing more is sent. Plan again: the plan reads live state, and a change already made reads as unchanged")
+        }
+    }
+
+    /// A SQLite error that means the store cannot be written (disk full, read-only, I/O), as
+    /// a message a person can act on; the reserve is released on a full disk so that the run
+    /// can still end cleanly and give its lock back.
+    func unwritable(_ error: SQLiteError) -> PhoneShiftError? { Self.unwritable(error, path: path) }
+
+    static func unwritable(_ error: SQLiteError, path: String) -> PhoneShiftError? {
+        let shown = Sanitize.forMessage(path, limit: 200)
+        var fs = statvfs()
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let readOnlyFileSystem = statvfs(folder, &fs) == 0 && fs.f_flag & UInt(ST_RDONLY) != 0
+        switch error.code & 0xFF {
+        case 13:  // SQLITE_FULL
+            unlink(path + "-reserve")
+            return PhoneShiftError(.storeUnwritable, "the disk of the job store '\(shown)' is full; nothing more is sent. Free some space and run the command again: it resumes where it stopped")
+        case 8, 14 where readOnlyFileSystem || access(folder, W_OK) != 0:  // SQLITE_READONLY, SQLITE_CANTOPEN
+            return PhoneShiftError(.storeUnwritable, "the job store '\(shown)' is read-only (its file, folder or file system); nothing is sent. Make it writable and run the command again: it resumes where it stopped")
+        case 10:  // SQLITE_IOERR (a full disk shows as this while the WAL or its index grows)
+            var space = statvfs()
+            if statvfs(folder, &space) == 0, space.f_bavail == 0 {
+                unlink(path + "-reserve")
+                return PhoneShiftError(.storeUnwritable, "the disk of the job store '\(shown)' is full; nothing more is sent. Free some space and run the command again: it resumes where it stopped")
+            }
+            return PhoneShiftError(.storeUnwritable, "the job store '\(shown)' cannot be written (\(error.message)); nothing more is sent. Run the command again once the disk is sound: it resumes where it stopped")
+        default:
+            return nil
+        }
+    }
+
+    /// Sets space aside beside the store (owner-only), when there is room.
+    static func makeReserve(_ path: String) {
+        guard access(path, F_OK) != 0 else { return }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let zeros = [UInt8](repeating: 0, count: reserveBytes)
+        if write(fd, zeros, zeros.count) != zeros.count { unlink(path) }
     }
 
     /// Like `perform`, for work that changes the job: when this store holds the lock, the

@@ -13,6 +13,7 @@ import Foundation
 /// | 4    | authentication or permission failure |
 /// | 5    | stopped by a safety valve: nothing was written |
 /// | 6    | with `--detailed-exitcode` only: success, with changes (plan: to make; apply, run: made) |
+/// | 7    | the job store could not be written (disk full, read-only, deleted): run again once fixed |
 /// | 130  | interrupted (Ctrl-C, SIGTERM, SIGHUP); run the command again to resume |
 public enum ExitStatus {
     public static let success: Int32 = 0
@@ -30,6 +31,9 @@ public enum ExitStatus {
     /// With `--detailed-exitcode`: success, and there were changes (plan: changes to make;
     /// apply and run: changes made). Without the flag such a success is 0.
     public static let successWithChanges: Int32 = 6
+    /// The job store could not be written (disk full, read-only, deleted or replaced mid-run):
+    /// nothing more was sent; run the command again once that is fixed, it resumes.
+    public static let storeUnwritable: Int32 = 7
     /// Interrupted (Ctrl-C, SIGTERM, SIGHUP); apply again to resume.
     public static let interrupted: Int32 = 130
 
@@ -41,6 +45,7 @@ public enum ExitStatus {
         3 locked by another run (or the lock was lost); 4 authentication or permission failure; \
         5 stopped by a safety valve, nothing written; \
         6 with --detailed-exitcode: success with changes (plan: to make; apply, run: made); \
+        7 the job store could not be written (disk full, read-only, deleted; run again once fixed); \
         130 interrupted (run it again to resume).
         """
 
@@ -50,6 +55,7 @@ public enum ExitStatus {
         case let e as PhoneShiftError where e.code == .locked || e.code == .lockLost: return locked
         case let e as PhoneShiftError where e.code == .permissionMissing: return authentication
         case let e as PhoneShiftError where e.code == .safetyValve: return safetyValve
+        case let e as PhoneShiftError where e.code == .storeUnwritable: return storeUnwritable
         case is PhoneShiftError, is SQLiteError: return usage
         case let e as GraphError where e.kind == .authentication: return authentication
         case is CancellationError: return interrupted

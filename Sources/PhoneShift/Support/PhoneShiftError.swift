@@ -27,6 +27,8 @@ public struct PhoneShiftError: Error, CustomStringConvertible, Sendable, Equatab
         public static let planOutdated = Code("plan-outdated")
         /// The app lacks an application permission the job needs (exit 4).
         public static let permissionMissing = Code("permission-missing")
+        /// The job store cannot be written: disk full, read-only, deleted or replaced (exit 7).
+        public static let storeUnwritable = Code("store-unwritable")
         /// A safety valve of the job stopped the run before anything was written (exit 5).
         public static let safetyValve = Code("safety-valve")
     }
