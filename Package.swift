@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -92,3 +93,15 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (Benchmarks/fuzz.sh): only when PHONESHIFT_FUZZ is set, because their
+// main hands over to libFuzzer, which only a -sanitize=fuzzer build links.
+if ProcessInfo.processInfo.environment["PHONESHIFT_FUZZ"] != nil {
+    package.targets += [
+        .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        .executableTarget(name: "fuzz-sheet", dependencies: ["PhoneShift", "FuzzSupport", .product(name: "Logging", package: "swift-log")],
+                          path: "Sources/fuzz-sheet"),
+        .executableTarget(name: "fuzz-normalizer", dependencies: ["PhoneShift", "FuzzSupport"], path: "Sources/fuzz-normalizer"),
+        .executableTarget(name: "fuzz-job", dependencies: ["PhoneShift", "FuzzSupport"], path: "Sources/fuzz-job"),
+    ]
+}

@@ -1,0 +1,28 @@
+import Foundation
+import Logging
+import FuzzSupport
+import PhoneShift
+
+// libFuzzer target: the sheet reader (libcsv), column mapping, normalizer and sheet-wide
+// checks on arbitrary bytes. Any crash, trap or sanitizer report is a finding; thrown
+// PhoneShiftErrors are the expected answer to bad input. Built by Benchmarks/fuzz.sh.
+
+let scratch = FuzzScratch(suffix: ".csv")
+let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
+
+func fuzzSheet(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data = bytes else { return 0 }
+    scratch.write(data, size)
+    do {
+        // Small caps so that one input cannot take the whole budget.
+        var options = ValidationOptions()
+        options.reader = SheetReaderOptions(maxFieldBytes: 4096, chunkSize: 512)
+        _ = try SheetValidator(options: options, logger: logger).validate(path: scratch.path)
+    } catch is PhoneShiftError {
+    } catch {
+        // Any other error is fine too (it is reported, not crashed on).
+    }
+    return 0
+}
+
+exit(runFuzzer(CommandLine.argc, CommandLine.unsafeArgv) { data, size in fuzzSheet(data, size) })
