@@ -34,18 +34,19 @@ enum HostileCorpus {
     static func rows(_ lines: String...) -> HostileCase.Input { sheet(header + lines.joined(separator: "\n") + "\n") }
 
     /// A job file around `body` (top-level keys), with `sheet:` and `tenant:` that are fine.
-    static func job(_ body: String, sheet: String = "sheet.csv", tenant: String = "", outputs: String = "out") -> HostileCase.Input {
+    static func job(_ body: String, sheet: String = "sheet.csv", sheetExtra: String = "", outputs: String = "out",
+                    secret: String = "clientSecret:\n    env: PHONESHIFT_CORPUS_SECRET",
+                    authority: String = "http://127.0.0.1:9", graph: String = "http://127.0.0.1:9/v1.0") -> HostileCase.Input {
         .job("""
             sheet:
               path: \(sheet)
+              \(sheetExtra)
             tenant:
               tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
               clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-              clientSecret:
-                env: PHONESHIFT_CORPUS_SECRET
-              authority: http://127.0.0.1:9
-              graph: http://127.0.0.1:9/v1.0
-            \(tenant)
+              \(secret)
+              authority: \(authority)
+              graph: \(graph)
             outputs: \(outputs)
             \(body)
             """)
@@ -159,103 +160,15 @@ enum HostileCorpus {
         HostileCase(name: "sheet.path: /dev/zero (plan used to spin)", input: job("", sheet: "/dev/zero"), exit: 2, says: "is a device or special file"),
         HostileCase(name: "sheet.path: a folder", input: job("", sheet: "/tmp"), exit: 2, says: "is a directory, not a sheet"),
         HostileCase(name: "sheet.path: missing", input: job("", sheet: "nope.csv"), exit: 2, says: "nope.csv"),
-        HostileCase(name: "secret file: /etc/shadow (no chmod advice for a system file)", input: .job("""
-            sheet:
-              path: sheet.csv
-            tenant:
-              tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
-              clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-              clientSecret:
-                file: /etc/shadow
-              authority: http://127.0.0.1:9
-              graph: http://127.0.0.1:9/v1.0
-            outputs: out
-            """), exit: 2, says: "a system file"),
-        HostileCase(name: "secret file: /dev/zero", input: .job("""
-            sheet:
-              path: sheet.csv
-            tenant:
-              tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
-              clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-              clientSecret:
-                file: /dev/zero
-              authority: http://127.0.0.1:9
-              graph: http://127.0.0.1:9/v1.0
-            outputs: out
-            """), exit: 2, says: "is not a regular file"),
-        HostileCase(name: "secret file: missing (its name is not echoed)", input: .job("""
-            sheet:
-              path: sheet.csv
-            tenant:
-              tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
-              clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-              clientSecret:
-                file: s3cr3t-pasted-here
-              authority: http://127.0.0.1:9
-              graph: http://127.0.0.1:9/v1.0
-            outputs: out
-            """), exit: 2, says: "the name is not shown"),
-        HostileCase(name: "a secret pasted in the job file", input: .job("""
-            sheet:
-              path: sheet.csv
-            tenant:
-              tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
-              clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-              clientSecret: Xy8Q~s3cr3t-pasted-here
-              authority: http://127.0.0.1:9
-              graph: http://127.0.0.1:9/v1.0
-            outputs: out
-            """), exit: 2, says: "clientSecret"),
-        HostileCase(name: "clientSecret.env: a shell command", input: .job("""
-            sheet:
-              path: sheet.csv
-            tenant:
-              tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
-              clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-              clientSecret:
-                env: "$(rm -rf ~)"
-              authority: http://127.0.0.1:9
-              graph: http://127.0.0.1:9/v1.0
-            outputs: out
-            """), exit: 2, says: "clientSecret"),
-        HostileCase(name: "authority over plain http to another host", input: .job("""
-            sheet:
-              path: sheet.csv
-            tenant:
-              tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
-              clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-              clientSecret:
-                env: PHONESHIFT_CORPUS_SECRET
-              authority: http://login.example.com
-              graph: http://127.0.0.1:9/v1.0
-            outputs: out
-            """), exit: 2, says: "http"),
-        HostileCase(name: "graph at an ftp URL", input: .job("""
-            sheet:
-              path: sheet.csv
-            tenant:
-              tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
-              clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-              clientSecret:
-                env: PHONESHIFT_CORPUS_SECRET
-              authority: http://127.0.0.1:9
-              graph: ftp://127.0.0.1:9/v1.0
-            outputs: out
-            """), exit: 2, says: "graph"),
+        HostileCase(name: "secret file: /etc/shadow (no chmod advice for a system file)", input: job("", secret: "clientSecret:\n    file: /etc/shadow"), exit: 2, says: "a system file"),
+        HostileCase(name: "secret file: /dev/zero", input: job("", secret: "clientSecret:\n    file: /dev/zero"), exit: 2, says: "is not a regular file"),
+        HostileCase(name: "secret file: missing (its name is not echoed)", input: job("", secret: "clientSecret:\n    file: s3cr3t-pasted-here"), exit: 2, says: "the name is not shown"),
+        HostileCase(name: "a secret pasted in the job file", input: job("", secret: "clientSecret: Xy8Q~s3cr3t-pasted-here"), exit: 2, says: "clientSecret"),
+        HostileCase(name: "clientSecret.env: a shell command", input: job("", secret: "clientSecret:\n    env: \"$(rm -rf ~)\""), exit: 2, says: "clientSecret"),
+        HostileCase(name: "authority over plain http to another host", input: job("", authority: "http://login.example.com"), exit: 2, says: "http"),
+        HostileCase(name: "graph at an ftp URL", input: job("", graph: "ftp://127.0.0.1:9/v1.0"), exit: 2, says: "graph"),
         HostileCase(name: "phoneType: fax", input: job("phoneType: fax"), exit: 2, says: "is not mobile, alternateMobile or office"),
-        HostileCase(name: "sheet.delimiter: ::", input: .job("""
-            sheet:
-              path: sheet.csv
-              delimiter: "::"
-            tenant:
-              tenantId: 9188040d-6c67-4c5b-b112-36a304b66dad
-              clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-              clientSecret:
-                env: PHONESHIFT_CORPUS_SECRET
-              authority: http://127.0.0.1:9
-              graph: http://127.0.0.1:9/v1.0
-            outputs: out
-            """), exit: 2, says: "sheet.delimiter must be"),
+        HostileCase(name: "sheet.delimiter: ::", input: job("", sheetExtra: "delimiter: \"::\""), exit: 2, says: "sheet.delimiter must be"),
         HostileCase(name: "policy.changedElsewhere: sometimes", input: job("policy:\n  changedElsewhere: sometimes"), exit: 2, says: "is not keep or restore"),
         HostileCase(name: "blankRemovesNumber with onlySetWhenEmpty", input: job("policy:\n  blankRemovesNumber: true\n  onlySetWhenEmpty: true"), exit: 2, says: "contradict each other"),
         HostileCase(name: "valves.maxChangePercent: 150%", input: job("valves:\n  maxChangePercent: 150%"), exit: 2, says: "expected a percentage from 0 to 100 (or off)"),

@@ -115,7 +115,10 @@ extension EngineTests {
         server.standardOutput = out
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
         let port = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         try #require(Int(port) != nil, "the TLS server did not start")
         _ = dir.file("sheet.csv", "UPN,Phone\na@contoso.com,+1 206 555 0100\n")

@@ -259,3 +259,25 @@ extension EngineTests {
         #expect(writes.count == count && writes.values.allSatisfy { $0 == 1 }, "\(writes.filter { $0.value > 1 })")
     }
 }
+
+extension EngineTests {
+    @Test("Chaos, short: 300 rows with faults on, SIGKILLed 8 times (2 during plan) and resumed; the truth checked from the emulator (Benchmarks/chaos.py)")
+    func chaosShort() async throws {
+        let dir = TemporaryDirectory()
+        let r = try await runOnThread { () throws -> (Int32, String) in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", packageRoot + "/Benchmarks/chaos.py", "--bin", productsDirectory, "--seed", "11",
+                           "--rows", "300", "--kills", "8", "--plan-kills", "2", "--work", dir.path + "/chaos"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        #expect(r.0 == 0, "\(r.1)")
+        #expect(r.1.contains("kills=8 (plan 2, apply 6)") && r.1.contains("applied=300/300") && r.1.contains("outside=0 report=ok"), "\(r.1)")
+    }
+}
