@@ -179,6 +179,16 @@ struct PhoneNormalizerEquivalenceTests {
                 "the fast path answered only \(disagreements.fastAnswers) of \(disagreements.inputs) inputs")
     }
 
+    @Test("Inputs fuzzing found where the fast path and libphonenumber disagreed (Tests/FuzzCorpus/normalizer/regression-*)",
+          arguments: [("+ 049714023", "IN"), ("+049714023", nil), ("+0 44 7700 900123", "GB"), ("+01 206 555 0100", "US")] as [(String, String?)])
+    func fuzzRegressions(_ input: String, _ region: String?) {
+        for type in PhoneType.allCases {
+            let fast = PhoneNormalizer(phoneType: type, fastPath: true).normalize(input, region: region)
+            let full = PhoneNormalizer(phoneType: type, fastPath: false).normalize(input, region: region)
+            #expect(fast == full, "\(input) (\(region ?? "no region"), \(type)): \(fast) vs \(full)")
+        }
+    }
+
     static func compareFastPath(_ type: PhoneType) -> (inputs: Int, fastAnswers: Int, mismatches: [String]) {
         let fast = PhoneNormalizer(phoneType: type, fastPath: true)
         let full = PhoneNormalizer(phoneType: type, fastPath: false)

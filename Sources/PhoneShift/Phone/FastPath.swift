@@ -44,6 +44,9 @@ enum FastPath {
         let code: Int
         var nsn: ArraySlice<UInt8>
         if plus {
+            // No calling code starts with 0 ("+049…" is not +49: libphonenumber refuses it).
+            // Found by fuzzing: Int("049") is 49.
+            if digits.first == UInt8(ascii: "0") { return nil }
             // Calling codes are prefix-free: the first 1–3 digits that form one are it.
             guard let found = (1...3).lazy.compactMap({ n -> (Int, Int)? in
                 let value = Int(String(decoding: digits.prefix(n), as: UTF8.self))!
