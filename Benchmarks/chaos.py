@@ -17,6 +17,7 @@ p.add_argument("--seed", type=int, default=1)
 p.add_argument("--rows", type=int, default=5000)
 p.add_argument("--kills", type=int, default=20)
 p.add_argument("--plan-kills", type=int, default=3)
+p.add_argument("--writes-per-second", type=float, default=150)
 p.add_argument("--work", default=None)
 args = p.parse_args()
 rng = random.Random(args.seed)
@@ -64,10 +65,10 @@ tenant:
   clientSecret: {env: CHAOS_SECRET}
   authority: %s
   graph: %s/v1.0
-rate: {writesPerSecond: 150, readsPerSecond: 1500, burst: 20, concurrency: 16, maxAttempts: 8, requestTimeoutSeconds: 1}
+rate: {writesPerSecond: %s, readsPerSecond: 1500, burst: 20, concurrency: 16, maxAttempts: 8, requestTimeoutSeconds: 1}
 store: out/chaos.sqlite
 outputs: out
-""" % (base, base))
+""" % (base, base, args.writes_per_second))
     job = os.path.join(work, "job.yaml")
     tool = os.path.join(args.bin, "phoneshift")
     kills, kill_times, revokes = {"plan": 0, "apply": 0}, [], 0

@@ -146,6 +146,7 @@ enum HostileCorpus {
         HostileCase(name: "a YAML bomb (billion laughs)", input: .job((["a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]"] + (1...9).map { i in "\(Character(UnicodeScalar(UInt8(97 + i)))): &\(Character(UnicodeScalar(UInt8(97 + i)))) [" + Array(repeating: "*\(Character(UnicodeScalar(UInt8(96 + i))))", count: 9).joined(separator: ",") + "]" }).joined(separator: "\n") + "\n"), exit: 2, says: "unknown key"),
         HostileCase(name: "10,000 nested lists", input: .job("sheet: " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "\n"), exit: 2, says: "Maximum nesting level reached"),
         HostileCase(name: "a 2 MB job file", input: .job("# " + String(repeating: "x", count: 2 << 20) + "\nname: big\n"), exit: 2, says: "over 1 MB"),
+        HostileCase(name: "a key given twice", input: job("store: a.sqlite\nstore: b.sqlite"), exit: 2, says: "the key 'store' appears more than once"),
         HostileCase(name: "a typo in a key", input: job("shet:\n  path: x.csv"), exit: 2, says: "did you mean 'sheet'"),
         HostileCase(name: "name: ../../../tmp/x", input: job("name: ../../../tmp/x"), exit: 2, says: "no '/', '..' or control characters"),
         HostileCase(name: "name: with an escape sequence", input: job("name: \"job\\e[2J\\e]0;pwned\\a\""), exit: 2, says: "may hold only letters"),

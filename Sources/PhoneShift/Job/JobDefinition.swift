@@ -341,6 +341,10 @@ public struct JobDefinition: Sendable {
                 return "line \(mark.line), column \(mark.column): \(problem)" + (context.map { " (\($0.text))" } ?? "")
             case .composer(let context, let problem, let mark, _):
                 return "line \(mark.line), column \(mark.column): \(problem)" + (context.map { " (\($0.text))" } ?? "")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                // Key names only (never values), shortened and sanitised.
+                let keys = duplicates.prefix(3).map { "'\(Sanitize.forMessage($0, limit: 40))'" }.joined(separator: ", ")
+                return "line \(context.mark.line): the key \(keys) appears more than once in one mapping; keep one"
             default:
                 return "the YAML parser refused it"
             }
