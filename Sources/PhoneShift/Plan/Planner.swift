@@ -183,7 +183,8 @@ public struct Planner: Sendable {
             try await store.recordSeen(plan: planId)
             if result.fullComparison { try await store.setMeta(Self.lastFullKey, JobStore.now()) }
         }
-        if let previous = try await store.meta(SafetyValves.lastGoodPlanKey).flatMap(Int.init), previous != planId {
+        // Delta jobs only: their sheet is the whole population; a migration's sheets are batches.
+        if delta, let previous = try await store.meta(SafetyValves.lastGoodPlanKey).flatMap(Int.init), previous != planId {
             result.vanished = try await store.vanishedUsers(plan: planId, previous: previous)
         }
         let counts = try await store.actionCounts(plan: planId)
