@@ -208,13 +208,19 @@ struct RowChecker: Sendable {
                                  phone: nil, numberKind: nil, status: .ok, codes: [], reasons: [])
         // A field PhoneShift reads that is not clean text makes the row invalid; one in a
         // column it does not use is only worth a warning.
-        let used = Set([mapping.userColumn, mapping.phoneColumn] + (mapping.regionColumn.map { [$0] } ?? [])).map { $0 + 1 }
-        if let problem = record.problems.first(where: { used.contains($0.field) }) {
-            outcome.add(RowFinding.Code.unreadableRow.rawValue, problem.message, status: .invalid)
-            return outcome
-        }
-        for problem in record.problems {
-            outcome.add(RowFinding.Code.unreadableRow.rawValue, problem.message + "; not a column PhoneShift uses, so the row is kept", status: .warning)
+        // (Checked only for a record with problems: nothing is built for the clean ones.)
+        if !record.problems.isEmpty {
+            let mapping = self.mapping
+            func used(_ field: Int) -> Bool {
+                field == mapping.userColumn + 1 || field == mapping.phoneColumn + 1 || mapping.regionColumn.map { field == $0 + 1 } == true
+            }
+            if let problem = record.problems.first(where: { used($0.field) }) {
+                outcome.add(RowFinding.Code.unreadableRow.rawValue, problem.message, status: .invalid)
+                return outcome
+            }
+            for problem in record.problems {
+                outcome.add(RowFinding.Code.unreadableRow.rawValue, problem.message + "; not a column PhoneShift uses, so the row is kept", status: .warning)
+            }
         }
         if fields.count <= mapping.lastRequiredColumn {
             outcome.add(RowFinding.Code.missingFields.rawValue,
