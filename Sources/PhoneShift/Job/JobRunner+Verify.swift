@@ -50,40 +50,35 @@ extension JobRunner {
         let reader = GraphReader(client: session.client, listsAllMethods: false)
         var outcome = VerifyOutcome(planId: plan, run: run)
         let concurrency = job.rate.concurrency
+        /// Reads `rows`, counts what matched or could not be read, records the drifted ones,
+        /// and returns the rows that look lost (at their value before the change).
+        func sort(_ rows: [PlanRow]) async throws -> [PlanRow] {
+            var lost: [PlanRow] = []
+            var drifted: [(row: PlanRow, live: String?)] = []
+            for finding in try await Self.check(rows, reader: reader, concurrency: concurrency) {
+                switch finding {
+                case .matched: outcome.matched += 1
+                case .lost(let row): lost.append(row)
+                case .drifted(let row, let live): drifted.append((row, live))
+                case .unreadable(let line, let error): outcome.unreadable.append((line, error))
+                }
+            }
+            try await store.recordVerification(plan: plan, run: recordAs, lost: [], drifted: drifted)
+            outcome.drifted += drifted.map(\.row)
+            return lost
+        }
         var after = 0
         var candidates: [PlanRow] = []
         while true {
             let page = try await store.changedRows(plan: plan, run: run, after: after, limit: 500)
             guard let last = page.last else { break }
             after = last.line
-            var drifted: [(row: PlanRow, live: String?)] = []
-            for finding in try await Self.check(page, reader: reader, concurrency: concurrency) {
-                outcome.checked += 1
-                switch finding {
-                case .matched: outcome.matched += 1
-                case .lost(let row): candidates.append(row)
-                case .drifted(let row, let live): drifted.append((row, live))
-                case .unreadable(let line, let error): outcome.unreadable.append((line, error))
-                }
-            }
-            try await store.recordVerification(plan: plan, run: recordAs, lost: [], drifted: drifted)
-            outcome.drifted += drifted.map(\.row)
+            outcome.checked += page.count
+            candidates += try await sort(page)
         }
         for delay in delays where !candidates.isEmpty {
             try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-            var still: [PlanRow] = []
-            var drifted: [(row: PlanRow, live: String?)] = []
-            for finding in try await Self.check(candidates, reader: reader, concurrency: concurrency) {
-                switch finding {
-                case .matched: outcome.matched += 1
-                case .lost(let row): still.append(row)
-                case .drifted(let row, let live): drifted.append((row, live))
-                case .unreadable(let line, let error): outcome.unreadable.append((line, error))
-                }
-            }
-            try await store.recordVerification(plan: plan, run: recordAs, lost: [], drifted: drifted)
-            outcome.drifted += drifted.map(\.row)
-            candidates = still
+            candidates = try await sort(candidates)
         }
         try await store.recordVerification(plan: plan, run: recordAs, lost: candidates, drifted: [])
         outcome.lost = candidates
