@@ -200,6 +200,16 @@ final class EngineFixture: @unchecked Sendable {
                                                  body: Array(try JSONSerialization.data(withJSONObject: json))))
     }
 
+    /// Replaces the emulator's throttling limits (`PUT /_emulator/throttle`; the buckets start full).
+    func setThrottle(_ settings: ThrottleSettings) async throws {
+        let transport = CurlTransport()
+        defer { transport.shutdown() }
+        let response = try await transport.send(HTTPRequest(method: "PUT", url: emulator.baseURL + "/_emulator/throttle",
+                                                            headers: [("Content-Type", "application/json")],
+                                                            body: Array(try JSONEncoder().encode(settings))))
+        precondition(response.status == 204, "PUT /_emulator/throttle: \(response.status)")
+    }
+
     /// Rows of the job store, by line.
     func storeRows() async throws -> [Int: PlanRow] {
         let store = try JobStore(path: storePath)

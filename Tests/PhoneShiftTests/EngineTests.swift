@@ -35,9 +35,10 @@ struct EngineTests {
 
     @Test("5,000 rows with 5% 503s, latency, a token expiring mid-run and throttling hit: final state equals the sheet")
     func fiveThousandWithFaults() async throws {
+        // 200 writes/s against a job asking for 400/s: the wall a debug build hits.
+        let quota = ThrottleSettings(appWrites: 200, appWritesWindow: 1, resourceUnits: 200_000, resourceUnitsWindow: 10)
         let f = try await EngineFixture(syntheticUsers: 5000) { options in
-            // 200 writes/s against a job asking for 400/s: the wall is hit even by a debug build.
-            options.throttle = ThrottleSettings(appWrites: 200, appWritesWindow: 1, resourceUnits: 200_000, resourceUnitsWindow: 10)
+            options.throttle = quota
             options.tokenLifetime = 4
         }
         defer { Task { await f.stop() } }
@@ -52,8 +53,26 @@ struct EngineTests {
             try await Task.sleep(nanoseconds: 4_000_000_000)
             try await f.put("/_emulator/faults", json: ["revokeTokens": true])
         }
+        // Once 50 rows are done, another app takes the write quota for 1.5 s (one write per
+        // 2 s): 429s come however slowly this build runs (a sanitizer build never reaches
+        // 200 writes/s; 4,950 writes at the job's 400/s take at least 12 s).
+        let squeeze = Task {
+            let started = try await f.waitUntil(timeout: 120) {
+                try await Task.sleep(nanoseconds: 200_000_000)
+                return try await f.storeCount(.done) >= 50
+            }
+            guard started else { return false }
+            var tight = quota
+            tight.appWrites = 1
+            tight.appWritesWindow = 2
+            try await f.setThrottle(tight)
+            try await Task.sleep(nanoseconds: 1_500_000_000)
+            try await f.setThrottle(quota)
+            return true
+        }
         let apply = try await f.phoneshift(["apply", f.jobPath])
         try await revoke.value
+        #expect(try await squeeze.value, "the apply never got to 50 rows done")
         #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
         let rows = try await f.storeRows()
         #expect(rows.count == 5003)
