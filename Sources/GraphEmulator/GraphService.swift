@@ -1,16 +1,15 @@
 import Foundation
-import Synchronization
 
 /// The emulated Microsoft Graph and identity platform. Its state (tenant, tokens,
-/// throttling buckets, request log, faults) is one value behind a `Mutex`; each request
-/// holds it only for in-memory work, never while sleeping for latency or a fault.
+/// throttling buckets, request log, faults) is one value behind a lock; each request holds it
+/// only for in-memory work, never while sleeping for latency or a fault.
 public final class GraphService: Sendable, Responding {
-    let state: Mutex<EmulatorState>
+    let state: LockedState<EmulatorState>
     private let clock: @Sendable () -> Double
 
     public init(options: EmulatorOptions, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.clock = clock
-        state = Mutex(EmulatorState(options: options, clock: clock))
+        state = LockedState(EmulatorState(options: options, clock: clock))
     }
 
     /// Sets the base URL used in links once the server knows its port.
@@ -227,5 +226,25 @@ extension Responding {
         r.headers.append(("client-request-id", context.clientRequestId ?? context.requestId))
         r.headers.append(("x-ms-ags-diagnostic", "{\"ServerInfo\":{\"DataCenter\":\"Emulator\",\"Slice\":\"E\",\"Ring\":\"0\",\"ScaleUnit\":\"000\",\"RoleInstance\":\"EMU\"}}"))
         return r
+    }
+}
+
+/// A value behind a pthread mutex (`NSLock`).
+///
+/// Not `Synchronization.Mutex`: on Linux a contended `Mutex` is handed from one thread to the
+/// next inside the kernel (`FUTEX_UNLOCK_PI` / `FUTEX_LOCK_PI`), with no user-space atomic for
+/// ThreadSanitizer to see, so it reported every contended hand-over as a data race on the
+/// state (16 reports in the end-to-end tests). ThreadSanitizer intercepts pthread mutexes.
+final class LockedState<Value>: @unchecked Sendable {
+    // @unchecked: `value` is only touched inside `withLock`.
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
     }
 }

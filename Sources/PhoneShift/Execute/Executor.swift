@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 /// Totals of an apply.
 public struct ApplySummary: Sendable {
@@ -27,10 +26,14 @@ public struct RefusedWrite: Sendable {
 }
 
 /// Set once by the first worker whose write is refused; read by the loop that hands out rows.
-final class StopSignal: Sendable {
-    private let state = Mutex<RefusedWrite?>(nil)
-    func stop(_ refused: RefusedWrite) { state.withLock { if $0 == nil { $0 = refused } } }
-    var refused: RefusedWrite? { state.withLock { $0 } }
+final class StopSignal: @unchecked Sendable {
+    // @unchecked: guarded by `lock`. A pthread mutex (`NSLock`), not `Synchronization.Mutex`:
+    // on Linux a contended `Mutex` is handed over inside the kernel (PI futex), which
+    // ThreadSanitizer cannot see, so every contended hand-over reads to it as a data race.
+    private let lock = NSLock()
+    private var stored: RefusedWrite?
+    func stop(_ refused: RefusedWrite) { lock.withLock { if stored == nil { stored = refused } } }
+    var refused: RefusedWrite? { lock.withLock { stored } }
 }
 
 /// Live progress, for the terminal.
