@@ -25,17 +25,6 @@ public struct RefusedWrite: Sendable {
     public var message: String
 }
 
-/// Set once by the first worker whose write is refused; read by the loop that hands out rows.
-final class StopSignal: @unchecked Sendable {
-    // @unchecked: guarded by `lock`. A pthread mutex (`NSLock`), not `Synchronization.Mutex`:
-    // on Linux a contended `Mutex` is handed over inside the kernel (PI futex), which
-    // ThreadSanitizer cannot see, so every contended hand-over reads to it as a data race.
-    private let lock = NSLock()
-    private var stored: RefusedWrite?
-    func stop(_ refused: RefusedWrite) { lock.withLock { if stored == nil { stored = refused } } }
-    var refused: RefusedWrite? { lock.withLock { stored } }
-}
-
 /// Live progress, for the terminal.
 public struct ApplyProgress: Sendable {
     public var done: Int
@@ -63,7 +52,8 @@ public struct Executor: Sendable {
     public let concurrency: Int
     public let verifyBeforeWrite: Bool
     public let logger: Logger
-    let stopSignal = StopSignal()
+    /// Set by the first worker whose write is refused; read by the loop that hands out rows.
+    let stopSignal = FirstValue<RefusedWrite>()
     /// The outcome of a row whose number changed since its plan: `moved` for apply,
     /// `drifted` for a rollback (that row is left as it is).
     var movedOutcome = "moved"
@@ -124,7 +114,7 @@ public struct Executor: Sendable {
         summary.elapsed = RateLimiter.now() - started
         summary.interrupted = Task.isCancelled
         summary.checkpointBatches = await checkpoint.batchesWritten
-        summary.refused = stopSignal.refused
+        summary.refused = stopSignal.value
         logger.info("checkpoint: \(summary.checkpointBatches) batches for \(summary.processed) rows")
         return summary
     }
@@ -133,7 +123,7 @@ public struct Executor: Sendable {
         var afterLine = 0
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
-            pages: while !Task.isCancelled && stopSignal.refused == nil {
+            pages: while !Task.isCancelled && stopSignal.value == nil {
                 let page = try await store.openRows(plan: plan, after: afterLine, limit: 500)
                 guard let last = page.last else { break }
                 afterLine = last.line
@@ -142,7 +132,7 @@ public struct Executor: Sendable {
                         try await group.next()
                         running -= 1
                     }
-                    if Task.isCancelled || stopSignal.refused != nil { break pages }
+                    if Task.isCancelled || stopSignal.value != nil { break pages }
                     running += 1
                     group.addTask {
                         guard let update = try await self.process(row, checkpoint: checkpoint) else { return }
@@ -220,7 +210,7 @@ public struct Executor: Sendable {
             case .stillBefore: break
             }
         }
-        if Task.isCancelled || stopSignal.refused != nil { return nil }
+        if Task.isCancelled || stopSignal.value != nil { return nil }
         // 2. The in-flight mark is durable before the write leaves.
         try await checkpoint.commit(RowUpdate(line: row.line, state: .inFlight))
         // 3. Write: PATCH the existing method, or POST the missing type. A write whose
@@ -310,7 +300,7 @@ public struct Executor: Sendable {
             // Refused: every other write would be refused too. Stop handing out rows; this
             // one goes back to pending (nothing was written), to be applied once granted.
             let error = response.failure()
-            stopSignal.stop(RefusedWrite(line: row.line, code: error.code, message: error.message))
+            stopSignal.offer(RefusedWrite(line: row.line, code: error.code, message: error.message))
             logger.error("line \(row.line): Graph refused the write (\(error)); stopping the run")
             return RowUpdate(line: row.line, state: .pending, attempts: attempts, errorCode: error.code ?? "403",
                              errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,

@@ -96,3 +96,18 @@ final class InOrderCollector<Element: Sendable>: @unchecked Sendable {
         return element
     }
 }
+
+/// The first value any thread offers (the first error of a worker, the write that stops a
+/// run); later offers are dropped.
+///
+/// Behind a pthread mutex (`NSLock`), as every lock here, not `Synchronization.Mutex`: on
+/// Linux a contended `Mutex` is handed over inside the kernel (PI futex), with no user-space
+/// atomic ThreadSanitizer could see, so it reports every contended hand-over as a data race.
+final class FirstValue<Value>: @unchecked Sendable {
+    // @unchecked: `stored` is only touched while holding `lock`.
+    private let lock = NSLock()
+    private var stored: Value?
+
+    func offer(_ value: Value) { lock.withLock { if stored == nil { stored = value } } }
+    var value: Value? { lock.withLock { stored } }
+}

@@ -106,7 +106,7 @@ public struct SheetValidator: Sendable {
         let input = BoundedQueue<(Int, [SheetRecord])>(capacity: workers * 2)
         let output = InOrderCollector<[RowOutcome]>(producers: workers, capacity: workers * 4)
         let storeBox = ThreadConfined(store)
-        let failure = FailureBox()
+        let failure = FirstValue<Error>()
         let done = DispatchGroup()
 
         for index in 0..<workers {
@@ -133,7 +133,7 @@ public struct SheetValidator: Sendable {
                     defer { busy += ContinuousClock.now - start }
                     try storeBox.value.insert(rows)
                 } catch {
-                    failure.set(error)
+                    failure.offer(error)
                     output.cancel()
                     input.close()
                     break
@@ -169,7 +169,7 @@ public struct SheetValidator: Sendable {
         }
         input.close()
         done.wait()
-        if let error = failure.error { throw error }
+        if let error = failure.value { throw error }
         return rowCount
     }
 }
@@ -179,15 +179,6 @@ final class ThreadConfined<Value>: @unchecked Sendable {
     // @unchecked: the creator stops touching `value` until the using thread is joined.
     let value: Value
     init(_ value: Value) { self.value = value }
-}
-
-/// The first error a background thread met.
-final class FailureBox: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private let lock = NSLock()
-    private var stored: Error?
-    func set(_ error: Error) { lock.withLock { if stored == nil { stored = error } } }
-    var error: Error? { lock.withLock { stored } }
 }
 
 /// The per-row part of validation: user, region and number, with no knowledge of other rows.
