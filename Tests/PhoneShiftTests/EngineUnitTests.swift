@@ -26,33 +26,42 @@ struct EngineUnitTests {
 
     @Test("RateLimiter lanes and AIMD: a write-scope 429 pauses writes only; repeated 429s take the rate below half (no floor); it grows back")
     func rateLimiterLanes() async throws {
-        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 1)
+        // The limiter's clock is moved by hand: no figure depends on the machine's speed.
+        let clock = ManualClock()
+        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 1, clock: { clock.now })
         await limiter.throttled(retryAfter: 0.5, scope: "Tenant_Application/Write/app/tenant")
-        var start = ContinuousClock.now
-        try await limiter.acquire(.read)
-        #expect(ContinuousClock.now - start < .milliseconds(200), "a write limit stopped a read")
-        start = ContinuousClock.now
-        try await limiter.acquire(.write)
-        #expect(ContinuousClock.now - start >= .milliseconds(400), "a write went through during the write pause")
-        // A resource-unit limit stops both lanes.
+        #expect(await limiter.pausedFor(.read) == 0, "a write limit stopped reads")
+        #expect(abs(await limiter.pausedFor(.write) - 0.5) < 1e-9)
+        // A resource-unit limit stops both lanes (the longer pause stands).
         await limiter.throttled(retryAfter: 0.4, scope: "Tenant_Application/ReadWrite/app/tenant")
-        start = ContinuousClock.now
-        try await limiter.acquire(.read)
-        #expect(ContinuousClock.now - start >= .milliseconds(350))
+        #expect(abs(await limiter.pausedFor(.read) - 0.4) < 1e-9)
+        #expect(abs(await limiter.pausedFor(.write) - 0.5) < 1e-9)
         // A burst of 429s within a second counts once; spaced ones keep lowering the rate.
         for _ in 0..<5 { await limiter.throttled(retryAfter: 0.01, scope: "Tenant_Application/Write/app/tenant") }
         let afterBurst = await limiter.currentRate(.write)
+        #expect(afterBurst == 20 * RateLimiter.decreaseFactor)
+        #expect(await limiter.currentRate(.read) == 1000 * RateLimiter.decreaseFactor)
         for _ in 0..<2 {
-            try await Task.sleep(nanoseconds: 1_050_000_000)
+            clock.advance(1.05)
             await limiter.throttled(retryAfter: 0.01, scope: "Tenant_Application/Write/app/tenant")
         }
         let lowered = await limiter.currentRate(.write)
         #expect(lowered < 10, "the write rate stopped at \(lowered)/s: a floor at half the configured 20/s")
-        #expect(afterBurst > lowered * 1.2)
-        #expect(await limiter.currentRate(.read) < 1000 && afterBurst >= 20 * 0.75 * 0.75 * 0.99)
-        try await Task.sleep(nanoseconds: 1_000_000_000)
+        #expect(abs(lowered - 20 * pow(RateLimiter.decreaseFactor, 3)) < 1e-9)
+        // Growth starts when the pause ends (0.05 s after the 429): 0.5 % of 20/s per second.
+        clock.advance(1.05)
         try await limiter.acquire(.write)
-        #expect(await limiter.currentRate(.write) > lowered, "the rate does not grow back")
+        let grown = await limiter.currentRate(.write)
+        #expect(abs(grown - (lowered + 20 * RateLimiter.growthPerSecond * 1.0)) < 1e-9, "the rate grew to \(grown)/s")
+    }
+
+    @Test("RateLimiter: a request waits out a lane's pause in real time")
+    func rateLimiterPauseIsReal() async throws {
+        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 1)
+        await limiter.throttled(retryAfter: 0.5, scope: "Tenant_Application/Write/app/tenant")
+        let start = ContinuousClock.now
+        try await limiter.acquire(.write)
+        #expect(ContinuousClock.now - start >= .milliseconds(400), "a write went through during the write pause")
     }
 
     func client(_ emulator: EmulatorServer.Running, maxAttempts: Int = 3) throws -> GraphClient {
@@ -301,4 +310,13 @@ struct EngineUnitTests {
         #expect(after.count == 1)
         #expect(after.first?["sequence"] as? Int == next)
     }
+}
+
+/// A clock a test moves by hand (monotonic seconds).
+final class ManualClock: @unchecked Sendable {
+    // @unchecked: `seconds` is only touched while holding `lock`.
+    private let lock = NSLock()
+    private var seconds = 1_000.0
+    var now: Double { lock.withLock { seconds } }
+    func advance(_ by: Double) { lock.withLock { seconds += by } }
 }

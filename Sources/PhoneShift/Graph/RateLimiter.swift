@@ -88,13 +88,19 @@ public actor RateLimiter {
     ///   - writesPerSecond: sustained write rate (all workers together), the ceiling.
     ///   - readsPerSecond: sustained read rate, the ceiling.
     ///   - burst: requests that may go at once before pacing starts.
-    public init(writesPerSecond: Double, readsPerSecond: Double, burst: Double = 10) {
-        let now = Self.now()
+    ///   - clock: monotonic seconds (tests pass their own, so that no figure depends on how
+    ///     fast the machine runs).
+    public init(writesPerSecond: Double, readsPerSecond: Double, burst: Double = 10,
+                clock: @escaping @Sendable () -> Double = RateLimiter.now) {
+        self.clock = clock
+        let now = clock()
         write = Lane(rate: writesPerSecond, burst: burst, now: now)
         read = Lane(rate: readsPerSecond, burst: burst, now: now)
     }
 
-    static func now() -> Double {
+    private let clock: @Sendable () -> Double
+
+    public static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
@@ -107,10 +113,13 @@ public actor RateLimiter {
     /// The rate a lane runs at now (for tests and progress).
     public func currentRate(_ kind: Kind) -> Double { withLane(kind) { $0.rate } }
 
+    /// Seconds until a paused lane may send again (0 when it is not paused).
+    public func pausedFor(_ kind: Kind) -> Double { max(0, withLane(kind) { $0.pausedUntil } - clock()) }
+
     /// Waits for this request's slot. Cancellation ends the wait with `CancellationError`
     /// (the request is then not sent).
     public func acquire(_ kind: Kind) async throws {
-        let now = Self.now()
+        let now = clock()
         let slot = withLane(kind) { lane in
             lane.grow(now: now)
             let interval = 1 / lane.rate
@@ -121,7 +130,7 @@ public actor RateLimiter {
         let wait = slot - now
         if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
         // A 429 that arrived while waiting pauses the lane, this request too.
-        let paused = withLane(kind) { $0.pausedUntil } - Self.now()
+        let paused = withLane(kind) { $0.pausedUntil } - clock()
         if paused > 0 { try await Task.sleep(nanoseconds: UInt64(paused * 1e9)) }
         try Task.checkCancellation()
     }
@@ -142,7 +151,7 @@ public actor RateLimiter {
         let lanes = Self.lanes(scope: scope)
         events.append(ThrottleEvent(time: Date().timeIntervalSince1970, lane: lanes.count == 2 ? "all" : lanes[0] == .write ? "write" : "read",
                                     retryAfter: retryAfter))
-        let now = Self.now()
+        let now = clock()
         let until = now + max(0.05, retryAfter)
         for kind in lanes { withLane(kind) { $0.pause(until: until, now: now) } }
     }
