@@ -264,23 +264,14 @@ extension EngineTests {
     @Test("Chaos, short: 300 rows with faults on, SIGKILLed 8 times (2 during plan) and resumed; the truth checked from the emulator (Benchmarks/chaos.py)")
     func chaosShort() async throws {
         let dir = TemporaryDirectory()
-        let r = try await runOnThread { () throws -> (Int32, String) in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", packageRoot + "/Benchmarks/chaos.py", "--bin", productsDirectory, "--seed", "11",
-                           "--rows", "300", "--kills", "8", "--plan-kills", "2", "--writes-per-second", "30", "--work", dir.path + "/chaos"]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
-        }
-        #expect(r.0 == 0, "\(r.1)")
+        let run = try await runTool("/usr/bin/env", ["python3", packageRoot + "/Benchmarks/chaos.py", "--bin", productsDirectory, "--seed", "11",
+                                                     "--rows", "300", "--kills", "8", "--plan-kills", "2", "--writes-per-second", "30",
+                                                     "--work", dir.path + "/chaos"], in: dir)
+        let text = run.stdout + run.stderr
+        #expect(run.status == 0, "\(text)")
         // The kills happen while there is still work (an apply that finishes first ends the killing early).
-        let kills = r.1.firstMatch(of: /kills=(\d+) \(plan (\d+), apply (\d+)\)/)
-        #expect(kills.map { Int($0.2) == 2 && Int($0.3)! >= 4 } == true, "\(r.1)")
-        #expect(r.1.contains("applied=300/300") && r.1.contains("outside=0 report=ok"), "\(r.1)")
+        let kills = text.firstMatch(of: /kills=(\d+) \(plan (\d+), apply (\d+)\)/)
+        #expect(kills.map { Int($0.2) == 2 && Int($0.3)! >= 4 } == true, "\(text)")
+        #expect(text.contains("applied=300/300") && text.contains("outside=0 report=ok"), "\(text)")
     }
 }

@@ -277,7 +277,7 @@ extension EngineTests {
 @Suite("Unattended deployment files: systemd units, the Kubernetes CronJob, the nightly job")
 struct DeploymentFilesTests {
     @Test("The systemd service and timer pass systemd-analyze verify (where systemd-analyze exists)")
-    func systemdUnits() throws {
+    func systemdUnits() async throws {
         let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let analyze else { return }  // not on this machine: nothing to check with
         let dir = TemporaryDirectory()
@@ -287,16 +287,9 @@ struct DeploymentFilesTests {
             text = text.replacingOccurrences(of: "/usr/local/bin/phoneshift", with: productsDirectory + "/phoneshift")
             _ = dir.file(name, text)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: analyze)
-        process.arguments = ["verify", dir.path + "/phoneshift-hr-nightly.service", dir.path + "/phoneshift-hr-nightly.timer"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = err
-        try process.run()
-        let output = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0 && output.isEmpty, "\(output)")
+        let verify = try await runTool(analyze, ["verify", dir.path + "/phoneshift-hr-nightly.service", dir.path + "/phoneshift-hr-nightly.timer"], in: dir)
+        let output = verify.stdout + verify.stderr
+        #expect(verify.status == 0 && output.isEmpty, "\(output)")
         let service = try String(contentsOfFile: packageRoot + "/Jobs/systemd/phoneshift-hr-nightly.service", encoding: .utf8)
         #expect(service.contains("ExecStart=/usr/local/bin/phoneshift run ") && service.contains("SuccessExitStatus=\(ExitStatus.successWithChanges)"))
     }
