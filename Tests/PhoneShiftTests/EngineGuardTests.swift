@@ -13,10 +13,7 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 300)
         _ = f.writeJob(writesPerSecond: 40, concurrency: 4, burst: 2)
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let process = try f.launch(["apply", f.jobPath])
-        let started = try await f.waitUntil { try await f.storeCount(.done) >= 40 }
-        #expect(started)
+        let process = try await f.startApply { try await f.storeCount(.done) >= 40 }
         kill(process.processIdentifier, signal)
         let exited = try await f.waitUntil(timeout: 15) { !process.isRunning }
         #expect(exited, "apply did not stop after the signal")
@@ -44,9 +41,7 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 200)
         _ = f.writeJob(writesPerSecond: 20, concurrency: 2, burst: 1)
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let process = try f.launch(["apply", f.jobPath])
-        #expect(try await f.waitUntil { try await f.storeCount(.done) >= 20 })
+        let process = try await f.startApply { try await f.storeCount(.done) >= 20 }
         // Another host takes the lock (as after a stale heartbeat there).
         try await f.storeSQL("UPDATE lock SET host = 'other-host', pid = 1, token = 'theirs'")
         let mark = try await f.requests().count
@@ -69,9 +64,7 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 120)
         _ = f.writeJob(writesPerSecond: 30, concurrency: 2, burst: 1)
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let first = try f.launch(["apply", f.jobPath])
-        #expect(try await f.waitUntil { try await f.storeCount(.done) >= 5 })
+        let first = try await f.startApply { try await f.storeCount(.done) >= 5 }
         let forced = try await f.phoneshift(["apply", f.jobPath, "--force-unlock"])
         #expect(forced.status == 3)
         #expect(forced.stderr.contains("still running on this host"), "\(forced.stderr)")
@@ -205,9 +198,7 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 200)
         _ = f.writeJob(writesPerSecond: 30, concurrency: 2, burst: 1)
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let process = try f.launch(["apply", f.jobPath])
-        #expect(try await f.waitUntil { try await f.storeCount(.done) >= 5 })
+        let process = try await f.startApply { try await f.storeCount(.done) >= 5 }
         kill(process.processIdentifier, SIGINT)
         await waitForExit(process)
         #expect(process.terminationStatus == 130)

@@ -1,5 +1,6 @@
 import Foundation
 import GraphEmulator
+import Testing
 @testable import PhoneShift
 
 /// An emulator (in this process, over real HTTP on loopback) plus a job folder, for the
@@ -198,6 +199,16 @@ final class EngineFixture: @unchecked Sendable {
         _ = try await transport.send(HTTPRequest(method: "PUT", url: emulator.baseURL + path,
                                                  headers: [("Content-Type", "application/json")],
                                                  body: Array(try JSONSerialization.data(withJSONObject: json))))
+    }
+
+    /// Plans the job (the plan must succeed), starts `apply` in the background and returns
+    /// its process once `progress` holds (an issue is recorded if it does not within 30 s).
+    func startApply(until progress: () async throws -> Bool,
+                    sourceLocation: SourceLocation = #_sourceLocation) async throws -> Process {
+        #expect(try await phoneshift(["plan", jobPath]).status == 0, sourceLocation: sourceLocation)
+        let process = try launch(["apply", jobPath])
+        #expect(try await waitUntil(progress), "apply never got that far", sourceLocation: sourceLocation)
+        return process
     }
 
     /// Replaces the emulator's throttling limits (`PUT /_emulator/throttle`; the buckets start full).

@@ -99,9 +99,7 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 200)
         _ = f.writeJob(writesPerSecond: 40, concurrency: 4, burst: 2)
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let process = try f.launch(["apply", f.jobPath])
-        #expect(try await f.waitUntil { try await f.storeCount(.done) >= 30 })
+        let process = try await f.startApply { try await f.storeCount(.done) >= 30 }
         // Consent withdrawn mid-run: the token still claims the permission, Graph refuses.
         f.emulator.service.setPermissions(["UserAuthenticationMethod.Read.All", "User.Read.All", "RoleManagement.Read.Directory"])
         let exited = try await f.waitUntil(timeout: 20) { !process.isRunning }

@@ -12,9 +12,7 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: count)
         _ = f.writeJob(writesPerSecond: 40, concurrency: 4, burst: 2)
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let apply = try f.launch(["apply", f.jobPath])
-        #expect(try await f.waitUntil { try await f.successfulWrites().count >= 60 })
+        let apply = try await f.startApply { try await f.successfulWrites().count >= 60 }
         try await f.post("/_emulator/reset")   // a restart: every write so far is gone
         await waitForExit(apply)
         #expect(apply.terminationStatus == 0, "\(f.launchedOutput())")
@@ -42,9 +40,7 @@ extension EngineTests {
         _ = f.writeSheet(count: count, extra: [])
         try await f.post("/_emulator/reset")
         _ = f.writeJob(writesPerSecond: 40, concurrency: 4, burst: 2, extra: "policy:\n  verifyAfterApply: true")
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let second = try f.launch(["apply", f.jobPath])
-        #expect(try await f.waitUntil { try await f.successfulWrites().count >= 40 })
+        let second = try await f.startApply { try await f.successfulWrites().count >= 40 }
         try await f.post("/_emulator/reset")
         await waitForExit(second)
         #expect(second.terminationStatus == ExitStatus.rowsNeedAttention, "\(f.launchedOutput())")
@@ -131,9 +127,7 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: count)
         _ = f.writeJob(writesPerSecond: 30, concurrency: 4, burst: 2)
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let apply = try f.launch(["apply", f.jobPath])
-        #expect(try await f.waitUntil { try await f.successfulWrites().count >= 30 })
+        let apply = try await f.startApply { try await f.successfulWrites().count >= 30 }
         try await f.put("/_emulator/faults", json: ["secretExpired": true, "revokeTokens": true])
         await waitForExit(apply)
         let output = f.launchedOutput()
@@ -200,9 +194,7 @@ extension EngineTests {
         let job = f.writeJob(writesPerSecond: 30, concurrency: 4, burst: 2)
         try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "store: out/test.sqlite", with: "store: \(disk.path)/test.sqlite")
             .write(toFile: job, atomically: true, encoding: .utf8)
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let launched = try f.launch(["apply", f.jobPath])
-        #expect(try await f.waitUntil { try await f.successfulWrites().count >= 30 })
+        let launched = try await f.startApply { try await f.successfulWrites().count >= 30 }
         let filler = disk.fill()
         await waitForExit(launched)
         let apply = f.launchedOutput()
@@ -244,9 +236,7 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: count)
         _ = f.writeJob(writesPerSecond: 30, concurrency: 4, burst: 2)
-        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
-        let apply = try f.launch(["apply", f.jobPath])
-        #expect(try await f.waitUntil { try await f.successfulWrites().count >= 20 })
+        let apply = try await f.startApply { try await f.successfulWrites().count >= 20 }
         for suffix in ["", "-wal", "-shm"] { unlink(f.storePath + suffix) }
         await waitForExit(apply)
         #expect(apply.terminationStatus == ExitStatus.storeUnwritable, "\(f.launchedOutput())")
