@@ -25,7 +25,7 @@ public final class JobStore: @unchecked Sendable {
     private let identity: (dev: UInt64, ino: UInt64)?
     /// Space set aside beside the store: deleted when the disk is full, so that the run can
     /// still record how it ended and give its lock back.
-    var reservePath: String { path + "-reserve" }
+    static func reservePath(_ store: String) -> String { store + "-reserve" }
     static let reserveBytes = 256 << 10
 
     /// Opens (creating when needed, owner-only) the store at `path`. An existing store file
@@ -51,12 +51,11 @@ public final class JobStore: @unchecked Sendable {
             for suffix in ["-wal", "-shm"] { try Self.tightenPermissions(path + suffix) }
             var opened = stat()
             identity = stat(path, &opened) == 0 ? (UInt64(opened.st_dev), UInt64(opened.st_ino)) : nil
-            Self.makeReserve(path + "-reserve")
+            Self.makeReserve(Self.reservePath(path))
         } catch let error as PhoneShiftError {
             throw error
-        } catch let error as SQLiteError where Self.unwritable(error, path: path) != nil {
-            throw Self.unwritable(error, path: path)!
         } catch {
+            if let sqlite = error as? SQLiteError, let unwritable = Self.unwritable(sqlite, path: path) { throw unwritable }
             throw PhoneShiftError(.store, "cannot open the job store '\(Sanitize.forMessage(path, limit: 200))': \(error)")
         }
     }
@@ -109,21 +108,20 @@ public final class JobStore: @unchecked Sendable {
 
     static func unwritable(_ error: SQLiteError, path: String) -> PhoneShiftError? {
         let shown = Sanitize.forMessage(path, limit: 200)
-        var fs = statvfs()
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let readOnlyFileSystem = statvfs(folder, &fs) == 0 && fs.f_flag & UInt(ST_RDONLY) != 0
+        var fs = statvfs()
+        let fileSystemKnown = statvfs(folder, &fs) == 0
+        func diskFull() -> PhoneShiftError {
+            unlink(reservePath(path))
+            return PhoneShiftError(.storeUnwritable, "the disk of the job store '\(shown)' is full; nothing more is sent. Free some space and run the command again: it resumes where it stopped")
+        }
         switch error.code & 0xFF {
         case 13:  // SQLITE_FULL
-            unlink(path + "-reserve")
-            return PhoneShiftError(.storeUnwritable, "the disk of the job store '\(shown)' is full; nothing more is sent. Free some space and run the command again: it resumes where it stopped")
-        case 8, 14 where readOnlyFileSystem || access(folder, W_OK) != 0:  // SQLITE_READONLY, SQLITE_CANTOPEN
+            return diskFull()
+        case 8, 14 where (fileSystemKnown && fs.f_flag & UInt(ST_RDONLY) != 0) || access(folder, W_OK) != 0:  // SQLITE_READONLY, SQLITE_CANTOPEN
             return PhoneShiftError(.storeUnwritable, "the job store '\(shown)' is read-only (its file, folder or file system); nothing is sent. Make it writable and run the command again: it resumes where it stopped")
         case 10:  // SQLITE_IOERR (a full disk shows as this while the WAL or its index grows)
-            var space = statvfs()
-            if statvfs(folder, &space) == 0, space.f_bavail == 0 {
-                unlink(path + "-reserve")
-                return PhoneShiftError(.storeUnwritable, "the disk of the job store '\(shown)' is full; nothing more is sent. Free some space and run the command again: it resumes where it stopped")
-            }
+            if fileSystemKnown, fs.f_bavail == 0 { return diskFull() }
             return PhoneShiftError(.storeUnwritable, "the job store '\(shown)' cannot be written (\(error.message)); nothing more is sent. Run the command again once the disk is sound: it resumes where it stopped")
         default:
             return nil
