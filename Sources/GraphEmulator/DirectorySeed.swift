@@ -7,6 +7,9 @@ public struct DirectorySeed: Codable, Sendable {
         public var id: String
         public var displayName: String
         public var domain: String?
+        /// The tenant has a Microsoft Entra ID P2 or Governance licence (PIM). Absent: it has.
+        /// Without one, every PIM read answers 400 `AadPremiumLicenseRequired`.
+        public var entraIdP2: Bool?
     }
     public struct PhoneMethodSeed: Codable, Sendable {
         public var phoneType: String
@@ -24,6 +27,14 @@ public struct DirectorySeed: Codable, Sendable {
         public var type: String
         public var displayName: String?
         public var emailAddress: String?
+        /// A Temporary Access Pass that can sign in now (absent: expired, as most are).
+        public var isUsable: Bool?
+        public init(type: String, displayName: String? = nil, emailAddress: String? = nil, isUsable: Bool? = nil) {
+            self.type = type
+            self.displayName = displayName
+            self.emailAddress = emailAddress
+            self.isUsable = isUsable
+        }
     }
     public struct UserSeed: Codable, Sendable {
         public var id: String

@@ -86,6 +86,13 @@ extension EmulatorState {
         CallResult(response: error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", context: context))
     }
 
+    /// PIM reads on a tenant without Entra ID P2 / Governance: 400 `AadPremiumLicenseRequired`
+    /// (OurChoices.premiumLicense: after the permission check); nil when the tenant has P2.
+    func premiumLicenseRequired(_ context: CallContext) -> CallResult? {
+        guard options.seed.tenant.entraIdP2 == false else { return nil }
+        return CallResult(response: error(400, OurChoices.premiumLicenseCode, OurChoices.premiumLicenseMessage, context: context))
+    }
+
     /// The 403 of the authentication-methods endpoints.
     func methodsDenied(_ context: CallContext) -> CallResult {
         CallResult(response: error(403, "accessDenied", "Request Authorization failed", context: context))
@@ -277,8 +284,9 @@ extension EmulatorState {
         case "temporaryAccessPass":
             return .object([("@odata.type", .string("#microsoft.graph.temporaryAccessPassAuthenticationMethod")), ("id", .string(m.id)),
                             ("temporaryAccessPass", .null), ("createdDateTime", created), ("startDateTime", created),
-                            ("lifetimeInMinutes", .int(60)), ("isUsableOnce", .bool(true)), ("isUsable", .bool(false)),
-                            ("methodUsabilityReason", .string("Expired"))])
+                            ("lifetimeInMinutes", .int(60)), ("isUsableOnce", .bool(true)), ("isUsable", .bool(m.isUsable)),
+                            // temporaryaccesspassauthenticationmethod.md: EnabledByPolicy, DisabledByPolicy, Expired, NotYetValid, OneTimeUsed.
+                            ("methodUsabilityReason", .string(m.isUsable ? "EnabledByPolicy" : "Expired"))])
         case "windowsHelloForBusiness":
             return .object([("@odata.type", .string("#microsoft.graph.windowsHelloForBusinessAuthenticationMethod")), ("id", .string(m.id)),
                             ("displayName", m.displayName.map(JSON.string) ?? .null), ("createdDateTime", created),

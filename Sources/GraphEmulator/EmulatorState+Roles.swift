@@ -17,6 +17,7 @@ extension EmulatorState {
         case ["roleManagement", "directory", "roleEligibilitySchedules"],
              ["roleManagement", "directory", "roleEligibilityScheduleInstances"]:
             guard hasPermission(Permissions.readRoleEligibility) else { return directoryDenied(context) }
+            if let refused = premiumLicenseRequired(context) { return refused }
             let name = segments[2]
             return page(tenant.grants.filter(\.eligible).map { grantJSON($0, expandPrincipal: expandsPrincipal(params), schedule: true) },
                         path: "roleManagement/directory/\(name)", context: "roleManagement/directory/\(name)",

@@ -6,6 +6,14 @@ public enum OurChoices {
     /// without a mobile, a change of type, and a delete the rules forbid.
     public static let badRequestCode = "badRequest"
 
+    /// PIM reads (role eligibility schedules and instances, PIM for Groups) on a tenant without
+    /// Microsoft Entra ID P2 or Governance. Not on the API pages; the answer is the one field
+    /// reports show (maester365/maester issue 1421, as quoted in GRAPH.md "Errors"): 400 with
+    /// this code and message. Our choice: the permission is checked first (a 403 wins), and
+    /// role assignments and definitions (no PIM licence needed) answer as usual.
+    public static let premiumLicenseCode = "AadPremiumLicenseRequired"
+    public static let premiumLicenseMessage = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
+
     /// Error code for a phone method id the user does not have.
     public static let unknownMethodCode = "itemNotFound"
 

@@ -30,6 +30,8 @@ struct OtherMethodState: Sendable {
     var displayName: String?
     var emailAddress: String?
     var created: String
+    /// A Temporary Access Pass that can sign in now.
+    var isUsable = false
 }
 
 struct UserState: Sendable {
@@ -137,7 +139,8 @@ struct Tenant: Sendable {
                     type: m.type,
                     id: m.type == "password" ? "28c10230-6103-485e-b985-444c60001490"
                         : m.type == "email" ? "3ddfcfc8-9383-446f-83cc-3ab9be4be18f" : stableUUID(u.id + ":" + m.type),
-                    displayName: m.displayName, emailAddress: m.emailAddress, created: "2024-03-14T09:26:53Z")
+                    displayName: m.displayName, emailAddress: m.emailAddress, created: "2024-03-14T09:26:53Z",
+                    isUsable: m.isUsable ?? false)
             }
             let names = u.displayName.split(separator: " ", maxSplits: 1).map(String.init)
             return UserState(

@@ -166,7 +166,7 @@ func printDrafts(_ drafts: Notifier.Outcome) {
 
 /// What a delta plan adds to the counts: rows not read, changes made elsewhere, vanished users.
 func planNotes(_ result: PlanResult) -> [String] {
-    var lines: [String] = []
+    var lines: [String] = result.notes.map { "Note: \($0)" }
     if result.settledFromKnown > 0 {
         lines.append("Delta: \(result.settledFromKnown) rows have the number PhoneShift last applied or saw; not read (a full comparison reads them: --full)")
     }
@@ -230,7 +230,7 @@ struct StatusCommand: AsyncParsableCommand {
 /// two sides apart), the rows that need a look, the counts.
 func printPlan(_ result: PlanResult, limit: Int) {
     for row in result.changesPreview.prefix(limit) {
-        let (before, after) = PhoneMask.maskPair(row.before, row.target)
+        let (before, after) = PhoneMask.maskPair(row.before, row.target, key: result.maskKey)
         let sms = row.action == .update && PlanRow.smsSignInFollows(row.smsSignIn) ? "  [SMS sign-in number changes too]" : ""
         print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(before ?? "(none)") → \(after ?? "")  (\(row.action.rawValue))\(sms)")
     }

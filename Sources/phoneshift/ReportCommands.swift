@@ -179,7 +179,7 @@ struct RollbackCommand: AsyncParsableCommand {
                     print((start.made ? "Rollback plan \(start.planId)" : "Resuming rollback plan \(start.planId)")
                           + " of run \(start.sourceRun): \(start.rows) rows to restore, \(start.open) still to do.")
                     for row in start.preview {
-                        let (live, restore) = PhoneMask.maskPair(row.before, row.target)
+                        let (live, restore) = PhoneMask.maskPair(row.before, row.target, key: start.maskKey)
                         print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(live ?? "(none)") → \(restore ?? "(removed)")  (\(row.action.rawValue))")
                     }
                     if start.rows > start.preview.count { print("  … and \(start.rows - start.preview.count) more") }

@@ -139,15 +139,50 @@ struct EngineUnitTests {
         #expect(gone, "the transfer thread outlived its transport")
     }
 
-    @Test("Masking a change shows enough digits to tell the sides apart", arguments: [
-        ("+1 2065550020", "+1 2125550020", "+1 **65550020", "+1 **25550020"),
-        ("+1 2065550123", "+1 2065550199", "+1 ******0123", "+1 ******0199"),
-        // The same number but for the extension: the extensions tell them apart, no more digits leak.
-        ("+44 7911123456", "+44 7911123456x12", "+44 ******3456", "+44 ******3456x12"),
+    /// The national digits a masked number shows (the characters after the country code that are digits).
+    static func shownDigits(_ masked: String) -> Int {
+        let number = masked.split(separator: " ").dropFirst().first ?? ""
+        return number.filter(\.isNumber).count
+    }
+
+    @Test("A masked change never shows more than four national digits; look-alikes get keyed fingerprints", arguments: [
+        // The commonest migration: only the area code changes.
+        ("+1 2065550100", "+1 4255550100", "+1 ******0100", "+1 ******0100", true),
+        // One digit changed in the middle.
+        ("+1 2065550100", "+1 2065551100", "+1 ******0100", "+1 ******1100", false),
+        ("+1 2065550123", "+1 2065550199", "+1 ******0123", "+1 ******0199", false),
+        // A different country, the same last digits: the country codes already tell them apart.
+        ("+44 7911550100", "+1 4255550100", "+44 ******0100", "+1 ******0100", false),
     ])
-    func maskPair(_ a: String, _ b: String, _ maskedA: String, _ maskedB: String) {
-        let (x, y) = PhoneMask.maskPair(a, b)
-        #expect(x == maskedA && y == maskedB)
+    func maskPair(_ a: String, _ b: String, _ maskedA: String, _ maskedB: String, _ fingerprinted: Bool) throws {
+        let key = try #require(PhoneMask.Key(hex: String(repeating: "ab", count: 32)))
+        let (x, y) = PhoneMask.maskPair(a, b, key: key)
+        let shownA = try #require(x), shownB = try #require(y)
+        #expect(shownA.hasPrefix(maskedA) && shownB.hasPrefix(maskedB))
+        #expect(Self.shownDigits(shownA) <= 4 && Self.shownDigits(shownB) <= 4)
+        #expect(shownA != shownB)
+        #expect(shownA.contains(" #") == fingerprinted && shownB.contains(" #") == fingerprinted)
+    }
+
+    @Test("Fingerprints: the same number gives the same one under one key, another key gives another, none shows digits of the number")
+    func fingerprints() throws {
+        let k1 = try #require(PhoneMask.Key(hex: String(repeating: "01", count: 32)))
+        let k2 = try #require(PhoneMask.Key(hex: String(repeating: "02", count: 32)))
+        let (a1, b1) = PhoneMask.maskPair("+1 2065550100", "+1 4255550100", key: k1)
+        let (a1again, _) = PhoneMask.maskPair("+1 2065550100", "+1 3605550100", key: k1)
+        let (a2, _) = PhoneMask.maskPair("+1 2065550100", "+1 4255550100", key: k2)
+        let fp = { (s: String?) in String(s!.split(separator: "#").last!) }
+        #expect(fp(a1) == fp(a1again))
+        #expect(fp(a1) != fp(b1))
+        #expect(fp(a1) != fp(a2))
+        #expect(fp(a1).count == 4 && fp(a1).allSatisfy(\.isHexDigit))
+        // The same number with only the extension changed: the extensions show, no more digits.
+        let (e1, e2) = PhoneMask.maskPair("+44 7911123456", "+44 7911123456x12", key: k1)
+        #expect(e1 == "+44 ******3456" && e2 == "+44 ******3456x12")
+        // A stored key round-trips; a damaged one is refused.
+        #expect(PhoneMask.Key(hex: k1.hex)?.hex == k1.hex)
+        #expect(PhoneMask.Key(hex: "zz") == nil)
+        #expect(PhoneMask.Key(hex: String(repeating: "g", count: 64)) == nil)
     }
 
     @Test("Plain http:// only to this machine: addresses are parsed, not prefixes", arguments: [

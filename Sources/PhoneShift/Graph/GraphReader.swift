@@ -19,6 +19,22 @@ struct LiveMethods: Sendable {
     var others: [String]?
 }
 
+/// Who holds a directory role, and what the reads found about the tenant.
+struct PrivilegedUsers: Sendable {
+    /// Roles (for messages) by user id, lowercased.
+    var users: [String: [String]] = [:]
+    /// The tenant has no Entra ID P2 / Governance licence: PIM reads answered
+    /// `AadPremiumLicenseRequired`, so no PIM-eligible assignment can exist.
+    var noPremiumLicense = false
+
+    static let noPremiumLicenseNote = "This tenant has no Microsoft Entra ID P2 or Governance licence (Graph answered AadPremiumLicenseRequired to the PIM reads), so it has no PIM-eligible admins; active role holders, direct and through groups, were still checked."
+
+    /// Graph's answer to a PIM read on a tenant without the licence (GRAPH.md, Errors).
+    static func isNoPremiumLicense(_ error: GraphError) -> Bool {
+        error.status == 400 && error.code?.caseInsensitiveCompare("AadPremiumLicenseRequired") == .orderedSame
+    }
+}
+
 /// A read of who holds roles that failed, with what it needed (for the message).
 struct RoleReadFailure: Error, CustomStringConvertible {
     var error: GraphError
@@ -151,6 +167,9 @@ struct GraphReader: Sendable {
             let type = item["@odata.type"] as? String ?? ""
             if type == "#microsoft.graph.phoneAuthenticationMethod" {
                 Self.addPhone(item, to: &out)
+            } else if type == "#microsoft.graph.temporaryAccessPassAuthenticationMethod" && item["isUsable"] as? Bool != true {
+                // An expired or used pass cannot sign anyone in: it is no backup method.
+                continue
             } else {
                 out.others?.append(type.replacingOccurrences(of: "#microsoft.graph.", with: ""))
             }
@@ -190,7 +209,8 @@ struct GraphReader: Sendable {
     /// (members followed transitively) — with the roles, for messages. Read from the unified
     /// role-management API with paging; `/directoryRoles?$expand=members` would miss admins
     /// past the `$expand` cap, eligible admins and members of role-assignable groups.
-    func privilegedUsers() async throws -> Result<[String: [String]], RoleReadFailure> {
+    func privilegedUsers() async throws -> Result<PrivilegedUsers, RoleReadFailure> {
+        var found = PrivilegedUsers()
         var names: [String: String] = [:]
         switch try await all("/roleManagement/directory/roleDefinitions?$select=id,displayName") {
         case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readRoleAssignments))
@@ -205,8 +225,12 @@ struct GraphReader: Sendable {
                                  ("/roleManagement/directory/roleEligibilitySchedules?$expand=principal", true)] {
             let items: [[String: Any]]
             switch try await all(path) {
+            case .failure(let error) where eligible && PrivilegedUsers.isNoPremiumLicense(error):
+                // No P2: no eligible assignments exist. Every other check still runs.
+                found.noPremiumLicense = true
+                items = []
             case .failure(let error): return .failure(RoleReadFailure(error: error, need: eligible ? .readRoleEligibility : .readRoleAssignments))
-            case .success(let found): items = found
+            case .success(let page): items = page
             }
             for item in items {
                 guard let principalId = (item["principalId"] as? String)?.lowercased() else { continue }
@@ -235,6 +259,7 @@ struct GraphReader: Sendable {
                 }
             }
         }
-        return .success(out)
+        found.users = out
+        return .success(found)
     }
 }

@@ -184,6 +184,10 @@ final class CurlEngine: @unchecked Sendable {
         _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        // Plain http:// goes only to this machine (GraphSettings.checkEndpoint): never through
+        // a proxy, which would receive the token request, client secret included, in clear
+        // text. An empty CURLOPT_PROXY overrides http_proxy and all_proxy from the environment.
+        if r.url.lowercased().hasPrefix("http://") { _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROXY, "") }
         _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
         _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
         if r.freshConnection { _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1) }

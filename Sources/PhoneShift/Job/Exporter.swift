@@ -33,7 +33,7 @@ public struct Exporter: Sendable {
         let reader = GraphReader(client: client, listsAllMethods: permissions.listsAllMethods)
         var privileged: [String: [String]]?
         switch try await reader.privilegedUsers() {
-        case .success(let map): privileged = map
+        case .success(let found): privileged = found.users
         case .failure(let error):
             logger.warning("cannot read directory roles (\(error)); the Privileged column says 'unknown'. Grant RoleManagement.Read.Directory and GroupMember.Read.All to fill it")
         }

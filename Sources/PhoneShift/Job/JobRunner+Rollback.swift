@@ -10,6 +10,8 @@ extension JobRunner {
         public var rows: Int
         public var open: Int
         public var preview: [PlanRow]
+        /// The job store's key for the fingerprints of masked numbers.
+        public var maskKey: PhoneMask.Key
     }
 
     /// `phoneshift rollback JOB --run N`: restores every row run N (with the earlier runs of
@@ -48,7 +50,8 @@ extension JobRunner {
             let counts = try await store.openCounts(plan: plan.id)
             let preview = try await store.rows(plan: plan.id, actions: [.update, .add, .remove], limit: 20)
             starting(RollbackStart(sourceRun: source.id, planId: plan.id, made: made, rows: plan.rows,
-                                   open: counts.pending + counts.inFlight, preview: preview))
+                                   open: counts.pending + counts.inFlight, preview: preview,
+                                   maskKey: try await store.maskKey()))
             if dryRun { return nil }
             try await Self.checkWritePermissions(session, plan: plan.id, open: counts.pending + counts.inFlight)
             let run = try await store.startRun(plan: plan.id, command: "rollback", settings: session.runSettings + " rollbackOf=\(source.id)")

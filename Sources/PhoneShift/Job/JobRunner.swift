@@ -326,7 +326,7 @@ public struct JobRunner: Sendable {
             throw PhoneShiftError(.planOutdated, "the sheet '\(sheet)' of plan \(plan.id) is gone; a plan is applied only with the sheet it was made from")
         }
         try InputFile.checkSheet(sheet, allowPipe: false)
-        let hash = try await runOnThread { try SHA256.hexDigest(ofFile: sheet) }
+        let hash = try await runOnThread { try FileDigest.sha256Hex(ofFile: sheet) }
         let samePath = URL(fileURLWithPath: plan.sheetPath).standardizedFileURL.path == URL(fileURLWithPath: sheet).standardizedFileURL.path
         if hash != plan.sheetHash || !samePath {
             throw PhoneShiftError(.planOutdated, "plan \(plan.id) was made for another version of the sheet (\(plan.sheetPath)); run phoneshift plan again")

@@ -64,6 +64,7 @@ public struct Notifier: Sendable {
             throw PhoneShiftError(.cannotWriteOutput, "cannot create the drafts folder '\(folder)': \((error as NSError).localizedDescription)")
         }
         let jobName = job.name
+        let maskKey = try await store.maskKey()
         let result = try await store.withRows(plan: plan.id) { next -> (Int, [String], [[String: String]], [String], [String]) in
             var drafted = 0
             var noMail: [String] = [], failures: [[String: String]] = [], sms: [String] = [], noBackup: [String] = []
@@ -82,7 +83,7 @@ public struct Notifier: Sendable {
                     noMail.append(who)
                     continue
                 }
-                let (old, new) = PhoneMask.maskPair(row.before, row.target)
+                let (old, new) = PhoneMask.maskPair(row.before, row.target, key: maskKey)
                 let context: [String: Any] = [
                     "displayName": row.displayName ?? row.userPrincipalName ?? row.user,
                     "oldNumber": old ?? "(none)", "newNumber": new ?? "", "phoneLabel": row.phoneType.label,

@@ -16,6 +16,10 @@ public struct PlanResult: Sendable {
     public var checkedOtherMethods = true
     public var changesPreview: [PlanRow]
     public var attentionPreview: [PlanRow]
+    /// What the plan found about the tenant as a whole (shown once, kept for the reports).
+    public var notes: [String] = []
+    /// The job store's key for the fingerprints of masked numbers (see `PhoneMask.maskPair`).
+    public var maskKey: PhoneMask.Key = .random()
     /// Delta: rows settled from the numbers PhoneShift last applied or saw (no Graph call).
     public var settledFromKnown = 0
     /// Delta: every row was read (`--full`, or the job's `delta.fullEveryDays` came round).
@@ -91,7 +95,7 @@ public struct Planner: Sendable {
         let phoneType = job.phoneType
         let blankRemoves = job.policy.blankRemovesNumber
         try InputFile.checkSheet(sheet, allowPipe: false)
-        let hash = try await runOnThread { try SHA256.hexDigest(ofFile: sheet) }
+        let hash = try await runOnThread { try FileDigest.sha256Hex(ofFile: sheet) }
         let planId = try await store.beginPlan(sheetPath: sheet, sheetHash: hash, phoneType: phoneType, settings: job.planSettings)
         // Validation is blocking file and CPU work: on its own thread, off the cooperative pool.
         let logger = self.logger
@@ -109,6 +113,7 @@ public struct Planner: Sendable {
         }
         var result = PlanResult(planId: planId, rowCount: 0, counts: [:], validation: validation, readErrors: 0,
                                 changesPreview: [], attentionPreview: [])
+        result.maskKey = try await store.maskKey()
         // Delta: rows whose number is the one PhoneShift last applied or saw cost nothing.
         if job.delta != nil {
             result.fullComparison = try await fullComparisonDue()
@@ -141,8 +146,15 @@ public struct Planner: Sendable {
                 }
                 logger.notice("other MFA methods are not read (\(job.tenant.cloud.listsAuthenticationMethods ? "the app holds phone-method permissions only" : "not available in this cloud")): the plan cannot warn about users whose phone is their only MFA method")
             }
-            privileged = try await readPrivileged(GraphReader(client: client, listsAllMethods: listsAllMethods))
+            let found = try await readPrivileged(GraphReader(client: client, listsAllMethods: listsAllMethods))
+            privileged = found.users
+            if found.noPremiumLicense {
+                result.notes.append(PrivilegedUsers.noPremiumLicenseNote)
+                logger.notice("\(PrivilegedUsers.noPremiumLicenseNote)")
+            }
         }
+        // The reports show the plan's notes: kept with the plan.
+        try await store.setMeta(Self.notesKey(planId), result.notes.joined(separator: "\n"))
 
         let reader = GraphReader(client: client, listsAllMethods: listsAllMethods)
         let rules = Rules(privileged: privileged, allowPrivileged: job.policy.allowPrivileged, policy: job.policy,
@@ -199,6 +211,9 @@ public struct Planner: Sendable {
         return result
     }
 
+    /// The meta key of a plan's notes (one per line).
+    static func notesKey(_ plan: Int) -> String { "plan_notes.\(plan)" }
+
     /// The meta key of the last full comparison's time (delta jobs).
     static let lastFullKey = "delta_last_full"
 
@@ -213,11 +228,11 @@ public struct Planner: Sendable {
 
     /// Who holds a directory role. A failed read refuses the plan unless the job allows
     /// privileged accounts knowingly.
-    func readPrivileged(_ reader: GraphReader) async throws -> [String: [String]] {
+    func readPrivileged(_ reader: GraphReader) async throws -> PrivilegedUsers {
         switch try await reader.privilegedUsers() {
-        case .success(let map): return map
+        case .success(let found): return found
         case .failure(let failure):
-            guard !job.policy.allowPrivileged else { return [:] }
+            guard !job.policy.allowPrivileged else { return PrivilegedUsers() }
             let error = failure.error
             if error.status == 403 {
                 throw GraphNeed.missingError([failure.need], clientId: client.settings.clientId,

@@ -13,7 +13,7 @@ struct ReportPage {
     let summary: ReportSummary
     let job: JobDefinition
     let attention: [PlanRow]
-    let fullNumbers: Bool
+    let fullNumbers: Reports.NumberDisplay
 
     /// The page's script: the table filter. Marks the page as ready, which tests read.
     static let script = """
@@ -66,6 +66,8 @@ struct ReportPage {
         <h1>PhoneShift report — {{jobName}}</h1>
         <div class="meta">Sheet {{sheetPath}} (SHA-256 <span class="num">{{sheetHash}}</span>) · plan {{planId}} of {{planCreated}} · {{phoneType}} numbers · numbers {{numbers}}</div>
         <div class="meta">{{runLine}}</div>
+        {{#notes}}<p class="note" data-note>{{.}}</p>
+        {{/notes}}
         <div class="figures">
         {{#figures}}<div class="figure {{tone}}"><b data-figure="{{key}}">{{value}}</b>{{label}}</div>
         {{/figures}}
@@ -127,7 +129,8 @@ struct ReportPage {
         let context: [String: Any] = [
             "scriptHash": Self.scriptHash, "script": Self.script, "jobName": job.name, "sheetPath": s.plan.sheetPath,
             "sheetHash": s.plan.sheetHash, "planId": s.plan.id, "planCreated": s.plan.created, "phoneType": s.plan.phoneType.rawValue,
-            "numbers": fullNumbers ? "shown in full (reports.fullNumbers)" : "masked", "runLine": runLine, "figures": figures,
+            "numbers": fullNumbers.isFull ? "shown in full (reports.fullNumbers)" : "masked", "runLine": runLine, "figures": figures,
+            "notes": s.notes,
             "outcomeChart": outcomeChart(), "timelineChart": timelineChart(),
             "attentionListed": attention.count, "attentionCount": s.attentionCount,
             "kinds": Array(Set(rows.compactMap { $0["result"] as? String })).sorted(), "rows": rows,

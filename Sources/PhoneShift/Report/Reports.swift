@@ -47,7 +47,9 @@ public enum Reports {
             }
             run = chosen
         }
-        return try await store.reportSummary(plan: plan, run: run)
+        var summary = try await store.reportSummary(plan: plan, run: run)
+        summary.notes = (try await store.meta(Planner.notesKey(plan.id)) ?? "").split(separator: "\n").map(String.init)
+        return summary
     }
 
     public static func write(store: JobStore, job: JobDefinition, run runId: Int? = nil, folder: String? = nil,
@@ -56,7 +58,7 @@ public enum Reports {
         try ResultsWriter.prepareOutputs(folder)
         let summary = try await summary(store: store, run: runId, plan: chosen)
         let plan = summary.plan
-        let full = job.fullNumbersInReports
+        let full: NumberDisplay = job.fullNumbersInReports ? .full : .masked(try await store.maskKey())
         let csv = folder + "/report.csv", json = folder + "/report.json", html = folder + "/report.html"
         try await writeCSV(store: store, plan: plan.id, path: csv, fullNumbers: full)
         try await writeJSON(store: store, summary: summary, job: job, path: json, fullNumbers: full)
@@ -76,13 +78,24 @@ public enum Reports {
         return ReportSet(summary: summary, csv: csv, json: json, html: html, failures: failures, failureRows: lines.count)
     }
 
-    /// Before and after as reports show them: in full, or masked with enough digits kept
-    /// to tell the two apart.
-    static func numbers(_ row: PlanRow, full: Bool) -> (before: String?, after: String?) {
-        full ? (row.before, row.target) : PhoneMask.maskPair(row.before, row.target)
+    /// How reports show numbers: in full (`reports.fullNumbers: true`) or masked, with the
+    /// store's key for the fingerprints that tell look-alike numbers apart.
+    public enum NumberDisplay: Sendable {
+        case full
+        case masked(PhoneMask.Key)
+        var isFull: Bool { if case .full = self { true } else { false } }
     }
 
-    static func writeCSV(store: JobStore, plan: Int, path: String, fullNumbers: Bool) async throws {
+    /// Before and after as reports show them: in full, or masked (at most four digits each,
+    /// a fingerprint where the two would look alike).
+    static func numbers(_ row: PlanRow, full: NumberDisplay) -> (before: String?, after: String?) {
+        switch full {
+        case .full: (row.before, row.target)
+        case .masked(let key): PhoneMask.maskPair(row.before, row.target, key: key)
+        }
+    }
+
+    static func writeCSV(store: JobStore, plan: Int, path: String, fullNumbers: NumberDisplay) async throws {
         try await store.withRows(plan: plan) { next in
             let writer = try AtomicFileWriter(path: path)
             try writer.write(CSVFormatting.line(csvColumns))
@@ -116,7 +129,7 @@ public enum Reports {
         return r.outcome ?? r.action.rawValue
     }
 
-    static func writeJSON(store: JobStore, summary: ReportSummary, job: JobDefinition, path: String, fullNumbers: Bool) async throws {
+    static func writeJSON(store: JobStore, summary: ReportSummary, job: JobDefinition, path: String, fullNumbers: NumberDisplay) async throws {
         var head: [String: Any] = [
             "schemaVersion": schemaVersion,
             "generated": JobStore.now(),
@@ -124,7 +137,8 @@ public enum Reports {
             "sheet": ["path": summary.plan.sheetPath, "sha256": summary.plan.sheetHash],
             "plan": ["id": summary.plan.id, "created": summary.plan.created, "phoneType": summary.plan.phoneType.rawValue,
                      "rows": summary.rowCount, "settings": settingsObject(summary.plan.settings, separator: "\n")],
-            "numbers": fullNumbers ? "full" : "masked",
+            "numbers": fullNumbers.isFull ? "full" : "masked",
+            "notes": summary.notes,
             "counts": ["byResult": summary.byResult, "byAction": summary.byAction, "byErrorCode": summary.byErrorCode,
                        "needAttention": summary.attentionCount],
             "throttling": ["answers429": summary.throttles.count,

@@ -27,6 +27,8 @@ public struct ReportSummary: Sendable {
     public var throttles: [(time: String, lane: String)]
     public var rowCount: Int
     public var attentionCount: Int
+    /// What the plan found about the tenant as a whole (`PlanResult.notes`).
+    public var notes: [String] = []
 }
 
 extension JobStore {

@@ -48,6 +48,8 @@ public final class JobStore: @unchecked Sendable {
             // announces are sent, so an in-flight mark survives a power cut too.
             try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             try StoreSchema.migrate(db, path: path)
+            // The key of the masked numbers' fingerprints (PhoneMask.maskPair): made once per store.
+            try db.prepare("INSERT OR IGNORE INTO meta VALUES ('mask_key', ?1)").run([.text(PhoneMask.Key.random().hex)])
             for suffix in ["-wal", "-shm"] { try Self.tightenPermissions(path + suffix) }
             var opened = stat()
             identity = stat(path, &opened) == 0 ? (UInt64(opened.st_dev), UInt64(opened.st_ino)) : nil
@@ -69,6 +71,20 @@ public final class JobStore: @unchecked Sendable {
         if chmod(file, 0o600) != 0 {
             throw PhoneShiftError(.store, "the job store file '\(file)' can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))) and cannot be made owner-only: \(String(cString: strerror(errno))); run: chmod 600 '\(file)'")
         }
+    }
+
+    /// The key of this store's number fingerprints (see `PhoneMask.maskPair`). Throws `store`
+    /// when the stored key is damaged.
+    public func maskKey() async throws -> PhoneMask.Key {
+        let hex = try await perform { db -> String? in
+            let query = try db.prepare("SELECT value FROM meta WHERE key = 'mask_key'")
+            try query.bind([])
+            return try query.step() ? query.text(0) : nil
+        }
+        guard let hex, let key = PhoneMask.Key(hex: hex) else {
+            throw PhoneShiftError(.store, "the job store '\(Sanitize.forMessage(path, limit: 200))' has no valid mask_key in its meta table")
+        }
+        return key
     }
 
     // MARK: - Access through the owner

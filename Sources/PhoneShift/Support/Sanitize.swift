@@ -1,3 +1,6 @@
+import Crypto
+import Foundation
+
 /// Making text from a sheet or the directory safe to show.
 public enum Sanitize {
     /// For error messages and terminal output: control characters (CR, LF, ESC…) become
@@ -17,39 +20,87 @@ public enum Sanitize {
     }
 }
 
-/// Masking of phone numbers, which are personal data, for logs and screens.
+/// Masking of phone numbers, which are personal data, for logs, screens, reports and drafts.
+/// A masked number never shows more than the last four digits of its national number.
 public enum PhoneMask {
+    /// The secret that keys the fingerprints of `maskPair`: 32 random bytes kept in the job
+    /// store (`meta.mask_key`), so a fingerprint in a report cannot be matched against a list
+    /// of candidate numbers by someone who has only the report.
+    public struct Key: Sendable {
+        let key: SymmetricKey
+        /// A key from its stored hex form; nil when it is not 64 hex digits.
+        public init?(hex: String) {
+            guard hex.count == 64, let bytes = Self.bytes(hex) else { return nil }
+            key = SymmetricKey(data: bytes)
+        }
+        init(key: SymmetricKey) { self.key = key }
+        /// A new random key (for a store that has none yet, or an output made without a store).
+        public static func random() -> Key { Key(key: SymmetricKey(size: .bits256)) }
+        /// The form kept in the store.
+        public var hex: String { key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } }
+        static func bytes(_ hex: String) -> [UInt8]? {
+            var out: [UInt8] = []
+            var it = hex.utf8.makeIterator()
+            while let hi = it.next() {
+                guard let lo = it.next(), let h = nibble(hi), let l = nibble(lo) else { return nil }
+                out.append(h << 4 | l)
+            }
+            return out
+        }
+        static func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            case 65...70: c - 55
+            default: nil
+            }
+        }
+    }
+
     /// `+1 2065550123` → `+1 ******0123`; an extension is dropped. Anything that is not in
     /// Graph's form is masked whole except its last two characters.
-    public static func mask(_ graphForm: String) -> String { mask(graphForm, keep: nil) }
+    public static func mask(_ graphForm: String) -> String {
+        let withoutExtension = graphForm.split(separator: "x", maxSplits: 1).first.map(String.init) ?? graphForm
+        let parts = withoutExtension.split(separator: " ", maxSplits: 1)
+        if parts.count == 2, parts[0].hasPrefix("+") {
+            let nsn = parts[1]
+            let keep = min(nsn.count, nsn.count > 6 ? 4 : max(0, nsn.count - 3))
+            return "\(parts[0]) " + String(repeating: "*", count: nsn.count - keep) + nsn.suffix(keep)
+        }
+        let keep = min(2, max(0, graphForm.count - 4))
+        return String(repeating: "*", count: max(0, graphForm.count - keep)) + graphForm.suffix(keep)
+    }
 
-    /// Masks two numbers shown side by side (a change), each showing as many final digits
-    /// as it takes for the two to differ on screen (`+1 ******0020 → +1 *****10020`).
-    public static func maskPair(_ a: String?, _ b: String?) -> (String?, String?) {
+    /// Masks two numbers shown side by side (a change). Each shows at most its last four
+    /// national digits. Where the two would look alike (`+1 206 555 0100 → +1 425 555 0100`),
+    /// each gets a short fingerprint of the whole number, keyed with `key`:
+    /// `+1 ******0100 #3fa2 → +1 ******0100 #91c7`. Equal fingerprints mean equal numbers;
+    /// the fingerprint reveals no digit. Where only the extension differs, the extensions show.
+    public static func maskPair(_ a: String?, _ b: String?, key: Key) -> (String?, String?) {
         guard let a, let b else { return (a.map { mask($0) }, b.map { mask($0) }) }
         func split(_ n: String) -> (String, String?) {
             let parts = n.split(separator: "x", maxSplits: 1).map(String.init)
             return (parts.first ?? n, parts.count > 1 ? parts[1] : nil)
         }
         let (baseA, extA) = split(a), (baseB, extB) = split(b)
+        let maskedA = mask(a), maskedB = mask(b)
         if baseA == baseB {
             // The same number; only the extension differs: show the extensions, not more digits.
-            return (mask(a) + (extA.map { "x" + $0 } ?? ""), mask(b) + (extB.map { "x" + $0 } ?? ""))
+            return (maskedA + (extA.map { "x" + $0 } ?? ""), maskedB + (extB.map { "x" + $0 } ?? ""))
         }
-        var keep = 4
-        while mask(a, keep: keep) == mask(b, keep: keep) && keep < max(a.count, b.count) { keep += 1 }
-        return (mask(a, keep: keep), mask(b, keep: keep))
+        guard maskedA == maskedB else { return (maskedA, maskedB) }
+        // Four hex digits tell two different numbers apart but for 1 in 65,536; then eight.
+        var length = 4
+        while fingerprint(baseA, key: key, length: length) == fingerprint(baseB, key: key, length: length) && length < 16 { length *= 2 }
+        return (maskedA + " #" + fingerprint(baseA, key: key, length: length),
+                maskedB + " #" + fingerprint(baseB, key: key, length: length))
     }
 
-    static func mask(_ graphForm: String, keep wanted: Int?) -> String {
-        let withoutExtension = graphForm.split(separator: "x", maxSplits: 1).first.map(String.init) ?? graphForm
-        let parts = withoutExtension.split(separator: " ", maxSplits: 1)
-        if parts.count == 2, parts[0].hasPrefix("+") {
-            let nsn = parts[1]
-            let keep = min(nsn.count, wanted ?? (nsn.count > 6 ? 4 : max(0, nsn.count - 3)))
-            return "\(parts[0]) " + String(repeating: "*", count: nsn.count - keep) + nsn.suffix(keep)
-        }
-        let keep = min(2, max(0, graphForm.count - 4))
-        return String(repeating: "*", count: max(0, graphForm.count - keep)) + graphForm.suffix(keep)
+    /// HMAC-SHA256 of the number (digits only, so `+1 2065550100` and `+12065550100` agree),
+    /// as `length` hex digits.
+    static func fingerprint(_ number: String, key: Key, length: Int) -> String {
+        let digits = number.filter(\.isNumber)
+        let mac = HMAC<Crypto.SHA256>.authenticationCode(for: Data(digits.utf8), using: key.key)
+        return String(Data(mac).map { String(format: "%02x", $0) }.joined().prefix(length))
     }
 }

@@ -1,0 +1,26 @@
+import Crypto
+import Foundation
+
+/// SHA-256 of a whole file (swift-crypto), for the sheet fingerprint that ties a plan to its sheet.
+public enum FileDigest {
+    /// The digest of `text`'s UTF-8 bytes as lowercase hex.
+    public static func hex(of bytes: some DataProtocol) -> String {
+        Crypto.SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The digest of a whole file, read in 64 KiB chunks. Throws `unreadableFile`.
+    public static func sha256Hex(ofFile path: String) throws -> String {
+        guard let file = fopen(path, "rb") else {
+            throw PhoneShiftError(.unreadableFile, "cannot open '\(Sanitize.forMessage(path, limit: 200))': \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var hasher = Crypto.SHA256()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, file)
+            if n > 0 { chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) } }
+            if n < chunk.count { break }
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

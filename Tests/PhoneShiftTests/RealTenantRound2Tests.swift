@@ -1,0 +1,72 @@
+import Foundation
+import GraphEmulator
+import Testing
+@testable import PhoneShift
+
+extension EngineTests {
+    @Test("A tenant without Entra ID P2: the PIM read answers AadPremiumLicenseRequired; plan goes on with every other admin check, says so once on screen and in the reports, and never asks to switch protection off")
+    func tenantWithoutP2() async throws {
+        let f = try await EngineFixture(syntheticUsers: 3) { options in options.seed.tenant.entraIdP2 = false }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 3, extra: ["farid.nilsson@contoso.com,+39 3392942199"])
+        _ = f.writeJob(writesPerSecond: 50)
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        #expect(plan.stdout.contains("no Microsoft Entra ID P2 or Governance licence"), "\(plan.stdout)")
+        // The only mention of allowPrivileged is the admin's own row (as on any tenant); the
+        // licence answer does not ask to switch protection off.
+        let mentions = (plan.stdout + plan.stderr).split(separator: "\n").filter { $0.contains("allowPrivileged") }
+        #expect(mentions.count == 1 && mentions[0].contains("farid.nilsson"), "\(plan.stdout) \(plan.stderr)")
+        // The emulator really refused the PIM read with the licence answer.
+        let refused = try await f.requests().filter {
+            ($0["path"] as? String ?? "").contains("roleEligibilitySchedules") && $0["status"] as? Int == 400
+        }
+        #expect(!refused.isEmpty)
+        // The active Global Administrator is still recognised; the ordinary users are planned.
+        let rows = try await f.storeRows()
+        #expect(rows[5]?.action == .blocked && rows[5]?.reason.contains("Global Administrator") == true, "\(String(describing: rows[5]))")
+        #expect((2...4).allSatisfy { rows[$0]?.action == .update })
+        #expect(try await f.phoneshift(["report", f.jobPath]).status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.dir.path + "/out/report.json"))) as! [String: Any]
+        let notes = try #require(json["notes"] as? [String])
+        #expect(notes.count == 1 && notes[0].contains("AadPremiumLicenseRequired"))
+        let html = try String(contentsOfFile: f.dir.path + "/out/report.html", encoding: .utf8)
+        #expect(html.contains("no Microsoft Entra ID P2 or Governance licence"))
+    }
+
+    @Test("Plain http:// to loopback never goes through a proxy: with http_proxy and all_proxy pointing at a port where nothing listens, plan still reaches the emulator")
+    func loopbackIgnoresProxy() async throws {
+        let f = try await EngineFixture(syntheticUsers: 2)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 2)
+        _ = f.writeJob(writesPerSecond: 50)
+        var env = f.environment()
+        // Port 9 (discard) on loopback: nothing listens, so a request sent to the "proxy" fails.
+        for name in ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"] { env[name] = "http://127.0.0.1:9" }
+        env["no_proxy"] = nil
+        env["NO_PROXY"] = nil
+        let plan = try await runProduct("phoneshift", ["plan", f.jobPath], environment: env)
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        let tokenRequests = try await f.requests().filter { ($0["path"] as? String ?? "").hasSuffix("/oauth2/v2.0/token") }
+        #expect(!tokenRequests.isEmpty, "the token request did not reach the emulator directly")
+    }
+
+    @Test("requireBackupMethod counts only methods that can do MFA now: an expired Temporary Access Pass, e-mail and password are no backup; a usable pass is")
+    func backupMethodsThatWork() async throws {
+        let f = try await EngineFixture(syntheticUsers: 3) { options in
+            let base = options.seed.users.count - 3
+            options.seed.users[base].otherMethods = [.init(type: "password"), .init(type: "email", emailAddress: "bench1@fabrikam.example"),
+                                                     .init(type: "temporaryAccessPass", isUsable: false)]
+            options.seed.users[base + 1].otherMethods = [.init(type: "password"), .init(type: "temporaryAccessPass", isUsable: true)]
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 3)
+        _ = f.writeJob(writesPerSecond: 50, extra: "policy:\n  requireBackupMethod: true")
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        let rows = try await f.storeRows()
+        #expect(rows[2]?.action == .blocked && rows[2]?.reason.contains("requireBackupMethod") == true, "\(String(describing: rows[2]))")
+        #expect(rows[3]?.action == .update, "\(String(describing: rows[3]))")
+        #expect(rows[4]?.action == .update, "\(String(describing: rows[4]))")
+    }
+}
