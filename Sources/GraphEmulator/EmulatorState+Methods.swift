@@ -198,11 +198,12 @@ extension EmulatorState {
                 return failure(error, context: context)
             }
             if written.smsSignInState == "phoneNumberNotUnique" {
-                // Saved, but another user signs in by SMS with the number; reads may lag.
+                // Saved, but another user signs in by SMS with the number: documented as no
+                // error (the method's smsSignInState tells); reads may lag.
                 if faults.replicationLagSeconds > 0 {
                     tenant.users[index].stale = (context.now + faults.replicationLagSeconds, before)
                 }
-                return CallResult(response: phoneNotUnique(context), user: user.id)
+                if faults.notUniqueAnswers409 { return CallResult(response: phoneNotUnique(context), user: user.id) }
             }
             if method == "POST" {
                 result = CallResult(response: json(201, withContext(phoneJSON(written), "\(base)/$metadata#users('\(user.id)')/authentication/phoneMethods/$entity"),

@@ -19,9 +19,12 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     /// Share of requests answered only after `stallSeconds`.
     public var stallRate: Double
     public var stallSeconds: Double
-    /// After a 409 phoneNumberNotUnique, reads of that user's methods show the old value
-    /// for this many seconds (directory replication lag, reported by practitioners).
+    /// After a write whose number another user signs in by SMS with, reads of that user's
+    /// methods show the old value for this many seconds (replication lag, reported by practitioners).
     public var replicationLagSeconds: Double = OurChoices.defaultReplicationLagSeconds
+    /// Answer such a write 409 `phoneNumberNotUnique` (saved all the same), as practitioners
+    /// report in some cases, instead of the documented 204/201.
+    public var notUniqueAnswers409 = false
 
     public init(latencyMs: Double = 0, latencySpreadMs: Double = 0, errorRates: [String: Double] = [:],
                 retryAfterSeconds: Double = OurChoices.defaultServiceUnavailableRetryAfter,
@@ -59,6 +62,9 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             case "lostAnswerRate": s.lostAnswerRate = try rate()
             case "stallSeconds": s.stallSeconds = try number()
             case "replicationLagSeconds": s.replicationLagSeconds = try number()
+            case "notUniqueAnswers409":
+                guard let b = value.boolValue else { throw EmulatorError("'notUniqueAnswers409' must be true or false") }
+                s.notUniqueAnswers409 = b
             case "errorRates":
                 guard case .object(let rates) = value else { throw EmulatorError("'errorRates' must be an object such as {\"503\": 0.05}") }
                 var parsed: [String: Double] = [:]

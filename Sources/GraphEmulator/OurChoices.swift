@@ -72,8 +72,10 @@ public enum OurChoices {
     /// is not documented: we answer 400 BadRequest "Resource not found for the segment".
     public static let chinaMethodsListCode = "BadRequest"
 
-    /// After a 409 `phoneNumberNotUnique` the method is saved; practitioners report that a
-    /// re-read can lag. How long is not documented: set by the `replicationLagSeconds` fault
+    /// A write whose new mobile another user signs in by SMS with answers as any write (204 for
+    /// PATCH, 201 for POST) and the method's `smsSignInState` becomes `phoneNumberNotUnique`
+    /// (resources/phoneauthenticationmethod.md lists it as a state; no error is documented).
+    /// The 409 practitioners report is the `notUniqueAnswers409` fault. A re-read can lag. How long is not documented: set by the `replicationLagSeconds` fault
     /// (0 by default).
     public static let defaultReplicationLagSeconds = 0.0
 

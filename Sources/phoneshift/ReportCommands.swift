@@ -68,6 +68,11 @@ struct ExportCommand: AsyncParsableCommand {
         let definition = try await JobDefinition.open(job)
         try ResultsWriter.prepareOutputs(definition.outputs)
         let path = output ?? definition.outputs + "/export.csv"
+        // The export replaces its file: never the job's store, its sheet or the job file.
+        try AtomicFileWriter.checkNotInput(path, inputs: [definition.store, definition.store + "-wal", definition.store + "-shm"],
+                                           what: "the job store")
+        try AtomicFileWriter.checkNotInput(path, inputs: [definition.sheet.path], what: "the job's sheet")
+        try AtomicFileWriter.checkNotInput(path, inputs: [definition.jobFile], what: "the job file")
         let session = try JobSession(job: definition, logger: logger)
         defer { session.close() }
         let interactive = isatty(STDERR_FILENO) == 1

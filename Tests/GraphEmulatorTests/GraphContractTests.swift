@@ -174,7 +174,7 @@ struct GraphContractTests {
         #expect(try await h.send("DELETE", "/v1.0/users/\(office.id)/authentication/phoneMethods/\(MethodIds.office)", token: token).status == 404)
     }
 
-    @Test("409 phoneNumberNotUnique only for a user enabled for SMS sign-in whose new number another user signs in with; the change is saved")
+    @Test("A user enabled for SMS sign-in whose new number another user signs in with: the write answers 204 as documented, the method is saved and reads back smsSignInState phoneNumberNotUnique; the 409 practitioners report only as a fault")
     func notUnique() async throws {
         let seed = try Harness.sampleSeed()
         let owner = try #require(seed.users.first { $0.phoneMethods?.first?.smsSignInState == "ready" })
@@ -192,11 +192,24 @@ struct GraphContractTests {
         let token = try await h.token()
         let reply = try await h.send("PATCH", "/v1.0/users/\(enabled.id)/authentication/phoneMethods/\(MethodIds.mobile)",
                                      token: token, json: ["phoneNumber": number, "phoneType": "mobile"])
-        #expect(reply.status == 409)
-        #expect(reply.errorCode == "phoneNumberNotUnique")
+        #expect(reply.status == 204)
         let saved = try await h.state(of: enabled.id).first
         #expect(saved?["phoneNumber"] as? String == number)
         #expect(saved?["smsSignInState"] as? String == "phoneNumberNotUnique")
+        // Read back through Graph, as a client does.
+        let read = try await h.send("GET", "/v1.0/users/\(enabled.id)/authentication/phoneMethods/\(MethodIds.mobile)", token: token)
+        #expect(read.status == 200 && read.json["smsSignInState"] as? String == "phoneNumberNotUnique")
+        // The reported 409 (saved all the same), when asked for.
+        let h409 = try await Harness { options in
+            let index = options.seed.users.firstIndex { $0.id == enabled.id }!
+            options.seed.users[index].smsSignInEnabled = true
+            options.faults.notUniqueAnswers409 = true
+        }
+        defer { Task { await h409.stop() } }
+        let conflict = try await h409.send("PATCH", "/v1.0/users/\(enabled.id)/authentication/phoneMethods/\(MethodIds.mobile)",
+                                           token: try await h409.token(), json: ["phoneNumber": number, "phoneType": "mobile"])
+        #expect(conflict.status == 409 && conflict.errorCode == "phoneNumberNotUnique")
+        #expect(try await h409.state(of: enabled.id).first?["phoneNumber"] as? String == number)
         // Not enabled for SMS sign-in by policy: Graph does not try to register the number.
         let plain = try await h.send("PATCH", "/v1.0/users/\(notEnabled.id)/authentication/phoneMethods/\(MethodIds.mobile)",
                                      token: token, json: ["phoneNumber": number, "phoneType": "mobile"])

@@ -209,9 +209,9 @@ extension EngineTests {
         #expect(try await f.phoneshift(["apply", f.jobPath]).status == 0)
     }
 
-    @Test("Admins blocked, a missing method added by POST, 409 seen as saved, masking on screen and in results")
+    @Test("Admins blocked, a missing method added by POST, a 409 phoneNumberNotUnique (the practitioners' case) seen as saved, masking on screen and in results")
     func directoryCases() async throws {
-        let f = try await EngineFixture(syntheticUsers: 2)
+        let f = try await EngineFixture(syntheticUsers: 2) { options in options.faults.notUniqueAnswers409 = true }
         defer { Task { await f.stop() } }
         _ = f.dir.file("sheet.csv", """
             User,Phone
@@ -227,9 +227,14 @@ extension EngineTests {
         var rows = try await f.storeRows()
         #expect(rows[2]?.action == .blocked && rows[2]?.reason.contains("Global Administrator") == true)
         #expect(rows[3]?.action == .add)
-        // Masked on screen, with enough digits to tell both sides apart (+1 2065000001 → +1 2125000001).
-        #expect(!plan.stdout.contains("2125000001"))
-        #expect(plan.stdout.contains("+1 **65000001 → +1 **25000001"), "\(plan.stdout)")
+        // Masked on screen, four digits at most; the look-alike sides (+1 2065000001 → +1 2125000001)
+        // are told apart by their fingerprints.
+        #expect(!plan.stdout.contains("2125000001") && !plan.stdout.contains("5000001"))
+        let change = try #require(plan.stdout.split(separator: "\n").first { $0.contains("bench1@contoso.com") })
+        let sides = change.components(separatedBy: " → ")
+        #expect(sides.count == 2 && sides[0].contains("+1 ******0001 #") && sides[1].hasPrefix("+1 ******0001 #"), "\(change)")
+        let fingerprints = change.split(separator: "#").dropFirst().map { $0.prefix(4) }
+        #expect(fingerprints.count == 2 && fingerprints[0] != fingerprints[1], "\(change)")
         let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
         rows = try await f.storeRows()

@@ -254,6 +254,38 @@ struct EngineUnitTests {
         }
     }
 
+    @Test("A sheet.path that is the client secret file (or the private key) is refused when the job is read, and the message holds no secret")
+    func sheetIsTheSecret() throws {
+        let secret = "Xq8~Pz.SECRETVALUE-5678_abcd"
+        _ = dir.file("secret.txt", secret + "\n")
+        chmod(dir.path + "/secret.txt", 0o600)
+        // Two spellings of one file: the same name, and a path through "sub/..".
+        try FileManager.default.createDirectory(atPath: dir.path + "/sub", withIntermediateDirectories: true)
+        for sheet in ["secret.txt", "sub/../secret.txt"] {
+            let path = dir.file("job-\(sheet.count).yaml", "sheet:\n  path: \(sheet)\ntenant:\n  tenantId: t\n  clientId: c\n  clientSecret:\n    file: secret.txt\n")
+            #expect { try JobDefinition.load(path: path) } throws: { error in
+                let text = "\(error)"
+                return text.contains("sheet.path (line 2)") && text.contains("tenant.clientSecret.file") && !text.contains("SECRETVALUE")
+            }
+        }
+    }
+
+    @Test("valves.maxChanges and policy.maxChanges take off as the README says; anything else but a whole number is named with its line")
+    func maxChangesOff() throws {
+        func job(_ valves: String) throws -> JobDefinition {
+            try JobDefinition.load(path: dir.file("valves.yaml", "sheet:\n  path: a.csv\ntenant:\n  tenantId: t\n  clientId: c\n  clientSecret:\n    env: X\n\(valves)"))
+        }
+        #expect(try job("valves:\n  maxChanges: off\n").valves.maxChanges == nil)
+        #expect(try job("valves:\n  maxChanges: 40\n").valves.maxChanges == 40)
+        #expect(try job("policy:\n  maxChanges: off\n").valves.maxChanges == nil)
+        #expect { try job("valves:\n  maxChanges: lots\n") } throws: { error in
+            "\(error)".contains("valves.maxChanges (line 9)") && "\(error)".contains("or off")
+        }
+        #expect { try job("policy:\n  maxChanges: 10\nvalves:\n  maxChanges: off\n") } throws: { error in
+            "\(error)".contains("say different things")
+        }
+    }
+
     @Test("validate --output refuses a device file and the input sheet itself; both stay as they were")
     func outputTargets() async throws {
         let sheet = dir.file("sheet.csv", "UPN,Phone\na@contoso.com,+1 2065550100\n")

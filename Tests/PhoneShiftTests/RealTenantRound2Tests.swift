@@ -69,4 +69,32 @@ extension EngineTests {
         #expect(rows[3]?.action == .update, "\(String(describing: rows[3]))")
         #expect(rows[4]?.action == .update, "\(String(describing: rows[4]))")
     }
+
+    @Test("Pointing sheet.path at failures.csv with the same outputs folder: apply never writes over or deletes the sheet it applies (the next failures go beside it); export --output onto the job's store, sheet or job file is refused and the file kept")
+    func outputsNeverReplaceInputs() async throws {
+        let f = try await EngineFixture(syntheticUsers: 2)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 2, extra: ["farid.nilsson@contoso.com,+39 3392942199"])
+        _ = f.writeJob(writesPerSecond: 50)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        _ = try await f.phoneshift(["apply", f.jobPath])
+        let failures = f.dir.path + "/out/failures.csv"
+        let first = try String(contentsOfFile: failures, encoding: .utf8)
+        #expect(first.contains("farid.nilsson@contoso.com"), "\(first)")
+        // The README's advice: rerun what failed by pointing the job at failures.csv.
+        let job = try String(contentsOfFile: f.jobPath, encoding: .utf8).replacingOccurrences(of: "path: sheet.csv", with: "path: out/failures.csv")
+        _ = f.dir.file("job.yaml", job)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(try String(contentsOfFile: failures, encoding: .utf8) == first, "apply replaced the sheet it was applying")
+        let next = try String(contentsOfFile: f.dir.path + "/out/failures-of-plan-2.csv", encoding: .utf8)
+        #expect(next.contains("farid.nilsson@contoso.com") && apply.stdout.contains("failures-of-plan-2.csv"), "\(apply.stdout)")
+        // export onto the store, the sheet and the job file: refused, each file as it was.
+        for (target, what) in [(f.storePath, "the job store"), (failures, "the job's sheet"), (f.jobPath, "the job file")] {
+            let before = try Data(contentsOf: URL(fileURLWithPath: target))
+            let export = try await f.phoneshift(["export", f.jobPath, "--output", target])
+            #expect(export.status != 0 && export.stderr.contains("would destroy \(what)"), "\(export.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == before)
+        }
+    }
 }

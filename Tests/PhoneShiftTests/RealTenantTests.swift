@@ -136,7 +136,7 @@ extension EngineTests {
         #expect(try await f.successfulWrites().count == 30)
     }
 
-    @Test("SMS sign-in: plan shows who signs in by SMS; a 409 phoneNumberNotUnique whose re-read lags is confirmed with backoff, not failed")
+    @Test("SMS sign-in as Graph reports it: the write answers 204, the read-back (with backoff while replication lags) finds phoneNumberNotUnique; report, helpdesk summary and the user's draft say SMS sign-in did not follow")
     func smsSignIn() async throws {
         let f = try await EngineFixture(syntheticUsers: 20) { options in
             let base = options.seed.users.count - 20
@@ -151,7 +151,12 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         // bench1 keeps its number (it is not in the sheet).
         _ = f.dir.file("sheet.csv", "UPN,Phone\n" + (2...20).map { "bench\($0)@contoso.com,\(EngineFixture.newNumber($0))" }.joined(separator: "\n") + "\n")
-        _ = f.writeJob(writesPerSecond: 200)
+        _ = f.writeJob(writesPerSecond: 200, extra: """
+            notify:
+              from: Contoso IT <it@contoso.com>
+              helpdesk: "ext. 4400"
+              afterApply: true
+            """)
         let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 0, "\(plan.stderr)")
         #expect(plan.stdout.contains("SMS sign-in: 2 of these users sign in by SMS"), "\(plan.stdout)")
@@ -164,6 +169,22 @@ extension EngineTests {
         let conflicted = rows.values.first { $0.user == "bench2@contoso.com" }!
         #expect(conflicted.outcome == "changed-not-unique" && conflicted.state == .done, "\(conflicted)")
         #expect(rows.values.filter { $0.state == .failed }.isEmpty)
+        // bench3 (enabled, nobody else has its number): SMS sign-in followed.
+        #expect(rows.values.first { $0.user == "bench3@contoso.com" }?.outcome == "changed")
+        // Graph answered as documented: no 409 anywhere; bench2's write was a 204.
+        let ids = try await f.userIds()
+        let log = try await f.requests()
+        #expect(!log.contains { $0["status"] as? Int == 409 })
+        #expect(log.contains { $0["method"] as? String == "PATCH" && $0["user"] as? String == ids["bench2@contoso.com"] && $0["status"] as? Int == 204 })
+        // The drafts: bench2 is told SMS sign-in did not follow; bench3 that it moved.
+        let drafts = try await Self.draftTexts(f)
+        func draft(_ who: String) throws -> String { try #require(drafts.first { $0.key.contains(who) }?.value) }
+        #expect(try draft("bench2@").contains("text-message sign-in did not move"))
+        #expect(try !draft("bench2@").contains("your sign-in number changed with it"))
+        #expect(try draft("bench3@").contains("your sign-in number changed with it"))
+        let helpdesk = try draft("helpdesk-summary")
+        let section = try #require(helpdesk.components(separatedBy: "SMS sign-in did not follow").dropFirst().first)
+        #expect(section.contains("(1)") && section.contains("bench2@contoso.com"))
         let results = try String(contentsOfFile: f.dir.path + "/out/report.csv", encoding: .utf8)
         #expect(results.split(separator: "\n").first?.contains("sms_sign_in") == true)
     }

@@ -262,11 +262,37 @@ public struct Executor: Sendable {
         return try await client.send("PATCH", user + "/\(row.phoneType.methodId)", json: body)
     }
 
+    /// For a user enabled for SMS sign-in, the new mobile becomes their sign-in number only if
+    /// no other user signs in with it; Graph answers the write 204/201 either way and tells in
+    /// the method's `smsSignInState` afterwards (GRAPH.md). Reads it back (with backoff while
+    /// the read still shows the old number: replication) and returns the row's update when SMS
+    /// sign-in did not follow; nil when it did, or when the state cannot be read.
+    private func smsSignInDidNotFollow(_ row: PlanRow, target: String?, response: GraphResponse, attempts: Int,
+                                       reader: GraphReader) async throws -> RowUpdate? {
+        for delay in [0] + notUniqueRereadDelays {
+            if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
+            guard case .success(let live) = try await reader.phoneMethodsWithState(of: row.userId ?? "") else { return nil }
+            guard sameNumber(live.phones[.mobile], target) else { continue }
+            guard live.smsSignIn[.mobile] == "phoneNumberNotUnique" else { return nil }
+            return RowUpdate(line: row.line, state: .done, outcome: "changed-not-unique", attempts: attempts,
+                             errorCode: "phoneNumberNotUnique", errorMessage: Self.notUniqueMessage,
+                             requestId: response.requestId, clientRequestId: response.clientRequestId)
+        }
+        logger.info("line \(row.line): the new number did not show in a re-read yet; its SMS sign-in state is not known")
+        return nil
+    }
+
+    static let notUniqueMessage = "saved and MFA works, but another user signs in by SMS with this number, so SMS sign-in did not move to it for this user"
+
     /// What a write's answer means for the row.
     private func settle(_ row: PlanRow, target: String?, response: GraphResponse, attempts: Int, reader: GraphReader) async throws -> RowUpdate {
         switch response.status {
         case 200, 201, 204:
             logger.debug("line \(row.line): \(row.action.rawValue) → \(target.map(PhoneMask.mask) ?? "(removed)")")
+            if row.phoneType == .mobile, target != nil, PlanRow.smsSignInFollows(row.smsSignIn),
+               let notUnique = try await smsSignInDidNotFollow(row, target: target, response: response, attempts: attempts, reader: reader) {
+                return notUnique
+            }
             return RowUpdate(line: row.line, state: .done, outcome: Self.doneOutcome(row.action), attempts: attempts,
                              requestId: response.requestId, clientRequestId: response.clientRequestId)
         case 404 where row.action == .remove:
@@ -290,7 +316,7 @@ public struct Executor: Sendable {
                 if case .landed = live {
                     if index > 0 { logger.info("line \(row.line): the saved number showed after \(index) re-reads (replication lag)") }
                     return RowUpdate(line: row.line, state: .done, outcome: "changed-not-unique", attempts: attempts,
-                                     errorCode: "phoneNumberNotUnique", errorMessage: "saved, but another user signs in by SMS with this number, so SMS sign-in stays off for this user",
+                                     errorCode: "phoneNumberNotUnique", errorMessage: Self.notUniqueMessage,
                                      requestId: response.requestId, clientRequestId: response.clientRequestId)
                 }
                 if case .moved = live { break }

@@ -141,6 +141,11 @@ struct GraphReader: Sendable {
         try await phoneMethods(of: userId).map(\.phones)
     }
 
+    /// The phone methods with their SMS sign-in states (`/phoneMethods`, one read).
+    func phoneMethodsWithState(of userId: String) async throws -> Result<LiveMethods, GraphError> {
+        try await phoneMethods(of: userId)
+    }
+
     private func phoneMethods(of userId: String) async throws -> Result<LiveMethods, GraphError> {
         let r = try await client.send("GET", Self.userPath(userId) + "/authentication/phoneMethods")
         guard r.status == 200 else { return .failure(r.failure()) }

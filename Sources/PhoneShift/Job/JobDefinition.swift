@@ -235,7 +235,7 @@ public struct JobDefinition: Sendable {
                         "requireBackupMethod", "changedElsewhere", "verifyAfterApply"])
             policy.allowPrivileged = try p.bool("allowPrivileged") ?? false
             // policy.maxChanges is kept where earlier job files have it; valves.maxChanges is the same valve.
-            valves.maxChanges = try p.integer("maxChanges", range: 0...Int.max)
+            valves.maxChanges = try p.limit("maxChanges")
             policy.verifyBeforeWrite = try p.bool("verifyBeforeWrite") ?? true
             policy.blankRemovesNumber = try p.bool("blankRemovesNumber") ?? false
             policy.onlySetWhenEmpty = try p.bool("onlySetWhenEmpty") ?? false
@@ -253,9 +253,11 @@ public struct JobDefinition: Sendable {
         }
         if let v = try top.map("valves") {
             try v.only(["maxChanges", "maxChangePercent", "maxShrinkPercent", "maxBlankOrInvalidPercent"])
-            if let m = try v.integer("maxChanges", range: 0...Int.max) {
+            if v.has("maxChanges") {
+                // A whole number, or off (documented: `off` turns a valve off).
+                let m = try v.limit("maxChanges")
                 if let old = valves.maxChanges, old != m {
-                    throw PhoneShiftError(.badSetting, "\(path): valves.maxChanges (line \(v.line("maxChanges"))) and policy.maxChanges say different things (\(m), \(old)); keep one")
+                    throw PhoneShiftError(.badSetting, "\(path): valves.maxChanges (line \(v.line("maxChanges"))) and policy.maxChanges say different things (\(m.map(String.init) ?? "off"), \(old)); keep one")
                 }
                 valves.maxChanges = m
             }
@@ -303,6 +305,13 @@ public struct JobDefinition: Sendable {
             throw PhoneShiftError(.badSetting, "\(path): name (line \(top.line("name"))): '\(Sanitize.forMessage(name, limit: 80))' may hold only letters, digits, spaces, '.', '-' and '_' (up to 64, not starting with '.'): it names the job store and the outputs folder, so no '/', '..' or control characters")
         }
         let outputs = resolve(try top.string("outputs") ?? "out/\(name)")
+        // A sheet that is the secret or the private key would put it in error messages (a
+        // header error lists the header's cells): refused before it is read.
+        for (secret, what) in [(tenant.secretFile, "tenant.clientSecret.file"), (tenant.privateKeyFile, "tenant.clientCertificate.privateKey")] {
+            if let secret, secret == sheet.path || AtomicFileWriter.sameFile(secret, sheet.path) {
+                throw PhoneShiftError(.badSetting, "\(path): sheet.path (line \(sheetMap.line("path"))) names the same file as \(what); the sheet is read and quoted in messages, so it must never be the secret. Point sheet.path at the change sheet")
+            }
+        }
         return JobDefinition(
             name: name, jobFile: path, sheet: sheet, phoneType: phoneType, strict: try top.bool("strict") ?? false,
             tenant: tenant, rate: rate, policy: policy, valves: valves, delta: delta, keepRuns: keepRuns,
@@ -527,6 +536,16 @@ struct YAMLMap {
     }
 
     func has(_ k: String) -> Bool { value(k) != nil }
+
+    /// A whole number from 0 up, or `off` / `none` (nil: the valve is off).
+    func limit(_ k: String) throws -> Int? {
+        guard let text = try string(k) else { return nil }
+        if ["off", "none", "false", "no"].contains(text.lowercased()) { return nil }
+        guard let i = Int(text), i >= 0 else {
+            throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a whole number from 0 up (or off), got '\(Sanitize.forMessage(text, limit: 40))'")
+        }
+        return i
+    }
 
     /// A percentage from 0 to 100, or `off` / `none` (nil: the valve is off).
     func percent(_ k: String) throws -> Double? {

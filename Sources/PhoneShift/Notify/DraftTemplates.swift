@@ -14,7 +14,7 @@ enum DraftTemplates {
                 before: {{{oldNumber}}}
                 now:    {{{newNumber}}}
 
-            MFA is still on for your account; only the number changed.{{#smsSignIn}} You also sign in by text message: your sign-in number changed with it.{{/smsSignIn}}
+            MFA is still on for your account; only the number changed.{{#smsSignIn}} You also sign in by text message: your sign-in number changed with it.{{/smsSignIn}}{{#smsSignInNotMoved}} You also sign in by text message, but another account already signs in with this number, so text-message sign-in did not move to it; contact the helpdesk before you rely on it.{{/smsSignInNotMoved}}
 
             Please check that it works: sign out, sign in again, and approve the sign-in with a call or text to your new number.
 
@@ -31,7 +31,7 @@ enum DraftTemplates {
             <tr><td>before</td><td><code>{{oldNumber}}</code></td></tr>
             <tr><td>now</td><td><code>{{newNumber}}</code></td></tr>
             </table>
-            <p>MFA is still on for your account; only the number changed.{{#smsSignIn}} You also sign in by text message: your sign-in number changed with it.{{/smsSignIn}}</p>
+            <p>MFA is still on for your account; only the number changed.{{#smsSignIn}} You also sign in by text message: your sign-in number changed with it.{{/smsSignIn}}{{#smsSignInNotMoved}} You also sign in by text message, but another account already signs in with this number, so text-message sign-in did not move to it; contact the helpdesk before you rely on it.{{/smsSignInNotMoved}}</p>
             <p>Please check that it works: sign out, sign in again, and approve the sign-in with a call or text to your new number.</p>
             <p>If you did not expect this change, or the number is not yours, contact the helpdesk at once: {{helpdesk}}.</p>
             <p>{{organization}}</p>
@@ -56,6 +56,11 @@ enum DraftTemplates {
               - {{{user}}}
             {{/sms}}
 
+            SMS sign-in did not follow: another user signs in by SMS with the new number ({{{smsNotUniqueCount}}}):
+            {{#smsNotUnique}}
+              - {{{user}}}
+            {{/smsNotUnique}}
+
             No MFA method besides phones ({{{noBackupCount}}}):
             {{#noBackup}}
               - {{{user}}}
@@ -74,6 +79,7 @@ enum DraftTemplates {
             <p>Changed: <b>{{changed}}</b> · Failed: <b>{{failed}}</b> · Needing attention: <b>{{attention}}</b> · Drafts: {{drafted}} · No usable e-mail: {{noMailCount}}</p>
             <h3>Failed</h3><ul>{{#failures}}<li>{{user}}: {{error}}</li>{{/failures}}</ul>
             <h3>SMS sign-in moved with the new number</h3><ul>{{#sms}}<li>{{user}}</li>{{/sms}}</ul>
+            <h3>SMS sign-in did not follow: another user signs in by SMS with the new number</h3><ul>{{#smsNotUnique}}<li>{{user}}</li>{{/smsNotUnique}}</ul>
             <h3>No MFA method besides phones</h3><ul>{{#noBackup}}<li>{{user}}</li>{{/noBackup}}</ul>
             <h3>No usable e-mail address</h3><ul>{{#noMail}}<li>{{user}}</li>{{/noMail}}</ul>
             </body></html>

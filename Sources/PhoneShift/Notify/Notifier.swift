@@ -65,9 +65,10 @@ public struct Notifier: Sendable {
         }
         let jobName = job.name
         let maskKey = try await store.maskKey()
-        let result = try await store.withRows(plan: plan.id) { next -> (Int, [String], [[String: String]], [String], [String]) in
+        let result = try await store.withRows(plan: plan.id) { next -> (Int, [String], [[String: String]], [String], [String], [String]) in
             var drafted = 0
             var noMail: [String] = [], failures: [[String: String]] = [], sms: [String] = [], noBackup: [String] = []
+            var smsNotUnique: [String] = []
             while let row = try next() {
                 guard row.runId == run.id else { continue }
                 let who = Sanitize.forMessage(row.userPrincipalName ?? row.user, limit: 120)
@@ -77,8 +78,11 @@ public struct Notifier: Sendable {
                 }
                 guard Reports.writtenOutcomes.contains(row.outcome ?? "") else { continue }
                 if row.reason.contains("no MFA method besides phones") { noBackup.append(who) }
-                let smsMoved = PlanRow.smsSignInFollows(row.smsSignIn) && row.action == .update
+                // Graph said after the write (read back) that SMS sign-in did not follow the number.
+                let smsNotMoved = row.outcome == "changed-not-unique"
+                let smsMoved = PlanRow.smsSignInFollows(row.smsSignIn) && row.action == .update && !smsNotMoved
                 if smsMoved { sms.append(who) }
+                if smsNotMoved { smsNotUnique.append(who) }
                 guard let address = MailAddress.usable(row.mail) else {
                     noMail.append(who)
                     continue
@@ -88,7 +92,7 @@ public struct Notifier: Sendable {
                     "displayName": row.displayName ?? row.userPrincipalName ?? row.user,
                     "oldNumber": old ?? "(none)", "newNumber": new ?? "", "phoneLabel": row.phoneType.label,
                     "changedAt": row.updated ?? "", "helpdesk": settings.helpdesk, "organization": settings.organization ?? "",
-                    "smsSignIn": smsMoved, "userPrincipalName": row.userPrincipalName ?? row.user,
+                    "smsSignIn": smsMoved, "smsSignInNotMoved": smsNotMoved, "userPrincipalName": row.userPrincipalName ?? row.user,
                 ]
                 let draft = MailDraft(from: settings.from, replyTo: settings.replyTo,
                                       to: MailAddress(name: row.displayName, address: address),
@@ -102,15 +106,16 @@ public struct Notifier: Sendable {
                 try writer.commit()
                 drafted += 1
             }
-            return (drafted, noMail, failures, sms, noBackup)
+            return (drafted, noMail, failures, sms, noBackup, smsNotUnique)
         }
-        let (drafted, noMail, failures, sms, noBackup) = result
+        let (drafted, noMail, failures, sms, noBackup, smsNotUnique) = result
         let byResult = summary.byResult
         let changed = Reports.writtenOutcomes.reduce(0) { $0 + (byResult[$1] ?? 0) }
         let context: [String: Any] = [
             "jobName": jobName, "runId": run.id, "runStatus": run.status, "runStarted": run.started, "runFinished": run.finished ?? "(not finished)",
             "changed": changed, "failed": failures.count, "attention": summary.attentionCount, "drafted": drafted,
             "failures": failures, "sms": sms.map { ["user": $0] }, "smsCount": sms.count,
+            "smsNotUnique": smsNotUnique.map { ["user": $0] }, "smsNotUniqueCount": smsNotUnique.count,
             "noBackup": noBackup.map { ["user": $0] }, "noBackupCount": noBackup.count,
             "noMail": noMail.map { ["user": $0] }, "noMailCount": noMail.count,
         ]

@@ -66,7 +66,9 @@ public struct PlanRow: Sendable, Equatable {
     public static func smsSignInFollows(_ state: String?) -> Bool {
         state.map(smsSignInFollowingStates.contains) ?? false
     }
-    static let smsSignInFollowingStates = ["ready", "phoneNumberNotUnique", "notEnabled"]
+    /// `notConfigured`: enabled by policy, needing further action (GRAPH.md) — Graph still
+    /// tries to register a new mobile for it.
+    static let smsSignInFollowingStates = ["ready", "phoneNumberNotUnique", "notEnabled", "notConfigured"]
 
     public init(line: Int, user: String, userId: String? = nil, userPrincipalName: String? = nil, displayName: String? = nil,
                 mail: String? = nil, phoneType: PhoneType, before: String? = nil, target: String?, action: PlanAction,

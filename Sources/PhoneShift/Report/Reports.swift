@@ -66,14 +66,18 @@ public enum Reports {
         try ReportPage(summary: summary, job: job, attention: attention, fullNumbers: full).write(to: html)
         let lines = try await store.rerunLines(plan: plan.id)
         var failures: String?
+        // "Point sheet.path at failures.csv" is what the README tells admins: then failures.csv
+        // is the plan's own sheet, and is never written over or deleted (resume needs it).
+        let failuresPath = folder + "/failures.csv"
+        let failuresIsSheet = !plan.sheetHash.isEmpty && AtomicFileWriter.sameFile(failuresPath, plan.sheetPath)
         if !lines.isEmpty, !plan.sheetHash.isEmpty {  // (a rollback plan has no sheet)
-            let path = folder + "/failures.csv"
+            let path = failuresIsSheet ? folder + "/failures-of-plan-\(plan.id).csv" : failuresPath
             let options = try job.validationOptions()
             try await runOnThread { try writeFailures(sheet: plan.sheetPath, options: options.reader, lines: lines, to: path) }
             failures = path
         } else {
-            // A failures.csv of an earlier run would now be wrong.
-            unlink(folder + "/failures.csv")
+            // A failures.csv of an earlier run would now be wrong (unless it is this plan's sheet).
+            if !failuresIsSheet { unlink(failuresPath) }
         }
         return ReportSet(summary: summary, csv: csv, json: json, html: html, failures: failures, failureRows: lines.count)
     }

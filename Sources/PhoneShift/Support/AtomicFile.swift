@@ -37,16 +37,18 @@ public final class AtomicFileWriter {
         }
     }
 
-    /// Refuses an output that is one of the inputs (the same file, by any name).
-    public static func checkNotInput(_ output: String, inputs: [String]) throws {
-        var out = stat()
-        guard stat(output, &out) == 0 else { return }
-        for input in inputs {
-            var info = stat()
-            if stat(input, &info) == 0 && info.st_dev == out.st_dev && info.st_ino == out.st_ino {
-                throw PhoneShiftError(.cannotWriteOutput, "the output '\(output)' is the input '\(input)'; writing it would destroy the sheet. Choose another file")
-            }
+    /// Refuses an output that is one of the inputs (the same file, by any name); `what` names
+    /// the input in the message.
+    public static func checkNotInput(_ output: String, inputs: [String], what: String = "the sheet") throws {
+        for input in inputs where sameFile(output, input) {
+            throw PhoneShiftError(.cannotWriteOutput, "the output '\(Sanitize.forMessage(output, limit: 200))' is the input '\(Sanitize.forMessage(input, limit: 200))'; writing it would destroy \(what). Choose another file")
         }
+    }
+
+    /// Both paths exist and name one file (by any name: links, `..`, another spelling).
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 
     deinit {
