@@ -25,6 +25,10 @@ public struct EmulatorOptions: Sendable {
     /// The national cloud this emulator stands for: `global`, `usgov`, `usgovdod` or `china`.
     /// It sets the token scope the identity endpoint expects and the endpoints available.
     public var cloud: String = "global"
+    /// Role assignments and eligibilities honour `$expand=principal` (documented). False
+    /// stands in for answers without the expanded principal (a principal Graph cannot expand):
+    /// a client must then look the principal up, not guess its type.
+    public var expandsRolePrincipals = true
     /// Certificates registered on the app (PEM), for client assertions.
     public var clientCertificates: [String] = []
 

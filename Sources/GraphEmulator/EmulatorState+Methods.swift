@@ -110,7 +110,7 @@ extension EmulatorState {
             CallResult(response: error(400, code, message, context: context), user: nil)
         }
 
-        if segments.first == "directoryRoles" || segments.first == "roleManagement" || segments.first == "groups" {
+        if segments.first == "directoryRoles" || segments.first == "roleManagement" || segments.first == "groups" || segments.first == "directoryObjects" {
             guard method == "GET" else { return CallResult(response: error(405, "Request_BadRequest", "The method \(method) is not supported on this resource.", context: context)) }
             return directoryCall(segments: segments, params: params, base: base, context: context)
         }

@@ -31,6 +31,15 @@ extension EmulatorState {
         default:
             break
         }
+        if segments.count == 2, segments[0] == "directoryObjects" {
+            // directoryobject-get.md: any directory object by id, with its @odata.type.
+            guard hasPermission(OurChoices.readDirectoryObjectPermissions) else { return directoryDenied(context) }
+            guard let object = principalJSON(segments[1].lowercased()) ?? principalJSON(segments[1]) else {
+                return CallResult(response: error(404, "Request_ResourceNotFound",
+                    "Resource '\(segments[1])' does not exist or one of its queried reference-property objects are not present.", context: context))
+            }
+            return CallResult(response: json(200, object))
+        }
         if segments.count == 3, segments[0] == "groups", segments[2] == "transitiveMembers" || segments[2] == "members" {
             guard hasPermission(Permissions.readGroupMembers) else { return directoryDenied(context) }
             guard let group = tenant.group(segments[1]) else {
@@ -45,7 +54,7 @@ extension EmulatorState {
     }
 
     private func expandsPrincipal(_ params: [String: String]) -> Bool {
-        (params["$expand"] ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("principal") }
+        options.expandsRolePrincipals && (params["$expand"] ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("principal") }
     }
 
     /// One page of `items` (`$top`, `$skiptoken`), with `@odata.nextLink` while more remain.

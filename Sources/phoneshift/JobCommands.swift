@@ -63,9 +63,9 @@ struct PlanCommand: AsyncParsableCommand {
                                   notice: { printError("phoneshift: notice: \($0)") })
         }
         let result = outcome.result
-        print("Plan \(result.planId) for \(definition.name): \(result.rowCount) rows from \(definition.sheet.path)")
+        print("Plan \(result.planId) for \(definition.name): \(result.rowCount) rows from \(Sanitize.forMessage(definition.sheet.path, limit: 300))")
         printPlan(result, limit: showAll ? Int.max : 20)
-        print("Stored in \(definition.store); apply with: phoneshift apply \(job)")
+        print("Stored in \(Sanitize.forMessage(definition.store, limit: 300)); apply with: phoneshift apply \(Sanitize.forMessage(job, limit: 300))")
         if let tripped = outcome.valveTripped { printError("phoneshift: error: \(tripped)") }
         let status = outcome.exitStatus(detailed: detailedExitcode)
         if status != 0 { throw ExitCode(status) }
@@ -207,7 +207,7 @@ struct StatusCommand: AsyncParsableCommand {
             return
         }
         let p = try await store.progress(plan: plan.id)
-        print("Job \(definition.name): plan \(plan.id) of \(plan.created), \(plan.rows) rows from \(plan.sheetPath)")
+        print("Job \(definition.name): plan \(plan.id) of \(plan.created), \(plan.rows) rows from \(Sanitize.forMessage(plan.sheetPath, limit: 300))")
         print("Plan:     " + p.byAction.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
         print("State:    " + p.byState.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
         print("Outcomes: " + p.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))

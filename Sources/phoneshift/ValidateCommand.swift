@@ -96,7 +96,7 @@ struct ValidateCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
             print(summary.render(), terminator: "")
-            if let output { print("Row-by-row results: \(output)") }
+            if let output { print("Row-by-row results: \(Sanitize.forMessage(output, limit: 300))") }
         }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }

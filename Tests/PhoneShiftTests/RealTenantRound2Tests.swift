@@ -97,4 +97,57 @@ extension EngineTests {
             #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == before)
         }
     }
+
+    @Test("Control characters in a sheet's file name never reach the terminal: validate's Sheet line and plan's 'rows from' show them as ?")
+    func controlCharactersInFileNames() async throws {
+        let f = try await EngineFixture(syntheticUsers: 1)
+        defer { Task { await f.stop() } }
+        let name = "sheet\u{1B}[2J\rforged.csv"
+        _ = f.dir.file(name, "UPN,Phone\nbench1@contoso.com,\(EngineFixture.newNumber(1))\n")
+        let validate = try await f.phoneshift(["validate", f.dir.path + "/" + name])
+        #expect(validate.status == 0, "\(validate.stderr)")
+        #expect(validate.stdout.contains("sheet?[2J?forged.csv"), "\(validate.stdout)")
+        _ = f.writeJob(writesPerSecond: 50)
+        // The job names the same file; YAML's "\e" and "\r" escapes are ESC and CR.
+        let text = try String(contentsOfFile: f.jobPath, encoding: .utf8).replacingOccurrences(of: "path: sheet.csv", with: "path: \"sheet\\e[2J\\rforged.csv\"")
+        _ = f.dir.file("job.yaml", text)
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        #expect(plan.stdout.contains("sheet?[2J?forged.csv"), "\(plan.stdout)")
+        for output in [validate.stdout, validate.stderr, plan.stdout, plan.stderr] {
+            #expect(!output.contains("\u{1B}") && !output.contains("\r"))
+        }
+    }
+
+    @Test("A role assignment without its expanded principal: the principal is looked up (/directoryObjects), so a group is not taken for a user and its members stay protected; without the permission for it, plan fails closed naming it")
+    func principalTypeNotAssumed() async throws {
+        func fixture(directoryRead: Bool) async throws -> EngineFixture {
+            try await EngineFixture(syntheticUsers: 2) { options in
+                options.expandsRolePrincipals = false
+                if directoryRead { options.permissions.insert("Directory.Read.All") }
+                let bench1 = options.seed.users[options.seed.users.count - 2].id
+                options.seed.groups = (options.seed.groups ?? []) + [
+                    .init(id: "5f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e", displayName: "Helpdesk Admins", members: [bench1], roles: ["User Administrator"]),
+                ]
+            }
+        }
+        let f = try await fixture(directoryRead: true)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 2)
+        _ = f.writeJob(writesPerSecond: 50)
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        let rows = try await f.storeRows()
+        #expect(rows[2]?.action == .blocked && rows[2]?.reason.contains("through group Helpdesk Admins") == true, "\(String(describing: rows[2]))")
+        #expect(rows[3]?.action == .update)
+        #expect(try await f.requests().contains { ($0["path"] as? String ?? "").contains("/directoryObjects/") })
+        // The same tenant, the app without Directory.Read.All: no guess, no plan.
+        let g = try await fixture(directoryRead: false)
+        defer { Task { await g.stop() } }
+        _ = g.writeSheet(count: 2)
+        _ = g.writeJob(writesPerSecond: 50)
+        let refused = try await g.phoneshift(["plan", g.jobPath])
+        #expect(refused.status == 4 && refused.stderr.contains("Directory.Read.All"), "\(refused.stdout) \(refused.stderr)")
+        #expect(try await g.storeRows().values.allSatisfy { $0.action != .update })
+    }
 }

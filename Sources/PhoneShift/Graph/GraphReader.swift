@@ -241,16 +241,32 @@ struct GraphReader: Sendable {
                 guard let principalId = (item["principalId"] as? String)?.lowercased() else { continue }
                 let definition = (item["roleDefinitionId"] as? String)?.lowercased() ?? ""
                 let role = (names[definition] ?? "role \(definition)") + (eligible ? " (eligible)" : "")
-                let principal = item["principal"] as? [String: Any]
-                let type = principal?["@odata.type"] as? String ?? "#microsoft.graph.user"
+                var principal = item["principal"] as? [String: Any]
+                if principal?["@odata.type"] as? String == nil {
+                    // Not expanded: look the principal up instead of guessing that it is a user
+                    // (a group taken for a user would leave its members unprotected).
+                    let r = try await client.send("GET", "/directoryObjects/\(Self.pathComponent(principalId))?$select=id,displayName")
+                    switch r.status {
+                    case 200: principal = r.object
+                    case 404: continue  // deleted since: no account left to protect
+                    default: return .failure(RoleReadFailure(error: r.failure(), need: .readDirectoryObjects))
+                    }
+                }
+                let type = principal?["@odata.type"] as? String ?? ""
                 switch type {
                 case "#microsoft.graph.group":
                     let name = principal?["displayName"] as? String ?? principalId
                     groups[principalId, default: (name, [])].roles.append(role)
                 case "#microsoft.graph.user":
                     out[principalId, default: []].append(role)
+                case "#microsoft.graph.servicePrincipal":
+                    continue  // applications hold no phone methods
                 default:
-                    continue  // service principals hold no phone methods
+                    // Fail closed: a role holder of a kind PhoneShift does not know.
+                    return .failure(RoleReadFailure(error: GraphError(
+                        kind: .http, status: nil, code: "unknownPrincipalType",
+                        message: "the role \(role) is held by directory object \(principalId) of type '\(Sanitize.forMessage(type, limit: 80))', which PhoneShift cannot check for admins",
+                        requestId: nil, clientRequestId: nil), need: .readRoleAssignments))
                 }
             }
         }

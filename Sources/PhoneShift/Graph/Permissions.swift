@@ -4,6 +4,8 @@ import Foundation
 /// (least privileged first, from each API's permissions table on learn.microsoft.com).
 public enum GraphNeed: String, Sendable, CaseIterable {
     case readUsers, readPhoneMethods, readAllMethods, writePhoneMethods, readRoleAssignments, readRoleEligibility, readGroupMembers
+    /// `GET /directoryObjects/{id}`: only when a role assignment comes back without its principal.
+    case readDirectoryObjects
 
     public var permissions: [String] {
         switch self {
@@ -18,6 +20,7 @@ public enum GraphNeed: String, Sendable, CaseIterable {
                                     "RoleEligibilitySchedule.ReadWrite.Directory", "RoleManagement.Read.All", "RoleManagement.ReadWrite.Directory"]
         case .readGroupMembers: ["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "GroupMember.ReadWrite.All",
                                  "Group.ReadWrite.All", "Directory.ReadWrite.All"]
+        case .readDirectoryObjects: ["Directory.Read.All", "Directory.ReadWrite.All"]
         }
     }
 
@@ -39,6 +42,7 @@ public enum GraphNeed: String, Sendable, CaseIterable {
         case .readRoleAssignments: "find admin accounts (active role assignments)"
         case .readRoleEligibility: "find admin accounts (PIM-eligible roles)"
         case .readGroupMembers: "find admins who hold a role through a group"
+        case .readDirectoryObjects: "tell what kind of account holds a role when Graph did not say"
         }
     }
 

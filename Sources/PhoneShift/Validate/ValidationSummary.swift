@@ -60,7 +60,8 @@ public struct ValidationSummary: Sendable, Codable, Equatable {
 
     /// The summary for a terminal.
     public func render(problemsShown: Int = 10) -> String {
-        var out = "Sheet: \(sheet) (\(encoding), delimiter '\(delimiter)')\n"
+        // A file name may hold control characters (ESC, CR): never sent to the terminal as they are.
+        var out = "Sheet: \(Sanitize.forMessage(sheet, limit: 300)) (\(encoding), delimiter '\(delimiter)')\n"
         for note in columnNotes { out += "  \(Sanitize.forMessage(note, limit: 300))\n" }
         out += "Rows: \(rows)  ok: \(count(of: .ok))  warning: \(count(of: .warning))  "
             + "invalid: \(count(of: .invalid))  conflict: \(count(of: .conflict))\n"
