@@ -14,11 +14,11 @@ public enum OurChoices {
     public static let premiumLicenseCode = "AadPremiumLicenseRequired"
     public static let premiumLicenseMessage = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
 
-    /// `GET /directoryObjects/{id}` for an application: we take Directory.Read.All (or
-    /// ReadWrite) as its permission, as directoryobject-getbyids lists it; the get page's own
-    /// table was not at hand. A client needs it only when a role assignment comes back without
-    /// its expanded principal (`EmulatorOptions.expandsRolePrincipals: false`).
-    public static let readDirectoryObjectPermissions = ["Directory.Read.All", "Directory.ReadWrite.All"]
+    /// `GET /directoryObjects/{id}` for an application: Directory.Read.All, with no higher
+    /// permission listed (microsoft-graph-docs, includes/permissions/directoryobject-get-permissions.md).
+    /// Documented, kept here beside the choice that needs it: how often Graph returns a role
+    /// assignment without its expanded principal is not documented (`expandsRolePrincipals`).
+    public static let readDirectoryObjectPermissions = ["Directory.Read.All"]
 
     /// Error code for a phone method id the user does not have.
     public static let unknownMethodCode = "itemNotFound"

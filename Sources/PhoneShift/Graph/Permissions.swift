@@ -20,7 +20,8 @@ public enum GraphNeed: String, Sendable, CaseIterable {
                                     "RoleEligibilitySchedule.ReadWrite.Directory", "RoleManagement.Read.All", "RoleManagement.ReadWrite.Directory"]
         case .readGroupMembers: ["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "GroupMember.ReadWrite.All",
                                  "Group.ReadWrite.All", "Directory.ReadWrite.All"]
-        case .readDirectoryObjects: ["Directory.Read.All", "Directory.ReadWrite.All"]
+        // directoryobject-get: Directory.Read.All; no higher permission is listed.
+        case .readDirectoryObjects: ["Directory.Read.All"]
         }
     }
 
