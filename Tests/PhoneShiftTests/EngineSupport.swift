@@ -64,6 +64,14 @@ final class EngineFixture: @unchecked Sendable {
             """)
     }
 
+    /// The job lines that make apply write notification drafts (for `writeJob(extra:)`).
+    static let notifyAfterApply = """
+        notify:
+          from: Contoso IT <it@contoso.com>
+          helpdesk: "ext. 4400"
+          afterApply: true
+        """
+
     var storePath: String { dir.path + "/out/test.sqlite" }
     var jobPath: String { dir.path + "/job.yaml" }
 

@@ -39,12 +39,7 @@ extension EngineTests {
         var sheet = "UPN,Phone\n"
         for i in 31...35 { sheet += "bench\(i)@contoso.com,+1 4255\(String(format: "%06d", i))\n" }
         _ = f.dir.file("sheet.csv", sheet)
-        _ = f.writeJob(writesPerSecond: 400, extra: """
-            notify:
-              from: Contoso IT <it@contoso.com>
-              helpdesk: "ext. 4400"
-              afterApply: true
-            """)
+        _ = f.writeJob(writesPerSecond: 400, extra: EngineFixture.notifyAfterApply)
         let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
         let apply = try await f.phoneshift(["apply", f.jobPath])

@@ -151,12 +151,7 @@ extension EngineTests {
         defer { Task { await f.stop() } }
         // bench1 keeps its number (it is not in the sheet).
         _ = f.dir.file("sheet.csv", "UPN,Phone\n" + (2...20).map { "bench\($0)@contoso.com,\(EngineFixture.newNumber($0))" }.joined(separator: "\n") + "\n")
-        _ = f.writeJob(writesPerSecond: 200, extra: """
-            notify:
-              from: Contoso IT <it@contoso.com>
-              helpdesk: "ext. 4400"
-              afterApply: true
-            """)
+        _ = f.writeJob(writesPerSecond: 200, extra: EngineFixture.notifyAfterApply)
         let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 0, "\(plan.stderr)")
         #expect(plan.stdout.contains("SMS sign-in: 2 of these users sign in by SMS"), "\(plan.stdout)")

@@ -271,7 +271,7 @@ public struct Executor: Sendable {
                                        reader: GraphReader) async throws -> RowUpdate? {
         for delay in [0] + notUniqueRereadDelays {
             if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
-            guard case .success(let live) = try await reader.phoneMethodsWithState(of: row.userId ?? "") else { return nil }
+            guard case .success(let live) = try await reader.phoneMethods(of: row.userId ?? "") else { return nil }
             guard sameNumber(live.phones[.mobile], target) else { continue }
             guard live.smsSignIn[.mobile] == "phoneNumberNotUnique" else { return nil }
             return RowUpdate(line: row.line, state: .done, outcome: "changed-not-unique", attempts: attempts,

@@ -142,11 +142,7 @@ struct GraphReader: Sendable {
     }
 
     /// The phone methods with their SMS sign-in states (`/phoneMethods`, one read).
-    func phoneMethodsWithState(of userId: String) async throws -> Result<LiveMethods, GraphError> {
-        try await phoneMethods(of: userId)
-    }
-
-    private func phoneMethods(of userId: String) async throws -> Result<LiveMethods, GraphError> {
+    func phoneMethods(of userId: String) async throws -> Result<LiveMethods, GraphError> {
         let r = try await client.send("GET", Self.userPath(userId) + "/authentication/phoneMethods")
         guard r.status == 200 else { return .failure(r.failure()) }
         var out = LiveMethods(phones: [:], smsSignIn: [:], others: nil)
@@ -226,6 +222,8 @@ struct GraphReader: Sendable {
         }
         var out: [String: [String]] = [:]
         var groups: [String: (name: String, roles: [String])] = [:]
+        // Principals looked up because Graph did not expand them (nil: gone), once each.
+        var lookedUp: [String: [String: Any]?] = [:]
         for (path, eligible) in [("/roleManagement/directory/roleAssignments?$expand=principal", false),
                                  ("/roleManagement/directory/roleEligibilitySchedules?$expand=principal", true)] {
             let items: [[String: Any]]
@@ -245,12 +243,16 @@ struct GraphReader: Sendable {
                 if principal?["@odata.type"] as? String == nil {
                     // Not expanded: look the principal up instead of guessing that it is a user
                     // (a group taken for a user would leave its members unprotected).
-                    let r = try await client.send("GET", "/directoryObjects/\(Self.pathComponent(principalId))?$select=id,displayName")
-                    switch r.status {
-                    case 200: principal = r.object
-                    case 404: continue  // deleted since: no account left to protect
-                    default: return .failure(RoleReadFailure(error: r.failure(), need: .readDirectoryObjects))
+                    if lookedUp[principalId] == nil {
+                        let r = try await client.send("GET", "/directoryObjects/\(Self.pathComponent(principalId))?$select=id,displayName")
+                        switch r.status {
+                        case 200: lookedUp[principalId] = .some(r.object)
+                        case 404: lookedUp[principalId] = .some(nil)  // deleted since: no account left to protect
+                        default: return .failure(RoleReadFailure(error: r.failure(), need: .readDirectoryObjects))
+                        }
                     }
+                    guard let found = lookedUp[principalId] ?? nil else { continue }
+                    principal = found
                 }
                 let type = principal?["@odata.type"] as? String ?? ""
                 switch type {

@@ -537,10 +537,13 @@ struct YAMLMap {
 
     func has(_ k: String) -> Bool { value(k) != nil }
 
+    /// What turns a valve off (`limit`, `percent`).
+    static let offWords: Set<String> = ["off", "none", "false", "no"]
+
     /// A whole number from 0 up, or `off` / `none` (nil: the valve is off).
     func limit(_ k: String) throws -> Int? {
         guard let text = try string(k) else { return nil }
-        if ["off", "none", "false", "no"].contains(text.lowercased()) { return nil }
+        if Self.offWords.contains(text.lowercased()) { return nil }
         guard let i = Int(text), i >= 0 else {
             throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a whole number from 0 up (or off), got '\(Sanitize.forMessage(text, limit: 40))'")
         }
@@ -550,7 +553,7 @@ struct YAMLMap {
     /// A percentage from 0 to 100, or `off` / `none` (nil: the valve is off).
     func percent(_ k: String) throws -> Double? {
         guard let text = try string(k) else { return nil }
-        if ["off", "none", "false", "no"].contains(text.lowercased()) { return nil }
+        if Self.offWords.contains(text.lowercased()) { return nil }
         guard let d = Double(text.hasSuffix("%") ? String(text.dropLast()) : text), d.isFinite, d >= 0, d <= 100 else {
             throw PhoneShiftError(.badSetting, "\(file): \(key(k)) (line \(line(k))): expected a percentage from 0 to 100 (or off), got '\(Sanitize.forMessage(text))'")
         }

@@ -1,11 +1,16 @@
 import Crypto
 import Foundation
 
+extension Sequence<UInt8> {
+    /// The bytes as lowercase hex, two digits each.
+    var lowercaseHex: String { map { String(format: "%02x", $0) }.joined() }
+}
+
 /// SHA-256 of a whole file (swift-crypto), for the sheet fingerprint that ties a plan to its sheet.
 public enum FileDigest {
     /// The digest of `text`'s UTF-8 bytes as lowercase hex.
     public static func hex(of bytes: some DataProtocol) -> String {
-        Crypto.SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        Crypto.SHA256.hash(data: bytes).lowercaseHex
     }
 
     /// The digest of a whole file, read in 64 KiB chunks. Throws `unreadableFile`.
@@ -21,6 +26,6 @@ public enum FileDigest {
             if n > 0 { chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) } }
             if n < chunk.count { break }
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().lowercaseHex
     }
 }

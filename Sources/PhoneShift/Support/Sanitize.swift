@@ -37,7 +37,7 @@ public enum PhoneMask {
         /// A new random key (for a store that has none yet, or an output made without a store).
         public static func random() -> Key { Key(key: SymmetricKey(size: .bits256)) }
         /// The form kept in the store.
-        public var hex: String { key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } }
+        public var hex: String { key.withUnsafeBytes { $0.lowercaseHex } }
         static func bytes(_ hex: String) -> [UInt8]? {
             var out: [UInt8] = []
             var it = hex.utf8.makeIterator()
@@ -101,6 +101,6 @@ public enum PhoneMask {
     static func fingerprint(_ number: String, key: Key, length: Int) -> String {
         let digits = number.filter(\.isNumber)
         let mac = HMAC<Crypto.SHA256>.authenticationCode(for: Data(digits.utf8), using: key.key)
-        return String(Data(mac).map { String(format: "%02x", $0) }.joined().prefix(length))
+        return String(Data(mac).lowercaseHex.prefix(length))
     }
 }
