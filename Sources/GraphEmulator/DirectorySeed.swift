@@ -57,6 +57,9 @@ public struct DirectorySeed: Codable, Sendable {
         public var smsSignInEnabled: Bool? = nil
         /// The first this many reads of the user answer 202 Accepted (background work pending).
         public var acceptedReads: Int? = nil
+        /// The first this many reads of the user (or their methods) answer 503: Graph could not
+        /// serve them for the moment (a test of rows plan could not read).
+        public var unavailableReads: Int? = nil
     }
     /// A group. A role-assignable group may hold directory roles; its members (users or
     /// other groups, by id) then hold them too.
@@ -67,20 +70,46 @@ public struct DirectorySeed: Codable, Sendable {
         public var members: [String]
         public var roles: [String]?
         public var eligibleRoles: [String]?
+        /// Current owners (user ids).
+        public var owners: [String]?
+        /// PIM for Groups: principals eligible to become a member, or an owner, of the group
+        /// (not members until they activate).
+        public var eligibleMembers: [String]?
+        public var eligibleOwners: [String]?
         public init(id: String, displayName: String, isAssignableToRole: Bool? = true, members: [String],
-                    roles: [String]? = nil, eligibleRoles: [String]? = nil) {
+                    roles: [String]? = nil, eligibleRoles: [String]? = nil, owners: [String]? = nil,
+                    eligibleMembers: [String]? = nil, eligibleOwners: [String]? = nil) {
             self.id = id
             self.displayName = displayName
             self.isAssignableToRole = isAssignableToRole
             self.members = members
             self.roles = roles
             self.eligibleRoles = eligibleRoles
+            self.owners = owners
+            self.eligibleMembers = eligibleMembers
+            self.eligibleOwners = eligibleOwners
+        }
+    }
+    /// An administrative unit. Members of one with `isMemberManagementRestricted` cannot be
+    /// changed by an application, whatever its permissions (admin-units-restricted-management).
+    public struct AdministrativeUnitSeed: Codable, Sendable {
+        public var id: String
+        public var displayName: String
+        public var isMemberManagementRestricted: Bool?
+        /// Direct members: user or group ids.
+        public var members: [String]
+        public init(id: String, displayName: String, isMemberManagementRestricted: Bool? = true, members: [String]) {
+            self.id = id
+            self.displayName = displayName
+            self.isMemberManagementRestricted = isMemberManagementRestricted
+            self.members = members
         }
     }
 
     public var tenant: Tenant
     public var users: [UserSeed]
     public var groups: [GroupSeed]? = nil
+    public var administrativeUnits: [AdministrativeUnitSeed]? = nil
 
     /// Reads a seed file; the error names the file and what is wrong.
     public static func load(path: String) throws -> DirectorySeed {

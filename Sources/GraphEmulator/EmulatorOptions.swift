@@ -46,7 +46,8 @@ public struct EmulatorOptions: Sendable {
     public static let defaultClientSecret = "phoneshift-emulator-secret"
     /// What a PhoneShift app is granted in a well-set-up tenant (least privilege).
     public static let defaultPermissions: Set<String> = ["UserAuthenticationMethod.ReadWrite.All", "User.Read.All",
-                                                         "RoleManagement.Read.Directory", "GroupMember.Read.All"]
+                                                         "RoleManagement.Read.Directory", "GroupMember.Read.All",
+                                                         "PrivilegedEligibilitySchedule.Read.AzureADGroup", "AdministrativeUnit.Read.All"]
 
     public init(seed: DirectorySeed, host: String = "127.0.0.1", port: Int = 0,
                 clientId: String = EmulatorOptions.defaultClientId,

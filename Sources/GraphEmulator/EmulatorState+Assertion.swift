@@ -63,15 +63,23 @@ extension EmulatorState {
               let signature = RegisteredCertificate.decodeBase64URL(parts[2]) else {
             return AssertionFailure(code: 50027, text: "JWT token is invalid or malformed.")
         }
-        let thumbprint = header["x5t#S256"] as? String ?? header["x5t"] as? String ?? ""
-        guard let certificate = registeredCertificates.first(where: { $0.sha256 == thumbprint || $0.sha1 == thumbprint }) else {
-            return AssertionFailure(code: 700027, text: "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '\(thumbprint)']")
-        }
+        // OurChoices.assertionThumbprintPairing: PS256 names its key by x5t#S256, RS256 by x5t.
         let padding: _RSA.Signing.Padding
+        let thumbprint: String
+        let matches: (RegisteredCertificate) -> Bool
         switch header["alg"] as? String {
-        case "RS256": padding = .insecurePKCS1v1_5
-        case "PS256": padding = .PSS
+        case "RS256":
+            padding = .insecurePKCS1v1_5
+            thumbprint = header["x5t"] as? String ?? header["x5t#S256"] as? String ?? ""
+            matches = { $0.sha1 == thumbprint }
+        case "PS256":
+            padding = .PSS
+            thumbprint = header["x5t#S256"] as? String ?? header["x5t"] as? String ?? ""
+            matches = { $0.sha256 == thumbprint }
         default: return AssertionFailure(code: 700027, text: "Client assertion contains an invalid signature. [Reason - The algorithm is not supported.]")
+        }
+        guard let certificate = registeredCertificates.first(where: matches) else {
+            return AssertionFailure(code: 700027, text: "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '\(thumbprint)']")
         }
         let digest = SHA256.hash(data: Data((parts[0] + "." + parts[1]).utf8))
         guard certificate.key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: digest, padding: padding) else {

@@ -79,6 +79,12 @@ extension EmulatorState {
                                          "Directory.ReadWrite.All"]
         static let readGroupMembers = ["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "GroupMember.ReadWrite.All",
                                        "Group.ReadWrite.All", "Directory.ReadWrite.All"]
+        /// PIM for Groups eligibility schedules (privilegedaccessgroup-list-eligibilityschedules).
+        static let readGroupEligibility = ["PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"]
+        /// Administrative units and their members (directory-list-administrativeunits,
+        /// administrativeunit-list-members).
+        static let readAdministrativeUnits = ["AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All", "Directory.Read.All",
+                                              "Directory.ReadWrite.All"]
     }
 
     /// The 403 of directory endpoints (users, groups, roles).
@@ -110,7 +116,7 @@ extension EmulatorState {
             CallResult(response: error(400, code, message, context: context), user: nil)
         }
 
-        if segments.first == "directoryRoles" || segments.first == "roleManagement" || segments.first == "groups" || segments.first == "directoryObjects" {
+        if ["directoryRoles", "roleManagement", "groups", "directoryObjects", "identityGovernance", "directory"].contains(segments.first ?? "") {
             guard method == "GET" else { return CallResult(response: error(405, "Request_BadRequest", "The method \(method) is not supported on this resource.", context: context)) }
             return directoryCall(segments: segments, params: params, base: base, context: context)
         }
@@ -136,6 +142,11 @@ extension EmulatorState {
         let phoneMethodId: String? = rest.count == 3 && rest[0] == "authentication" && rest[1] == "phoneMethods" ? rest[2] : nil
         let path = phoneMethodId == nil ? rest.joined(separator: "/") : "authentication/phoneMethods/{id}"
         let phones = user.visiblePhones(at: context.now)
+        if method == "GET", user.unavailableReads > 0 {
+            tenant.users[index].unavailableReads -= 1
+            return CallResult(response: error(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.",
+                                              context: context, headers: [("Retry-After", "1")]), user: user.id)
+        }
         var result: CallResult
         switch (method, path) {
         case ("GET", ""):
@@ -179,6 +190,8 @@ extension EmulatorState {
             result = CallResult(response: json(200, withContext(phoneJSON(phone), "\(base)/$metadata#users('\(user.id)')/authentication/phoneMethods/$entity")))
         case ("POST", "authentication/phoneMethods"), ("PATCH", "authentication/phoneMethods/{id}"):
             guard hasPermission(Permissions.writePhoneMethods) else { return methodsDenied(context) }
+            // OurChoices.restrictedWriteAnswer: refused exactly as a missing permission is.
+            if tenant.isRestricted(userId: user.id) { return CallResult(response: methodsDenied(context).response, user: user.id) }
             guard let document = JSON.parse(body), case .object = document else {
                 return badRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", code: "BadRequest")
             }
@@ -214,6 +227,7 @@ extension EmulatorState {
         case ("DELETE", "authentication/phoneMethods/{id}"):
             let methodId = phoneMethodId!
             guard hasPermission(Permissions.writePhoneMethods) else { return methodsDenied(context) }
+            if tenant.isRestricted(userId: user.id) { return CallResult(response: methodsDenied(context).response, user: user.id) }
             do {
                 try tenant.deletePhone(user: index, methodId: methodId)
                 result = CallResult(response: EmulatorResponse(status: 204, headers: [], body: []))

@@ -28,8 +28,50 @@ extension EmulatorState {
             for grant in tenant.grants { names.insert(grant.role) }
             return page(names.sorted().map(roleDefinitionJSON), path: "roleManagement/directory/roleDefinitions",
                         context: "roleManagement/directory/roleDefinitions", params: params, base: base, call: context)
+        case ["identityGovernance", "privilegedAccess", "group", "eligibilitySchedules"]:
+            guard hasPermission(Permissions.readGroupEligibility) else { return directoryDenied(context) }
+            if let refused = premiumLicenseRequired(context) { return refused }
+            let filter = params["$filter"] ?? ""
+            let groupId = Self.filterValue(filter, property: "groupId"), principalId = Self.filterValue(filter, property: "principalId")
+            guard groupId != nil || principalId != nil else {
+                return CallResult(response: error(400, "BadRequest", OurChoices.groupEligibilityFilterMessage, context: context))
+            }
+            let items = tenant.groupEligibilities.filter { e in
+                (groupId.map { $0.lowercased() == e.groupId } ?? true) && (principalId.map { $0.lowercased() == e.principalId } ?? true)
+            }
+            let expand = expandsPrincipal(params)
+            return page(items.map { e in
+                var pairs: [(String, JSON)] = [
+                    ("id", .string(e.id)), ("accessId", .string(e.accessId)), ("groupId", .string(e.groupId)),
+                    ("principalId", .string(e.principalId)), ("memberType", .string("direct")), ("status", .string("Provisioned")),
+                    ("createdUsing", .string(e.id)), ("createdDateTime", .string("2024-03-14T09:26:53Z")),
+                    ("scheduleInfo", .object([("startDateTime", .string("2024-03-14T09:26:53Z")),
+                                              ("expiration", .object([("type", .string("noExpiration"))]))])),
+                ]
+                if expand { pairs.append(("principal", principalJSON(e.principalId) ?? .null)) }
+                return .object(pairs)
+            }, path: "identityGovernance/privilegedAccess/group/eligibilitySchedules",
+               context: "identityGovernance/privilegedAccess/group/eligibilitySchedules", params: params, base: base, call: context)
+        case ["directory", "administrativeUnits"]:
+            guard hasPermission(Permissions.readAdministrativeUnits) else { return directoryDenied(context) }
+            if let filter = params["$filter"], filter.contains("isMemberManagementRestricted"), !OurChoices.filtersOnRestricted {
+                return CallResult(response: error(400, OurChoices.unsupportedQueryCode, "Unsupported or invalid query filter clause specified for property 'isMemberManagementRestricted' of resource 'AdministrativeUnit'.", context: context))
+            }
+            return page(tenant.administrativeUnits.map { a in
+                .object([("id", .string(a.id)), ("displayName", .string(a.displayName)), ("description", .null),
+                         ("isMemberManagementRestricted", a.isMemberManagementRestricted ? .bool(true) : .null), ("visibility", .null)])
+            }, path: "directory/administrativeUnits", context: "directory/administrativeUnits", params: params, base: base, call: context)
         default:
             break
+        }
+        if segments.count == 4, segments[0] == "directory", segments[1] == "administrativeUnits", segments[3] == "members" {
+            guard hasPermission(Permissions.readAdministrativeUnits) else { return directoryDenied(context) }
+            guard let unit = tenant.administrativeUnits.first(where: { $0.id == segments[2].lowercased() }) else {
+                return CallResult(response: error(404, "Request_ResourceNotFound",
+                    "Resource '\(segments[2])' does not exist or one of its queried reference-property objects are not present.", context: context))
+            }
+            return page(unit.members.compactMap(principalJSON), path: "directory/administrativeUnits/\(unit.id)/members",
+                        context: "directoryObjects", params: params, base: base, call: context)
         }
         if segments.count == 2, segments[0] == "directoryObjects" {
             // directoryobject-get.md: any directory object by id, with its @odata.type.
@@ -40,17 +82,26 @@ extension EmulatorState {
             }
             return CallResult(response: json(200, object))
         }
-        if segments.count == 3, segments[0] == "groups", segments[2] == "transitiveMembers" || segments[2] == "members" {
+        if segments.count == 3, segments[0] == "groups", ["transitiveMembers", "members", "owners"].contains(segments[2]) {
             guard hasPermission(Permissions.readGroupMembers) else { return directoryDenied(context) }
             guard let group = tenant.group(segments[1]) else {
                 return CallResult(response: error(404, "Request_ResourceNotFound",
                     "Resource '\(segments[1])' does not exist or one of its queried reference-property objects are not present.", context: context))
             }
-            let ids = segments[2] == "members" ? group.members : tenant.transitiveMembers(of: group.id)
+            let ids = segments[2] == "members" ? group.members : segments[2] == "owners" ? group.owners : tenant.transitiveMembers(of: group.id)
             return page(ids.compactMap(principalJSON), path: "groups/\(group.id)/\(segments[2])", context: "directoryObjects",
                         params: params, base: base, call: context)
         }
         return CallResult(response: error(400, "BadRequest", "Resource not found for the segment '\(segments.last ?? "")'.", context: context))
+    }
+
+    /// The value of `property eq '…'` in a `$filter` (nil when the filter does not have it).
+    static func filterValue(_ filter: String, property: String) -> String? {
+        let pattern = property + " eq '"
+        guard let start = filter.range(of: pattern, options: .caseInsensitive) else { return nil }
+        let rest = filter[start.upperBound...]
+        guard let end = rest.firstIndex(of: "'") else { return nil }
+        return String(rest[..<end])
     }
 
     private func expandsPrincipal(_ params: [String: String]) -> Bool {

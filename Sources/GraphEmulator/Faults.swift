@@ -16,6 +16,10 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     /// Share of requests that are carried out and whose answer is then lost (the connection
     /// drops before the response): a write that landed although its client never heard so.
     public var lostAnswerRate: Double = 0
+    /// Share of writes that are carried out and then answered `appliedThenStatus` (500, 502
+    /// or 503): a gateway that failed after Graph applied the write.
+    public var appliedThenErrorRate: Double = 0
+    public var appliedThenStatus = 502
     /// Share of requests answered only after `stallSeconds`.
     public var stallRate: Double
     public var stallSeconds: Double
@@ -60,6 +64,12 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             case "dropRate": s.dropRate = try rate()
             case "stallRate": s.stallRate = try rate()
             case "lostAnswerRate": s.lostAnswerRate = try rate()
+            case "appliedThenErrorRate": s.appliedThenErrorRate = try rate()
+            case "appliedThenStatus":
+                guard let d = value.doubleValue, [500, 502, 503].contains(Int(d)) else {
+                    throw EmulatorError("'appliedThenStatus' must be 500, 502 or 503")
+                }
+                s.appliedThenStatus = Int(d)
             case "stallSeconds": s.stallSeconds = try number()
             case "replicationLagSeconds": s.replicationLagSeconds = try number()
             case "notUniqueAnswers409":
@@ -91,6 +101,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             ("errorRates", .object(errorRates.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
             ("retryAfterSeconds", .number(retryAfterSeconds)), ("dropRate", .number(dropRate)),
             ("lostAnswerRate", .number(lostAnswerRate)),
+            ("appliedThenErrorRate", .number(appliedThenErrorRate)), ("appliedThenStatus", .int(appliedThenStatus)),
             ("stallRate", .number(stallRate)), ("stallSeconds", .number(stallSeconds)),
             ("replicationLagSeconds", .number(replicationLagSeconds)),
         ])

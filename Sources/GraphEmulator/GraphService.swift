@@ -80,6 +80,8 @@ public final class GraphService: Sendable, Responding {
         draw -= current.dropRate
         let loseAnswer = draw >= 0 && draw < current.lostAnswerRate
         draw -= current.lostAnswerRate
+        // A draw of its own: only writes can fail after they were applied.
+        let failAfterApply = request.method != "GET" && current.appliedThenErrorRate > 0 && Double.random(in: 0..<1) < current.appliedThenErrorRate
         var stall: Double?
         if draw < current.stallRate { stall = current.stallSeconds }
         draw -= current.stallRate
@@ -117,6 +119,11 @@ public final class GraphService: Sendable, Responding {
                 s.record(request, segments: segments, status: result.response.status, user: result.user, context: call)
                 return result.response
             }
+        }
+        if failAfterApply, (200..<300).contains(response.status) {
+            // Applied, then the gateway failed: the client hears only the 5xx.
+            // The request log keeps the write's real status (it landed).
+            response = injectedError(current.appliedThenStatus, retryAfter: current.retryAfterSeconds, context: context)
         }
         response = finish(response, context: context)
         if let stall { response.fault = .stall(seconds: stall) }

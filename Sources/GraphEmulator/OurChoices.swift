@@ -98,6 +98,13 @@ public enum OurChoices {
     /// could find documented: we answer both as 700027, invalid_client.
     public static let assertionAudienceError = 700027
     public static let assertionReplayError = 700027
+    /// Which thumbprint names the key: the certificate-credentials page documents PS256 with
+    /// `x5t#S256`; RS256 assertions naming the key by `x5t#S256` are refused AADSTS700027 "The
+    /// certificate with identifier used to sign the client assertion is not registered on
+    /// application" while `x5t` (base64url SHA-1) works (MicrosoftDocs/entra-docs PR 1301).
+    /// Our choice for the pairing the pages do not spell out: PS256 takes only `x5t#S256`,
+    /// RS256 only `x5t`; anything else is that 700027.
+    public static let assertionThumbprintPairing = true
     /// Clock skew allowed on `nbf` and `exp` (not documented; 5 minutes, as common).
     public static let assertionClockSkew = 300.0
 
@@ -107,4 +114,26 @@ public enum OurChoices {
     /// (learn.microsoft.com/answers/questions/922050, pointing at learn.microsoft.com/graph/throttling).
     /// The emulator's own quota 429s keep their Retry-After; this fault is the other kind.
     public static let injected429HasRetryAfter = false
+
+    /// A write to a member of a restricted management administrative unit. The page
+    /// (learn.microsoft.com/entra/identity/role-based-access-control/admin-units-restricted-management)
+    /// says application permissions "won't apply"; the answer is not documented. Our choice:
+    /// the same 403 `accessDenied` "Request Authorization failed" as a missing permission, so
+    /// that a client can only tell the two apart by asking Graph something else. Reads of the
+    /// user are not restricted. Only direct user members are protected (a group in such a
+    /// unit protects the group object, not its members).
+    public static let restrictedWriteLikeMissingPermission = true
+
+    /// `isMemberManagementRestricted` is listed on administrativeUnit without `$filter`
+    /// support (resources/administrativeunit): the emulator refuses a `$filter` on it with
+    /// `unsupportedQueryCode`, so a client lists the units and looks at the property.
+    public static let filtersOnRestricted = false
+
+    /// PIM for Groups eligibility schedules need a `$filter` on `groupId` or `principalId`
+    /// (privilegedaccessgroup-list-eligibilityschedules: "This method requires the $filter (eq)
+    /// query parameter to scope the request to a principalId or a groupId"). Without one, our
+    /// choice of answer: 400 `BadRequest` with this message (the page gives none). The
+    /// permission (PrivilegedEligibilitySchedule.Read.AzureADGroup) is checked first, then the
+    /// licence (`premiumLicenseCode`), then the filter.
+    public static let groupEligibilityFilterMessage = "The request must be filtered by groupId or principalId."
 }

@@ -51,6 +51,7 @@ struct UserState: Sendable {
     var defaultMethod: String?
     var smsSignInEnabled: Bool
     var acceptedReads: Int
+    var unavailableReads = 0
     /// What reads show until `until` (replication lag after a 409), when set.
     var stale: (until: Double, phones: [PhoneSlot: PhoneMethodState])? = nil
 
@@ -66,6 +67,23 @@ struct GroupState: Sendable {
     var displayName: String
     var isAssignableToRole: Bool
     /// Direct members: user or group ids (lowercase).
+    var members: [String]
+    var owners: [String] = []
+}
+
+/// A PIM for Groups eligibility: a principal may activate membership or ownership of a group.
+struct GroupEligibility: Sendable {
+    var id: String
+    var groupId: String
+    var principalId: String
+    /// `member` or `owner` (privilegedAccessGroupRelationships).
+    var accessId: String
+}
+
+struct AdministrativeUnitState: Sendable {
+    var id: String
+    var displayName: String
+    var isMemberManagementRestricted: Bool
     var members: [String]
 }
 
@@ -118,6 +136,8 @@ struct Tenant: Sendable {
     var groups: [GroupState]
     /// Every role assignment and eligibility, users' and groups'.
     var grants: [RoleGrant]
+    var groupEligibilities: [GroupEligibility] = []
+    var administrativeUnits: [AdministrativeUnitState] = []
     private var byId: [String: Int] = [:]
     private var groupById: [String: Int] = [:]
     private var byUPN: [String: Int] = [:]
@@ -150,11 +170,24 @@ struct Tenant: Sendable {
                 usageLocation: u.usageLocation, phones: phones, others: others, roles: u.roles ?? [],
                 defaultMethod: u.defaultMethod ?? (phones[.mobile] != nil ? OurChoices.defaultMethodWhenUnset : nil),
                 smsSignInEnabled: u.smsSignInEnabled ?? (OurChoices.smsSignInEnabledWhenReady && phones[.mobile]?.smsSignInState == "ready"),
-                acceptedReads: u.acceptedReads ?? 0)
+                acceptedReads: u.acceptedReads ?? 0, unavailableReads: u.unavailableReads ?? 0)
         }
         groups = (seed.groups ?? []).map { g in
             GroupState(id: g.id.lowercased(), displayName: g.displayName, isAssignableToRole: g.isAssignableToRole ?? false,
-                       members: g.members.map { $0.lowercased() })
+                       members: g.members.map { $0.lowercased() }, owners: (g.owners ?? []).map { $0.lowercased() })
+        }
+        for g in seed.groups ?? [] {
+            for (access, principals) in [("member", g.eligibleMembers ?? []), ("owner", g.eligibleOwners ?? [])] {
+                for p in principals {
+                    groupEligibilities.append(GroupEligibility(id: stableUUID("pimgroup:\(g.id):\(p):\(access)"), groupId: g.id.lowercased(),
+                                                               principalId: p.lowercased(), accessId: access))
+                }
+            }
+        }
+        administrativeUnits = (seed.administrativeUnits ?? []).map { a in
+            AdministrativeUnitState(id: a.id.lowercased(), displayName: a.displayName,
+                                    isMemberManagementRestricted: a.isMemberManagementRestricted ?? false,
+                                    members: a.members.map { $0.lowercased() })
         }
         var grants: [RoleGrant] = []
         func grant(_ principal: String, _ roles: [String]?, eligible: Bool) {
@@ -181,6 +214,12 @@ struct Tenant: Sendable {
             users[i].phones[.mobile] = mobile
         }
         reindex()
+    }
+
+    /// The user is a direct member of a restricted management administrative unit: an
+    /// application cannot change them (admin-units-restricted-management).
+    func isRestricted(userId: String) -> Bool {
+        administrativeUnits.contains { $0.isMemberManagementRestricted && $0.members.contains(userId.lowercased()) }
     }
 
     /// A group by id (case-insensitive).

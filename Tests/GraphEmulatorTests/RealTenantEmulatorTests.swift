@@ -89,7 +89,7 @@ struct RealTenantEmulatorTests {
         #expect(try await h.send("GET", "/v1.0/users/\(h.seed.users[2].id)", token: token).status == 200)
     }
 
-    @Test("Client assertions: a good one is accepted once (jti replay refused); unknown certificate 700027, expired 700024, wrong issuer 700021, wrong audience refused")
+    @Test("Client assertions: a good one is accepted once (jti replay refused); unknown certificate 700027, expired 700024, wrong issuer 700021, wrong audience refused; PS256 only with x5t#S256, RS256 only with x5t")
     func clientAssertions() async throws {
         let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let stranger = try _RSA.Signing.PrivateKey(keySize: .bits2048)
@@ -101,15 +101,17 @@ struct RealTenantEmulatorTests {
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)
         let thumbprint = b64url(Data(SHA256.hash(data: serializer.serializedBytes)))
+        let sha1 = b64url(Data(Insecure.SHA1.hash(data: serializer.serializedBytes)))
         let h = try await Harness { $0.clientCertificates = [try! certificate.serializeAsPEM().pemString] }
         defer { Task { await h.stop() } }
         let audience = h.base + "/\(h.tenantId)/oauth2/v2.0/token"
-        func assertion(signer: _RSA.Signing.PrivateKey = key, x5t: String = thumbprint, aud: String? = nil, iss: String = EmulatorOptions.defaultClientId,
-                       nbf: Double = Date().timeIntervalSince1970, exp: Double = Date().timeIntervalSince1970 + 300, jti: String = UUID().uuidString) throws -> String {
-            let header = b64url(try JSONSerialization.data(withJSONObject: ["alg": "RS256", "typ": "JWT", "x5t#S256": x5t]))
+        func assertion(signer: _RSA.Signing.PrivateKey = key, alg: String = "PS256", x5t: String = thumbprint, name: String = "x5t#S256", aud: String? = nil,
+                       iss: String = EmulatorOptions.defaultClientId, nbf: Double = Date().timeIntervalSince1970, exp: Double = Date().timeIntervalSince1970 + 300,
+                       jti: String = UUID().uuidString) throws -> String {
+            let header = b64url(try JSONSerialization.data(withJSONObject: ["alg": alg, "typ": "JWT", name: x5t]))
             let claims = b64url(try JSONSerialization.data(withJSONObject: ["aud": aud ?? audience, "iss": iss, "sub": iss, "jti": jti,
                                                                            "nbf": Int(nbf), "exp": Int(exp)]))
-            let signature = try signer.signature(for: SHA256.hash(data: Data((header + "." + claims).utf8)), padding: .insecurePKCS1v1_5)
+            let signature = try signer.signature(for: SHA256.hash(data: Data((header + "." + claims).utf8)), padding: alg == "RS256" ? .insecurePKCS1v1_5 : .PSS)
             return header + "." + claims + "." + b64url(signature.rawRepresentation)
         }
         func send(_ assertion: String) async throws -> Harness.Reply {
@@ -126,6 +128,11 @@ struct RealTenantEmulatorTests {
         #expect(code(try await send(try assertion(nbf: Date().timeIntervalSince1970 - 7200, exp: Date().timeIntervalSince1970 - 3600))) == 700024)
         #expect(code(try await send(try assertion(iss: "someone-else"))) == 700021)
         #expect(try await send(try assertion(aud: "https://login.microsoftonline.com/x/oauth2/v2.0/token")).status == 401)
+        // The documented pairings: PS256 with x5t#S256 (above), RS256 with x5t (SHA-1). RS256
+        // naming its key by x5t#S256 is refused as field reports show, and PS256 by x5t.
+        #expect(try await send(try assertion(alg: "RS256", x5t: sha1, name: "x5t")).status == 200)
+        #expect(code(try await send(try assertion(alg: "RS256"))) == 700027)
+        #expect(code(try await send(try assertion(alg: "PS256", x5t: sha1, name: "x5t"))) == 700027)
     }
 
     func b64url(_ data: Data) -> String {
