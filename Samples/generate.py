@@ -121,6 +121,28 @@ def make_directory(count=300):
         "users": users,
     }
 
+def add_protection(directory):
+    """Who a real tenant protects beyond role holders (no random draws: the rest stays as is).
+
+    - a restricted management administrative unit with one user of the migration sheet (an
+      executive): Graph lets no application change them; and an ordinary unit beside it;
+    - a role-assignable group holding Privileged Role Administrator, with one user PIM-eligible
+      to become its member (an admin in waiting) and one owner.
+    """
+    members = [u for u in directory["users"] if u["userType"] == "Member" and not u["roles"]]
+    executive, eligible, owner = members[20], members[33], members[34]
+    directory["administrativeUnits"] = [
+        {"id": "5f0d7d3e-8a51-4f7e-9b55-2c1b8e0a7c41", "displayName": "Executives (restricted)",
+         "isMemberManagementRestricted": True, "members": [executive["id"]]},
+        {"id": "0b8e6a52-3c9d-4e1f-a7b2-6d4c5e8f9a10", "displayName": "Sales EMEA",
+         "isMemberManagementRestricted": False, "members": [u["id"] for u in members[21:24]]},
+    ]
+    directory["groups"] = [
+        {"id": "c2a4f1e8-7b3d-4d6a-9e5c-1f8b2a7d3e90", "displayName": "Tier 0 role admins", "isAssignableToRole": True,
+         "members": [], "roles": ["Privileged Role Administrator"], "owners": [owner["id"]],
+         "eligibleMembers": [eligible["id"]]},
+    ]
+
 def write_csv(name, rows, delimiter=",", bom=False, newline="\n"):
     def cell(v):
         v = str(v)
@@ -135,6 +157,7 @@ def write_csv(name, rows, delimiter=",", bom=False, newline="\n"):
 
 def main():
     directory = make_directory()
+    add_protection(directory)
     with open(os.path.join(HERE, "directory.json"), "w", encoding="utf-8") as f:
         json.dump(directory, f, ensure_ascii=False, indent=1)
         f.write("\n")
@@ -151,6 +174,12 @@ def main():
             nsn = maker(rng)
             number = national(nsn) if k % 3 else "+%d %s" % (cc, nsn)
         rows.append([u["userPrincipalName"], country, number])
+    # An SMS sign-in collision: the first SMS sign-in user in the sheet is given the number
+    # another user (not in the sheet) signs in with; Graph saves it, SMS sign-in stays behind.
+    ready = lambda u: u["phoneMethods"] and u["phoneMethods"][0].get("smsSignInState") == "ready" and not u["roles"]
+    taker, holder = next((k, h) for k, u in enumerate(members[:250]) if ready(u) and k % 25 != 3 and k > 40
+                         for h in members[250:] if ready(h) and h["usageLocation"] == u["usageLocation"])
+    rows[1 + taker][2] = holder["phoneMethods"][0]["phoneNumber"]
     write_csv("migration-q3.csv", rows)
 
     # Nightly HR export: semicolons, BOM, CRLF, country names, employee ids, messy cells.

@@ -141,7 +141,7 @@ func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
     if let drafts = outcome.drafts { printDrafts(drafts) }
     if let verified = outcome.verified { printVerify(verified) }
     if let failures = outcome.reports.failures {
-        print("Rows to run again (failed, blocked, moved): \(outcome.reports.failureRows) in \(failures) — point a job's sheet.path at it and plan")
+        print("Rows to run again (failed, blocked, moved, not read): \(outcome.reports.failureRows) in \(failures) — point a job's sheet.path at it and plan")
     }
     if s.interrupted {
         print("\(outcome.progress.open) rows still to do; apply again to resume.")
@@ -150,6 +150,8 @@ func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
         if let failed = outcome.progress.byState["failed"], failed > 0 { parts.append("\(failed) failed (apply --retry-failed tries them again)") }
         if outcome.moved > 0 { parts.append("\(outcome.moved) moved since the plan (plan again to include them)") }
         if let c = outcome.progress.byAction[PlanAction.conflict.rawValue], c > 0 { parts.append("\(c) in conflict (fix the sheet)") }
+        if outcome.unreadAtPlan > 0 { parts.append("\(outcome.unreadAtPlan) not read from Graph at plan time, so never written (plan again to include them)") }
+        if outcome.refusedByGraph > 0 { parts.append("\(outcome.refusedByGraph) refused by Graph (protected users; change them in the Entra admin center)") }
         let lost = outcome.verified?.lost.count ?? 0
         if lost > 0 { parts.append("\(lost) changes Graph lost (apply again writes them)") }
         if outcome.progress.open > lost { parts.append("\(outcome.progress.open - lost) of unknown outcome (apply again re-reads them)") }

@@ -151,3 +151,223 @@ extension EngineTests {
         #expect(try await g.storeRows().values.allSatisfy { $0.action != .update })
     }
 }
+
+/// Restricted management administrative units, PIM for Groups, writes answered 5xx after
+/// they landed (issue 18, items 2, 3 and 9).
+extension EngineTests {
+    /// Synthetic users `indices` (1-based) in a restricted unit "Executives", and user 3 in an
+    /// ordinary unit (which protects nobody).
+    static func restrictedUnits(_ options: inout EmulatorOptions, _ indices: [Int]) {
+        let snapshot = options
+        let id = { (i: Int) in syntheticId(snapshot, i) }
+        options.seed.administrativeUnits = [
+            .init(id: "7c1e0a2b-1111-4aaa-8bbb-000000000001", displayName: "Executives", members: indices.map(id)),
+            .init(id: "7c1e0a2b-1111-4aaa-8bbb-000000000002", displayName: "Sales", isMemberManagementRestricted: false, members: [id(3)]),
+        ]
+    }
+
+    /// The seed id of synthetic user `i` (bench{i}@contoso.com).
+    static func syntheticId(_ options: EmulatorOptions, _ i: Int) -> String {
+        options.seed.users.first { $0.userPrincipalName == "bench\(i)@contoso.com" }!.id
+    }
+
+    @Test("Users in a restricted management administrative unit are blocked at plan time with the unit named; apply writes everyone else, sends them nothing, and lists them in failures.csv")
+    func restrictedUsersAtPlan() async throws {
+        let f = try await EngineFixture(syntheticUsers: 8) { Self.restrictedUnits(&$0, [2, 5]) }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 8)
+        _ = f.writeJob(writesPerSecond: 50)
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        let rows = try await f.storeRows()
+        for line in [3, 6] {
+            #expect(rows[line]?.action == .blocked && rows[line]?.reason.contains("restricted management administrative unit 'Executives'") == true,
+                    "\(String(describing: rows[line]))")
+        }
+        #expect([2, 4, 5, 7, 8, 9].allSatisfy { rows[$0]?.action == .update }, "an ordinary unit protects nobody")
+        // Blocked at plan time, like an admin: known before apply, so apply succeeds (exit 0).
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
+        let writes = try await f.successfulWrites(), ids = try await f.userIds()
+        #expect(writes.count == 6 && writes[ids["bench2@contoso.com"]!] == nil && writes[ids["bench5@contoso.com"]!] == nil)
+        #expect(try await f.requests().filter { $0["status"] as? Int == 403 }.isEmpty, "a write was sent to a protected user")
+        let failures = try String(contentsOfFile: f.dir.path + "/out/failures.csv", encoding: .utf8)
+        #expect(failures.contains("bench2@contoso.com") && failures.contains("bench5@contoso.com") && !failures.contains("bench3@"), "\(failures)")
+    }
+
+    @Test("A protected user Graph refuses at write time (the unit could not be read at plan) is blocked with its unit named and the run goes on; each user is written at most once")
+    func restrictedUsersAtWrite() async throws {
+        var withoutUnits = EmulatorOptions.defaultPermissions
+        withoutUnits.remove("AdministrativeUnit.Read.All")
+        let f = try await EngineFixture(syntheticUsers: 40) { Self.restrictedUnits(&$0, [4, 9, 17, 23]); $0.permissions = withoutUnits }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 40)
+        _ = f.writeJob(writesPerSecond: 50, concurrency: 4)
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0 && plan.stdout.contains("grant AdministrativeUnit.Read.All"), "\(plan.stdout) \(plan.stderr)")
+        #expect(try await f.storeRows().values.filter { $0.action == .update }.count == 40)
+        // Consent for the units is given before apply: the refusal is explained by them.
+        f.emulator.service.setPermissions(EmulatorOptions.defaultPermissions)
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 1, "\(apply.stdout) \(apply.stderr)")
+        let rows = try await f.storeRows()
+        for i in [4, 9, 17, 23] {
+            let row = rows[i + 1]
+            #expect(row?.outcome == "blocked" && row?.state == .done && row?.reason.contains("'Executives'") == true, "\(String(describing: row))")
+        }
+        #expect(rows.values.filter { $0.outcome == "changed" }.count == 36)
+        let refused = try await f.requests().filter { $0["status"] as? Int == 403 && $0["method"] as? String == "PATCH" }
+        #expect(refused.count == 4, "each protected user is sent one write: \(refused.count)")
+        let failures = try String(contentsOfFile: f.dir.path + "/out/failures.csv", encoding: .utf8)
+        #expect(["bench4@", "bench9@", "bench17@", "bench23@"].allSatisfy(failures.contains), "\(failures)")
+        // Nothing is retried: a second apply has nothing to do.
+        #expect(try await f.phoneshift(["apply", f.jobPath]).status == 1)
+        #expect(try await f.requests().filter { $0["status"] as? Int == 403 && $0["method"] as? String == "PATCH" }.count == 4)
+    }
+
+    @Test("Refused users PhoneShift cannot explain (no unit permission at all): held back with a hint while the app still holds the write permission; a run of such refusals stops the run")
+    func unexplainedRefusals() async throws {
+        var withoutUnits = EmulatorOptions.defaultPermissions
+        withoutUnits.remove("AdministrativeUnit.Read.All")
+        let f = try await EngineFixture(syntheticUsers: 12) { Self.restrictedUnits(&$0, [6]); $0.permissions = withoutUnits }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 12)
+        _ = f.writeJob(writesPerSecond: 50, concurrency: 1)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 1, "\(apply.stdout) \(apply.stderr)")
+        let row = try await f.storeRows()[7]
+        #expect(row?.outcome == "blocked" && row?.reason.contains("grant AdministrativeUnit.Read.All") == true, "\(String(describing: row))")
+        #expect(try await f.successfulWrites().count == 11)
+
+        // Every user refused in a row, the token still claiming the permission: stops after 3.
+        let g = try await EngineFixture(syntheticUsers: 12) { Self.restrictedUnits(&$0, Array(1...12)); $0.permissions = withoutUnits }
+        defer { Task { await g.stop() } }
+        _ = g.writeSheet(count: 12)
+        _ = g.writeJob(writesPerSecond: 50, concurrency: 1)
+        #expect(try await g.phoneshift(["plan", g.jobPath]).status == 0)
+        let stopped = try await g.phoneshift(["apply", g.jobPath])
+        #expect(stopped.status == 4, "\(stopped.stdout) \(stopped.stderr)")
+        #expect(try await g.requests().filter { $0["status"] as? Int == 403 && $0["method"] as? String == "PATCH" }.count == RefusalJudge.unexplainedLimit)
+        #expect(try await g.storeRows().values.filter { $0.state == .pending }.count == 12 - RefusalJudge.unexplainedLimit + 1)
+    }
+
+    /// A role-assignable group holding Global Administrator: user 1 a member, 2 an owner,
+    /// 3 eligible to become a member, 4 eligible to become an owner (PIM for Groups).
+    static func pimGroup(_ options: inout EmulatorOptions) {
+        let snapshot = options
+        let id = { (i: Int) in syntheticId(snapshot, i) }
+        options.seed.groups = [.init(id: "3d2c1b0a-2222-4ccc-9ddd-000000000001", displayName: "Tier 0", members: [id(1)], roles: ["Global Administrator"],
+                                     owners: [id(2)], eligibleMembers: [id(3)], eligibleOwners: [id(4)])]
+    }
+
+    @Test("PIM for Groups: members, owners and users eligible to join or own a group that holds a role are all blocked with the group named, however Graph returns the principal")
+    func pimForGroups() async throws {
+        for expands in [true, false] {
+            // Principals Graph did not expand are looked up (/directoryObjects: Directory.Read.All).
+            let f = try await EngineFixture(syntheticUsers: 6) {
+                Self.pimGroup(&$0)
+                $0.expandsRolePrincipals = expands
+                if !expands { $0.permissions.insert("Directory.Read.All") }
+            }
+            defer { Task { await f.stop() } }
+            _ = f.writeSheet(count: 6)
+            _ = f.writeJob(writesPerSecond: 50)
+            let plan = try await f.phoneshift(["plan", f.jobPath])
+            #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+            let rows = try await f.storeRows()
+            for (line, how) in [(2, "through group Tier 0"), (3, "as owner of group Tier 0"), (4, "as eligible member of group Tier 0, PIM for Groups"), (5, "as eligible owner of group Tier 0, PIM for Groups")] {
+                #expect(rows[line]?.action == .blocked && rows[line]?.reason.contains("Global Administrator") == true
+                        && rows[line]?.reason.contains(how) == true, "\(String(describing: rows[line]))")
+            }
+            #expect(rows[6]?.action == .update && rows[7]?.action == .update)
+            // The eligibility read is filtered by group, as Graph requires.
+            #expect(try await f.requests().contains { ($0["path"] as? String ?? "").hasSuffix("/group/eligibilitySchedules") && $0["status"] as? Int == 200 })
+        }
+    }
+
+    @Test("PIM for Groups fails closed: without PrivilegedEligibilitySchedule.Read.AzureADGroup plan stops (exit 4) naming it; without P2 the read is skipped with the licence note")
+    func pimForGroupsFailsClosed() async throws {
+        var without = EmulatorOptions.defaultPermissions
+        without.remove("PrivilegedEligibilitySchedule.Read.AzureADGroup")
+        let f = try await EngineFixture(syntheticUsers: 6) { Self.pimGroup(&$0); $0.permissions = without }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 6)
+        _ = f.writeJob(writesPerSecond: 50)
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 4 && plan.stderr.contains("PrivilegedEligibilitySchedule.Read.AzureADGroup"), "\(plan.stdout) \(plan.stderr)")
+
+        let g = try await EngineFixture(syntheticUsers: 6) { Self.pimGroup(&$0); $0.seed.tenant.entraIdP2 = false }
+        defer { Task { await g.stop() } }
+        _ = g.writeSheet(count: 6)
+        _ = g.writeJob(writesPerSecond: 50)
+        let unlicensed = try await g.phoneshift(["plan", g.jobPath])
+        #expect(unlicensed.status == 0 && unlicensed.stdout.contains("no Microsoft Entra ID P2"), "\(unlicensed.stdout) \(unlicensed.stderr)")
+        let rows = try await g.storeRows()
+        #expect(rows[2]?.action == .blocked && rows[3]?.action == .blocked, "members and owners are still admins")
+        #expect(rows[4]?.action == .update && rows[5]?.action == .update, "no P2: nobody can be eligible")
+    }
+
+    @Test("A write answered 502 after Graph applied it is re-read, not re-sent: every user is written once and reported changed")
+    func appliedThenServerError() async throws {
+        let f = try await EngineFixture(syntheticUsers: 10)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 10)
+        _ = f.writeJob(writesPerSecond: 50)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        try await f.put("/_emulator/faults", json: ["appliedThenErrorRate": 1.0, "appliedThenStatus": 502])
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
+        let writes = try await f.successfulWrites()
+        #expect(writes.count == 10 && writes.values.allSatisfy { $0 == 1 }, "\(writes)")
+        #expect(try await f.storeRows().values.filter { $0.outcome == "changed" }.count == 10)
+    }
+
+    @Test("Client assertions as documented: PS256 with x5t#S256 by default, RS256 with x5t (the SHA-1 thumbprint); the emulator takes each pairing and refuses the other")
+    func assertionPairing() async throws {
+        let certificate = try TestCertificate.make(name: "PhoneShift pairing")
+        let f = try await EngineFixture(syntheticUsers: 2) { $0.clientCertificates = [certificate.certificatePEM] }
+        defer { Task { await f.stop() } }
+        let certPath = f.dir.file("app.pem", certificate.certificatePEM), keyPath = f.dir.file("key.pem", certificate.keyPEM)
+        chmod(certPath, 0o600)
+        chmod(keyPath, 0o600)
+        func header(_ credential: CertificateCredential) throws -> [String: Any] {
+            let jwt = try credential.assertion(clientId: "c", audience: "https://example.test/token")
+            var part = String(jwt.split(separator: ".")[0]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while part.count % 4 != 0 { part += "=" }
+            return try JSONSerialization.jsonObject(with: Data(base64Encoded: part)!) as! [String: Any]
+        }
+        let standard = try header(CertificateCredential.load(certificatePath: certPath, keyPath: keyPath))
+        #expect(standard["alg"] as? String == "PS256" && standard["x5t#S256"] is String && standard["x5t"] == nil, "\(standard)")
+        let legacy = try header(CertificateCredential.load(certificatePath: certPath, keyPath: keyPath, algorithm: .rs256))
+        #expect(legacy["alg"] as? String == "RS256" && legacy["x5t"] is String && legacy["x5t#S256"] == nil, "\(legacy)")
+        // A job without `algorithm:` and one with RS256 both get tokens from the emulator, which
+        // refuses RS256 named by x5t#S256 (RealTenantEmulatorTests.clientAssertions).
+        _ = f.writeSheet(count: 2)
+        for algorithm in ["", "\n    algorithm: RS256"] {
+            _ = f.writeJob(writesPerSecond: 50, credential: "clientCertificate:\n    certificate: \(certPath)\n    privateKey: \(keyPath)" + algorithm)
+            let plan = try await f.phoneshift(["plan", f.jobPath], secret: "")
+            #expect(plan.status == 0, "\(algorithm): \(plan.stderr)")
+        }
+    }
+
+    @Test("Rows plan could not read (a 503) need attention in apply as in run: exit 1, listed in failures.csv and named on screen, never written")
+    func unreadRowsNeedAttention() async throws {
+        let f = try await EngineFixture(syntheticUsers: 6) { options in
+            let i = options.seed.users.firstIndex { $0.userPrincipalName == "bench3@contoso.com" }!
+            options.seed.users[i].unavailableReads = 1
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 6)
+        _ = f.writeJob(writesPerSecond: 50, maxAttempts: 1)
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 1, "\(plan.stdout) \(plan.stderr)")
+        #expect(try await f.storeRows()[4]?.action == .skipped)
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(apply.status == 1, "\(apply.stdout) \(apply.stderr)")
+        #expect(apply.stdout.contains("1 not read from Graph at plan time"), "\(apply.stdout)")
+        let failures = try String(contentsOfFile: f.dir.path + "/out/failures.csv", encoding: .utf8)
+        #expect(failures.contains("bench3@contoso.com") && !failures.contains("bench2@"), "\(failures)")
+        #expect(try await f.successfulWrites().count == 5)
+    }
+}

@@ -54,6 +54,8 @@ public struct Executor: Sendable {
     public let logger: Logger
     /// Set by the first worker whose write is refused; read by the loop that hands out rows.
     let stopSignal = FirstValue<RefusedWrite>()
+    /// Tells a user Graph will not let us write from a permission lost (see `RefusalJudge`).
+    let refusals: RefusalJudge
     /// The outcome of a row whose number changed since its plan: `moved` for apply,
     /// `drifted` for a rollback (that row is left as it is).
     var movedOutcome = "moved"
@@ -72,6 +74,7 @@ public struct Executor: Sendable {
         self.concurrency = concurrency
         self.verifyBeforeWrite = verifyBeforeWrite
         self.logger = logger
+        refusals = RefusalJudge(client: client)
     }
 
     /// Applies every open row. Throws when the store cannot be written (the lock lost among
@@ -227,7 +230,7 @@ public struct Executor: Sendable {
             } catch let error as GraphError where error.outcomeUnknown {
                 attempts += 1
                 logger.info("line \(row.line): the answer to a write was lost (\(error.message)); re-reading before anything else")
-                if attempts >= client.retry.maxAttempts || Task.isCancelled {
+                if Task.isCancelled {
                     return RowUpdate(line: row.line, state: .inFlight, attempts: attempts, errorCode: "unknown-outcome",
                                      errorMessage: "\(error.message); re-read on the next apply", clientRequestId: error.clientRequestId)
                 }
@@ -245,7 +248,15 @@ public struct Executor: Sendable {
                     update.outcome = nil
                     return update
                 case .stillBefore:
-                    try await Task.sleep(nanoseconds: UInt64(client.retry.delay(afterAttempt: attempts) * 1e9))
+                    if attempts >= client.retry.maxAttempts {
+                        // Not landed, and Graph kept failing: nothing was written.
+                        return RowUpdate(line: row.line, state: .failed, outcome: "failed", attempts: attempts,
+                                         errorCode: error.status.map(String.init) ?? "network",
+                                         errorMessage: "\(error.message) (\(attempts) tries; a re-read shows the number unchanged)",
+                                         requestId: error.requestId, clientRequestId: error.clientRequestId)
+                    }
+                    let wait = max(client.retry.delay(afterAttempt: attempts), min(client.retry.maxDelay, error.retryAfter ?? 0))
+                    try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
                     continue
                 }
             }
@@ -288,6 +299,7 @@ public struct Executor: Sendable {
     private func settle(_ row: PlanRow, target: String?, response: GraphResponse, attempts: Int, reader: GraphReader) async throws -> RowUpdate {
         switch response.status {
         case 200, 201, 204:
+            await refusals.wrote()
             logger.debug("line \(row.line): \(row.action.rawValue) → \(target.map(PhoneMask.mask) ?? "(removed)")")
             if row.phoneType == .mobile, target != nil, PlanRow.smsSignInFollows(row.smsSignIn),
                let notUnique = try await smsSignInDidNotFollow(row, target: target, response: response, attempts: attempts, reader: reader) {
@@ -323,14 +335,28 @@ public struct Executor: Sendable {
                 if case .failed = live { break }
             }
         case 403:
-            // Refused: every other write would be refused too. Stop handing out rows; this
-            // one goes back to pending (nothing was written), to be applied once granted.
+            // The same 403 means "this user is protected" or "the app lost the permission":
+            // ask Graph which (RefusalJudge). A protected user is held back and the run goes
+            // on; a lost permission stops it, this row back to pending (nothing was written).
             let error = response.failure()
-            stopSignal.offer(RefusedWrite(line: row.line, code: error.code, message: error.message))
-            logger.error("line \(row.line): Graph refused the write (\(error)); stopping the run")
-            return RowUpdate(line: row.line, state: .pending, attempts: attempts, errorCode: error.code ?? "403",
-                             errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,
-                             reason: "Graph refused the write (403); not written — apply again once the permission is granted")
+            switch try await refusals.judge(userId: row.userId ?? "") {
+            case .protectedUser(let units):
+                logger.warning("line \(row.line): Graph refused the write: the user is in a restricted management administrative unit; held back")
+                return RowUpdate(line: row.line, state: .done, outcome: "blocked", attempts: attempts, errorCode: GraphReader.restrictedCode,
+                                 errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,
+                                 reason: GraphReader.restrictedReason(units))
+            case .refusedUser(let auditUnits):
+                logger.warning("line \(row.line): Graph refused the write for this user although the app holds the permission; held back")
+                return RowUpdate(line: row.line, state: .done, outcome: "blocked", attempts: attempts, errorCode: error.code ?? "403",
+                                 errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,
+                                 reason: "Graph refused this user's write (403) although the app still holds the write permission; not written. The user is most likely protected (a restricted management administrative unit)" + (auditUnits ? "; grant \(GraphNeed.readAdministrativeUnits.toGrant) so that PhoneShift can tell" : "") + " — check the user in the Microsoft Entra admin center")
+            case .permissionLost:
+                stopSignal.offer(RefusedWrite(line: row.line, code: error.code, message: error.message))
+                logger.error("line \(row.line): Graph refused the write (\(error)); stopping the run")
+                return RowUpdate(line: row.line, state: .pending, attempts: attempts, errorCode: error.code ?? "403",
+                                 errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,
+                                 reason: "Graph refused the write (403); not written — apply again once the permission is granted")
+            }
         case 400 where row.action == .add:
             // A POST whose earlier try landed answers "already exists": check.
             if case .landed = try await check(row, target: target, reader: reader) {

@@ -11,15 +11,21 @@ public enum ClientCredential: Sendable {
 }
 
 /// A certificate credential: the app's certificate (its thumbprint names the key) and RSA
-/// private key, from PEM files only their owner can read. Signs client assertions (JWT,
-/// RS256 or PS256) as the Microsoft identity platform documents them
-/// (learn.microsoft.com/entra/identity-platform/certificate-credentials). The key never
-/// leaves this value; `description` shows the thumbprint only.
+/// private key, from PEM files only their owner can read. Signs client assertions (JWT) as
+/// the Microsoft identity platform documents them
+/// (learn.microsoft.com/entra/identity-platform/certificate-credentials): PS256 with the
+/// certificate's SHA-256 thumbprint in `x5t#S256`, the default; or RS256 with the SHA-1
+/// thumbprint in `x5t`, the pairing the service takes for RS256 (an RS256 assertion naming
+/// its key by `x5t#S256` is refused "key not found": MicrosoftDocs/entra-docs PR 1301; MSAL
+/// moved to PSS with `x5t#S256`: AzureAD/microsoft-authentication-library-for-dotnet 4428).
+/// The key never leaves this value; `description` shows the thumbprint only.
 public struct CertificateCredential: Sendable, CustomStringConvertible {
     public enum Algorithm: String, Sendable { case rs256 = "RS256", ps256 = "PS256" }
 
     /// Base64url SHA-256 of the certificate's DER (`x5t#S256`).
     public let thumbprintSHA256: String
+    /// Base64url SHA-1 of the DER (`x5t`, sent with RS256).
+    public let thumbprintSHA1: String
     /// Base64url SHA-1 of the DER (`x5t`), shown to people to match the portal's thumbprint.
     public let thumbprintSHA1Hex: String
     public let notValidAfter: Date
@@ -30,7 +36,7 @@ public struct CertificateCredential: Sendable, CustomStringConvertible {
 
     /// Reads and checks the certificate and key. Errors name the file and the problem,
     /// never key material.
-    public static func load(certificatePath: String, keyPath: String, algorithm: Algorithm = .rs256,
+    public static func load(certificatePath: String, keyPath: String, algorithm: Algorithm = .ps256,
                             now: Date = Date()) throws -> CertificateCredential {
         func read(_ path: String, what: String) throws -> String {
             _ = try InputFile.checkSecret(path, what: what)
@@ -66,15 +72,19 @@ public struct CertificateCredential: Sendable, CustomStringConvertible {
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)
         let der = Data(serializer.serializedBytes)
+        let sha1 = Insecure.SHA1.hash(data: der)
         return CertificateCredential(thumbprintSHA256: base64URL(Data(Crypto.SHA256.hash(data: der))),
-                                     thumbprintSHA1Hex: Insecure.SHA1.hash(data: der).map { String(format: "%02X", $0) }.joined(),
+                                     thumbprintSHA1: base64URL(Data(sha1)),
+                                     thumbprintSHA1Hex: sha1.map { String(format: "%02X", $0) }.joined(),
                                      notValidAfter: certificate.notValidAfter, algorithm: algorithm, key: key)
     }
 
     /// A signed client assertion for `clientId` at `audience` (the token endpoint URL),
     /// valid from now for `lifetime` seconds, with a fresh `jti`.
     public func assertion(clientId: String, audience: String, now: Date = Date(), lifetime: Double = 300) throws -> String {
-        let header: [String: Any] = ["alg": algorithm.rawValue, "typ": "JWT", "x5t#S256": thumbprintSHA256]
+        let header: [String: Any] = algorithm == .ps256
+            ? ["alg": "PS256", "typ": "JWT", "x5t#S256": thumbprintSHA256]
+            : ["alg": "RS256", "typ": "JWT", "x5t": thumbprintSHA1]
         let issued = Int(now.timeIntervalSince1970)
         let claims: [String: Any] = ["aud": audience, "iss": clientId, "sub": clientId, "jti": UUID().uuidString.lowercased(),
                                      "nbf": issued, "iat": issued, "exp": issued + Int(lifetime)]

@@ -70,6 +70,12 @@ actor TokenProvider {
         if token == stale { token = nil }
     }
 
+    /// Drops the cached token and gets a new one (its `roles` are the consent as it is now).
+    func renew() async throws {
+        token = nil
+        _ = try await refresh()
+    }
+
     /// The application permissions in the current token's `roles` claim; nil when the token
     /// is not a JWT whose payload can be read (then only real calls tell).
     func grantedRoles() async throws -> Set<String>? {
@@ -196,16 +202,24 @@ public final class GraphClient: Sendable {
         try await tokens.grantedRoles()
     }
 
+    /// The permissions granted now: a new token is fetched first (a token keeps the roles it
+    /// was issued with, so only a new one shows consent withdrawn since).
+    public func currentPermissions() async throws -> Set<String>? {
+        try await tokens.renew()
+        return try await tokens.grantedRoles()
+    }
+
     /// Sends a Graph request (path relative to the Graph base, e.g. `/users/x`), retrying
     /// what is transient. Returns the final answer whatever its status; throws `GraphError`
     /// when the network kept failing or authentication failed.
     ///
     /// A write (anything but GET) whose outcome is unknown — the connection broke or timed
     /// out after it was sent, or Graph answered 504 — is not re-sent here: it throws
-    /// `GraphError` with `outcomeUnknown`, so that the caller re-reads before writing again.
+    /// `GraphError` with `outcomeUnknown`, so that the caller re-reads before writing again;
+    /// so is one answered 500, 502 or 503 (a gateway can fail after Graph applied it).
     /// Cancellation throws `CancellationError`, and only at points where nothing of this
     /// request can have been applied: before it is sent, or after an answer that says it was
-    /// not (429, 500, 502, 503).
+    /// not (429; 5xx to a read).
     public func send(_ method: String, _ path: String, json: [String: Any]? = nil) async throws -> GraphResponse {
         let kind: RateLimiter.Kind = method == "GET" ? .read : .write
         let idempotent = method == "GET"
@@ -242,9 +256,13 @@ public final class GraphClient: Sendable {
                 try await Task.sleep(nanoseconds: UInt64(retry.delay(afterAttempt: failures) * 1e9))
                 continue
             }
-            if response.status == 504 && !idempotent {
-                throw GraphError(kind: .transport, status: 504, code: nil, message: "Graph answered 504 (gateway timeout)",
-                                 requestId: response.headers["request-id"], clientRequestId: clientRequestId, outcomeUnknown: true)
+            if [500, 502, 503, 504].contains(response.status) && !idempotent {
+                // A gateway can fail after Graph applied the write: re-read before re-sending.
+                var error = GraphError(kind: .transport, status: response.status, code: nil,
+                                       message: response.status == 504 ? "Graph answered 504 (gateway timeout)" : "Graph answered \(response.status) to a write, which may have been applied all the same",
+                                       requestId: response.headers["request-id"], clientRequestId: clientRequestId, outcomeUnknown: true)
+                error.retryAfter = response.headers["retry-after"].flatMap(Double.init)
+                throw error
             }
             freshConnection = false
             let answer = GraphResponse(status: response.status, headers: response.headers, body: response.body,

@@ -206,10 +206,51 @@ struct GraphReader: Sendable {
         return .success(items)
     }
 
+    /// What kind of directory object holds something, as far as PhoneShift cares.
+    enum Principal {
+        case user(String)
+        case group(id: String, name: String)
+        /// An application, or an object deleted since: nothing to protect.
+        case none
+    }
+
+    /// The principal of a role assignment or PIM schedule: from the expanded `principal`, or
+    /// looked up at `/directoryObjects/{id}` when Graph did not expand it (never guessed: a
+    /// group taken for a user would leave its members unprotected). An unknown type fails
+    /// closed. `lookedUp` caches the lookups (nil value: gone).
+    func principal(of item: [String: Any], id principalId: String, holding what: String,
+                   lookedUp: inout [String: [String: Any]?]) async throws -> Result<Principal, RoleReadFailure> {
+        var principal = item["principal"] as? [String: Any]
+        if principal?["@odata.type"] as? String == nil {
+            if lookedUp[principalId] == nil {
+                let r = try await client.send("GET", "/directoryObjects/\(Self.pathComponent(principalId))?$select=id,displayName")
+                switch r.status {
+                case 200: lookedUp[principalId] = .some(r.object)
+                case 404: lookedUp[principalId] = .some(nil)  // deleted since: no account left to protect
+                default: return .failure(RoleReadFailure(error: r.failure(), need: .readDirectoryObjects))
+                }
+            }
+            guard let found = lookedUp[principalId] ?? nil else { return .success(.none) }
+            principal = found
+        }
+        let type = principal?["@odata.type"] as? String ?? ""
+        switch type {
+        case "#microsoft.graph.group": return .success(.group(id: principalId, name: principal?["displayName"] as? String ?? principalId))
+        case "#microsoft.graph.user": return .success(.user(principalId))
+        case "#microsoft.graph.servicePrincipal": return .success(.none)  // applications hold no phone methods
+        default:
+            return .failure(RoleReadFailure(error: GraphError(
+                kind: .http, status: nil, code: "unknownPrincipalType",
+                message: "\(what) is held by directory object \(principalId) of type '\(Sanitize.forMessage(type, limit: 80))', which PhoneShift cannot check for admins",
+                requestId: nil, clientRequestId: nil), need: .readRoleAssignments))
+        }
+    }
+
     /// Users who hold a directory role — active or PIM-eligible, directly or through a group
-    /// (members followed transitively) — with the roles, for messages. Read from the unified
-    /// role-management API with paging; `/directoryRoles?$expand=members` would miss admins
-    /// past the `$expand` cap, eligible admins and members of role-assignable groups.
+    /// (members followed transitively, the group's owners, and through PIM for Groups the
+    /// users eligible to become a member or owner) — with the roles, for messages. Read from
+    /// the unified role-management API with paging; `/directoryRoles?$expand=members` would
+    /// miss admins past the `$expand` cap, eligible admins and members of role-assignable groups.
     func privilegedUsers() async throws -> Result<PrivilegedUsers, RoleReadFailure> {
         var found = PrivilegedUsers()
         var names: [String: String] = [:]
@@ -222,7 +263,6 @@ struct GraphReader: Sendable {
         }
         var out: [String: [String]] = [:]
         var groups: [String: (name: String, roles: [String])] = [:]
-        // Principals looked up because Graph did not expand them (nil: gone), once each.
         var lookedUp: [String: [String: Any]?] = [:]
         for (path, eligible) in [("/roleManagement/directory/roleAssignments?$expand=principal", false),
                                  ("/roleManagement/directory/roleEligibilitySchedules?$expand=principal", true)] {
@@ -239,50 +279,92 @@ struct GraphReader: Sendable {
                 guard let principalId = (item["principalId"] as? String)?.lowercased() else { continue }
                 let definition = (item["roleDefinitionId"] as? String)?.lowercased() ?? ""
                 let role = (names[definition] ?? "role \(definition)") + (eligible ? " (eligible)" : "")
-                var principal = item["principal"] as? [String: Any]
-                if principal?["@odata.type"] as? String == nil {
-                    // Not expanded: look the principal up instead of guessing that it is a user
-                    // (a group taken for a user would leave its members unprotected).
-                    if lookedUp[principalId] == nil {
-                        let r = try await client.send("GET", "/directoryObjects/\(Self.pathComponent(principalId))?$select=id,displayName")
-                        switch r.status {
-                        case 200: lookedUp[principalId] = .some(r.object)
-                        case 404: lookedUp[principalId] = .some(nil)  // deleted since: no account left to protect
-                        default: return .failure(RoleReadFailure(error: r.failure(), need: .readDirectoryObjects))
-                        }
-                    }
-                    guard let found = lookedUp[principalId] ?? nil else { continue }
-                    principal = found
-                }
-                let type = principal?["@odata.type"] as? String ?? ""
-                switch type {
-                case "#microsoft.graph.group":
-                    let name = principal?["displayName"] as? String ?? principalId
-                    groups[principalId, default: (name, [])].roles.append(role)
-                case "#microsoft.graph.user":
-                    out[principalId, default: []].append(role)
-                case "#microsoft.graph.servicePrincipal":
-                    continue  // applications hold no phone methods
-                default:
-                    // Fail closed: a role holder of a kind PhoneShift does not know.
-                    return .failure(RoleReadFailure(error: GraphError(
-                        kind: .http, status: nil, code: "unknownPrincipalType",
-                        message: "the role \(role) is held by directory object \(principalId) of type '\(Sanitize.forMessage(type, limit: 80))', which PhoneShift cannot check for admins",
-                        requestId: nil, clientRequestId: nil), need: .readRoleAssignments))
+                switch try await principal(of: item, id: principalId, holding: "the role \(role)", lookedUp: &lookedUp) {
+                case .failure(let failure): return .failure(failure)
+                case .success(.group(let id, let name)): groups[id, default: (name, [])].roles.append(role)
+                case .success(.user(let id)): out[id, default: []].append(role)
+                case .success(.none): continue
                 }
             }
         }
         for (groupId, group) in groups.sorted(by: { $0.key < $1.key }) {
-            switch try await all("/groups/\(Self.pathComponent(groupId))/transitiveMembers?$select=id") {
-            case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readGroupMembers))
-            case .success(let members):
-                for member in members where (member["@odata.type"] as? String ?? "#microsoft.graph.user") == "#microsoft.graph.user" {
-                    guard let id = (member["id"] as? String)?.lowercased() else { continue }
-                    out[id, default: []] += group.roles.map { "\($0) through group \(group.name)" }
+            let component = Self.pathComponent(groupId)
+            // Members now (nested groups followed) and current owners (they can add themselves).
+            for (path, how) in [("/groups/\(component)/transitiveMembers?$select=id", "through group"),
+                                ("/groups/\(component)/owners?$select=id", "as owner of group")] {
+                switch try await all(path) {
+                case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readGroupMembers))
+                case .success(let members):
+                    for member in members where (member["@odata.type"] as? String ?? "#microsoft.graph.user") == "#microsoft.graph.user" {
+                        guard let id = (member["id"] as? String)?.lowercased() else { continue }
+                        out[id, default: []] += group.roles.map { "\($0) \(how) \(group.name)" }
+                    }
+                }
+            }
+            // PIM for Groups: users who may activate membership or ownership (the filter is required).
+            guard !found.noPremiumLicense else { continue }
+            let path = "/identityGovernance/privilegedAccess/group/eligibilitySchedules?$filter=groupId%20eq%20\(Self.filterLiteral(groupId))&$expand=principal"
+            switch try await all(path) {
+            case .failure(let error) where PrivilegedUsers.isNoPremiumLicense(error):
+                found.noPremiumLicense = true
+            case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readGroupEligibility))
+            case .success(let items):
+                for item in items {
+                    guard let principalId = (item["principalId"] as? String)?.lowercased() else { continue }
+                    let access = item["accessId"] as? String == "owner" ? "owner" : "member"
+                    let how = "as eligible \(access) of group \(group.name), PIM for Groups"
+                    switch try await principal(of: item, id: principalId, holding: "eligibility for group \(group.name)", lookedUp: &lookedUp) {
+                    case .failure(let failure): return .failure(failure)
+                    case .success(.user(let id)): out[id, default: []] += group.roles.map { "\($0) \(how)" }
+                    case .success(.group(let nested, _)):
+                        switch try await all("/groups/\(Self.pathComponent(nested))/transitiveMembers?$select=id") {
+                        case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readGroupMembers))
+                        case .success(let members):
+                            for member in members where (member["@odata.type"] as? String ?? "#microsoft.graph.user") == "#microsoft.graph.user" {
+                                guard let id = (member["id"] as? String)?.lowercased() else { continue }
+                                out[id, default: []] += group.roles.map { "\($0) \(how)" }
+                            }
+                        }
+                    case .success(.none): continue
+                    }
                 }
             }
         }
         found.users = out
         return .success(found)
+    }
+
+    /// Users Graph will not let an application change: direct user members of restricted
+    /// management administrative units, by id (lowercased), with the units' names. The
+    /// property has no `$filter` support (resources/administrativeunit): every unit is listed.
+    func restrictedUsers() async throws -> Result<[String: [String]], GraphError> {
+        let units: [[String: Any]]
+        switch try await all("/directory/administrativeUnits?$select=id,displayName,isMemberManagementRestricted") {
+        case .failure(let error): return .failure(error)
+        case .success(let items): units = items
+        }
+        var out: [String: [String]] = [:]
+        for unit in units where unit["isMemberManagementRestricted"] as? Bool == true {
+            guard let id = unit["id"] as? String else { continue }
+            let name = unit["displayName"] as? String ?? id
+            switch try await all("/directory/administrativeUnits/\(Self.pathComponent(id))/members?$select=id") {
+            case .failure(let error): return .failure(error)
+            case .success(let members):
+                for member in members where (member["@odata.type"] as? String ?? "") == "#microsoft.graph.user" {
+                    guard let memberId = (member["id"] as? String)?.lowercased() else { continue }
+                    out[memberId, default: []].append(name)
+                }
+            }
+        }
+        return .success(out)
+    }
+
+    /// The error code of a row blocked because its user is in a restricted management unit.
+    static let restrictedCode = "restricted-admin-unit"
+
+    /// Why a protected user's row is blocked, for people.
+    static func restrictedReason(_ units: [String]) -> String {
+        let named = units.prefix(2).map { "'\(Sanitize.forMessage($0, limit: 80))'" }.joined(separator: ", ") + (units.count > 2 ? ", …" : "")
+        return "protected: the user is in the restricted management administrative unit \(named), so Graph lets only administrators assigned to that unit change their methods (no application permission applies); change this number in the Microsoft Entra admin center as such an administrator"
     }
 }

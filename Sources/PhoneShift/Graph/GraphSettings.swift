@@ -94,6 +94,8 @@ public struct GraphError: Error, CustomStringConvertible, Sendable {
     public var clientRequestId: String?
     /// A write was sent and its answer lost: it may or may not have landed.
     public var outcomeUnknown = false
+    /// Seconds Graph asked to wait (`Retry-After`) before asking again.
+    public var retryAfter: Double?
 
     public init(kind: Kind, status: Int?, code: String?, message: String, requestId: String?, clientRequestId: String?,
                 outcomeUnknown: Bool = false) {

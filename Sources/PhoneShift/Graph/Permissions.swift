@@ -6,6 +6,11 @@ public enum GraphNeed: String, Sendable, CaseIterable {
     case readUsers, readPhoneMethods, readAllMethods, writePhoneMethods, readRoleAssignments, readRoleEligibility, readGroupMembers
     /// `GET /directoryObjects/{id}`: only when a role assignment comes back without its principal.
     case readDirectoryObjects
+    /// PIM for Groups: who may activate membership or ownership of a role-holding group.
+    case readGroupEligibility
+    /// Restricted management administrative units and their members (optional: without it,
+    /// protected users are found when Graph refuses their write).
+    case readAdministrativeUnits
 
     public var permissions: [String] {
         switch self {
@@ -22,6 +27,10 @@ public enum GraphNeed: String, Sendable, CaseIterable {
                                  "Group.ReadWrite.All", "Directory.ReadWrite.All"]
         // directoryobject-get: Directory.Read.All; no higher permission is listed.
         case .readDirectoryObjects: ["Directory.Read.All"]
+        // privilegedaccessgroup-list-eligibilityschedules (application): these two only.
+        case .readGroupEligibility: ["PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"]
+        // directory-list-administrativeunits, administrativeunit-list-members.
+        case .readAdministrativeUnits: ["AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
         }
     }
 
@@ -44,6 +53,8 @@ public enum GraphNeed: String, Sendable, CaseIterable {
         case .readRoleEligibility: "find admin accounts (PIM-eligible roles)"
         case .readGroupMembers: "find admins who hold a role through a group"
         case .readDirectoryObjects: "tell what kind of account holds a role when Graph did not say"
+        case .readGroupEligibility: "find admins in waiting: users PIM-eligible to join or own a group that holds a role"
+        case .readAdministrativeUnits: "find users in restricted management administrative units before anything is written"
         }
     }
 

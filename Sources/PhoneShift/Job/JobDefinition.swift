@@ -195,7 +195,7 @@ public struct JobDefinition: Sendable {
             }
         }
         var certificateFile: String?, privateKeyFile: String?
-        var algorithm = CertificateCredential.Algorithm.rs256
+        var algorithm = CertificateCredential.Algorithm.ps256
         if let certificateMap {
             try certificateMap.only(["certificate", "privateKey", "algorithm"])
             certificateFile = resolve(try certificateMap.string("certificate", required: true)!)

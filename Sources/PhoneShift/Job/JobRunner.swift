@@ -160,7 +160,16 @@ public struct JobRunner: Sendable {
         public var moved: Int { (progress.byOutcome["moved"] ?? 0) + (progress.byOutcome["drifted"] ?? 0) }
         /// Failed, moved, in conflict, or still open.
         public var needAttention: Int {
-            (progress.byState["failed"] ?? 0) + moved + (progress.byAction[PlanAction.conflict.rawValue] ?? 0) + progress.open
+            (progress.byState["failed"] ?? 0) + moved + (progress.byAction[PlanAction.conflict.rawValue] ?? 0) + progress.open + refusedByGraph
+                + unreadAtPlan
+        }
+        /// Rows the plan could not read from Graph (a 503, a timeout): never written, so they
+        /// need a new plan; they are in failures.csv.
+        public var unreadAtPlan = 0
+        /// Rows the plan meant to write that Graph would not let PhoneShift change (a protected
+        /// user, a method Graph's rules keep): outcome `blocked` without a plan-time block.
+        public var refusedByGraph: Int {
+            max(0, (progress.byOutcome["blocked"] ?? 0) - (progress.byAction[PlanAction.blocked.rawValue] ?? 0))
         }
         /// Rows this apply (and the earlier runs of its plan) changed in Graph.
         public var changed: Int {
@@ -247,6 +256,7 @@ public struct JobRunner: Sendable {
         if let refused = summary.refused { throw Self.refusedError(refused, session, again: "apply again", results: results) }
         var outcome = ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: drafts)
         outcome.verified = verified
+        outcome.unreadAtPlan = try await store.readErrorCount(plan: plan.id)
         if !summary.interrupted {
             try await SafetyValves.recordSuccess(store: store, plan: plan)
             if let keep = job.keepRuns { outcome.pruned = try await prune(store, keep: keep) }
@@ -287,7 +297,7 @@ public struct JobRunner: Sendable {
         public var plan: PlanOutcome
         public var apply: ApplyOutcome
         /// Rows of the plan and of the apply that need a look.
-        public var needAttention: Int { plan.result.readErrors + plan.result.changedElsewhere + apply.needAttention }
+        public var needAttention: Int { plan.result.changedElsewhere + apply.needAttention }  // apply counts the unread rows
         public var nothingToDo: Bool { plan.result.changes == 0 && apply.summary.processed == 0 }
         public func exitStatus(detailed: Bool) -> Int32 {
             if apply.summary.interrupted { return ExitStatus.interrupted }

@@ -78,6 +78,8 @@ public struct Planner: Sendable {
     /// What the job says about rows, for `resolve`.
     struct Rules: Sendable {
         var privileged: [String: [String]]
+        /// Users in restricted management administrative units, with the units' names.
+        var restricted: [String: [String]] = [:]
         var allowPrivileged: Bool
         var policy: JobDefinition.Policy
         var delta: Bool
@@ -130,6 +132,7 @@ public struct Planner: Sendable {
         let toRead = try await store.toReadCount(plan: planId)
         var listsAllMethods = job.tenant.cloud.listsAuthenticationMethods
         var privileged: [String: [String]] = [:]
+        var restricted: [String: [String]] = [:]
         if toRead > 0 {
             // Permissions before any row: what plan needs, from the token and one real read.
             var needs: [GraphNeed] = [.readUsers, .readPhoneMethods]
@@ -152,12 +155,18 @@ public struct Planner: Sendable {
                 result.notes.append(PrivilegedUsers.noPremiumLicenseNote)
                 logger.notice("\(PrivilegedUsers.noPremiumLicenseNote)")
             }
+            let units = try await Self.readRestricted(GraphReader(client: client), granted: try await client.grantedPermissions())
+            restricted = units.users
+            if let note = units.note {
+                result.notes.append(note)
+                logger.notice("\(note)")
+            }
         }
         // The reports show the plan's notes: kept with the plan.
         try await store.setMeta(Self.notesKey(planId), result.notes.joined(separator: "\n"))
 
         let reader = GraphReader(client: client, listsAllMethods: listsAllMethods)
-        let rules = Rules(privileged: privileged, allowPrivileged: job.policy.allowPrivileged, policy: job.policy,
+        let rules = Rules(privileged: privileged, restricted: restricted, allowPrivileged: job.policy.allowPrivileged, policy: job.policy,
                           delta: job.delta != nil, clientId: client.settings.clientId)
         let concurrency = job.rate.concurrency
         let delta = job.delta != nil
@@ -209,6 +218,18 @@ public struct Planner: Sendable {
         result.smsSignInChanges = try await store.smsSignInChanges(plan: planId)
         result.checkedOtherMethods = listsAllMethods
         return result
+    }
+
+    /// Users in restricted management administrative units, or the note to show when they
+    /// cannot be read (then Graph's refusal of their write finds them, and apply goes on).
+    static func readRestricted(_ reader: GraphReader, granted: Set<String>?) async throws -> (users: [String: [String]], note: String?) {
+        let need = GraphNeed.readAdministrativeUnits
+        let note = "Users in restricted management administrative units could not be looked up (grant \(need.toGrant) to see them in the plan): any such user is found when Graph refuses their write, marked blocked, and the run goes on."
+        if let granted, !need.permissions.contains(where: granted.contains) { return ([:], note) }
+        switch try await reader.restrictedUsers() {
+        case .success(let found): return (found, nil)
+        case .failure(let error): return ([:], note + " (Graph said: \(describe(error)))")
+        }
     }
 
     /// The meta key of a plan's notes (one per line).
@@ -307,12 +328,15 @@ public struct Planner: Sendable {
         if !sheetReason.isEmpty { notes.append(sheetReason) }
         if phoneType == .mobile, let state = methods.smsSignIn[.mobile] { row.smsSignIn = state }
         if let roles = rules.privileged[userId.lowercased()], !roles.isEmpty, !rules.allowPrivileged {
-            let named = roles.prefix(3).map { Sanitize.forMessage($0) }.joined(separator: ", ") + (roles.count > 3 ? ", …" : "")
+            let named = roles.prefix(3).map { Sanitize.forMessage($0, limit: 160) }.joined(separator: ", ") + (roles.count > 3 ? ", …" : "")
             return row.settled(.blocked, "privileged account (\(named)); set policy.allowPrivileged: true to include it")
         }
         let policy = rules.policy
         if sameNumber(live, target) {
             return row.settled(.unchanged, notes.isEmpty ? nil : notes.joined(separator: "; "))
+        }
+        if let units = rules.restricted[userId.lowercased()] {
+            return row.settled(.blocked, GraphReader.restrictedReason(units), errorCode: GraphReader.restrictedCode)
         }
         // Delta: the sheet still has the number PhoneShift last applied or saw, and Graph has
         // another one: someone changed it elsewhere since.

@@ -92,7 +92,7 @@ extension JobStore {
             let q = try db.prepare("""
                 SELECT \(Self.rowColumns) FROM rows WHERE plan_id = ?1 AND \(Self.attentionSQL)
                 ORDER BY CASE WHEN state = 'failed' THEN 0 WHEN state = 'in-flight' THEN 1 WHEN outcome = 'moved' THEN 2
-                              WHEN action = 'blocked' THEN 3 WHEN action = 'conflict' THEN 4 ELSE 5 END, line LIMIT ?2
+                              WHEN action = 'blocked' OR outcome = 'blocked' THEN 3 WHEN action = 'conflict' THEN 4 ELSE 5 END, line LIMIT ?2
                 """)
             try q.bind([.int(plan), .int(limit)])
             var out: [PlanRow] = []
@@ -101,10 +101,10 @@ extension JobStore {
         }
     }
 
-    /// Lines of the rows to run again: failed, blocked and moved.
+    /// Lines of the rows to run again: failed, blocked, moved, and not read at plan time.
     public func rerunLines(plan: Int) async throws -> Set<Int> {
         try await perform { db in
-            let q = try db.prepare("SELECT line FROM rows WHERE plan_id = ?1 AND (state = 'failed' OR outcome = 'moved' OR action = 'blocked')")
+            let q = try db.prepare("SELECT line FROM rows WHERE plan_id = ?1 AND (state = 'failed' OR outcome IN ('moved', 'blocked') OR action = 'blocked' OR (action = 'skipped' AND error_code IS NOT NULL AND error_code != 'changed-elsewhere'))")
             try q.bind([.int(plan)])
             var out = Set<Int>()
             while try q.step() { out.insert(q.int(0)) }
