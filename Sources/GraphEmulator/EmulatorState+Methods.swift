@@ -162,6 +162,14 @@ extension EmulatorState {
                 return CallResult(response: EmulatorResponse(status: 202, headers: [], body: []), user: user.id)
             }
             result = userResponse(user, select: params["$select"], base: base, context: context)
+        case ("PATCH", ""):
+            // user-update (application: User.ReadWrite.All); the emulator takes the UPN only.
+            guard hasPermission(["User.ReadWrite.All", "Directory.ReadWrite.All"]) else { return directoryDenied(context) }
+            guard let document = JSON.parse(body), let upn = document["userPrincipalName"]?.stringValue else {
+                return badRequest("The emulator updates userPrincipalName only.", code: "Request_BadRequest")
+            }
+            do { try tenant.rename(user: index, to: upn) } catch { return failure(error, context: context) }
+            result = CallResult(response: EmulatorResponse(status: 204, headers: [], body: []))
         case ("GET", "authentication/methods"):
             if options.cloud == "china" {
                 return badRequest("Resource not found for the segment 'methods'.", code: OurChoices.chinaMethodsListCode)

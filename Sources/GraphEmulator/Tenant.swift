@@ -297,6 +297,15 @@ struct Tenant: Sendable {
         return "ready"
     }
 
+    /// PATCH /users/{id} with a new `userPrincipalName` (user-update): the name must be free.
+    mutating func rename(user: Int, to upn: String) throws(Failure) {
+        if let other = byUPN[upn.lowercased()], other != user {
+            throw .badRequest("Another object with the same value for property userPrincipalName already exists.")
+        }
+        users[user].userPrincipalName = upn
+        reindex()
+    }
+
     /// PATCH …/phoneMethods/{id}.
     mutating func updatePhone(user: Int, methodId: String, number: String?, type: String?) throws(Failure) -> PhoneMethodState {
         guard let slot = PhoneSlot(methodId: methodId), var method = users[user].phones[slot] else {

@@ -157,17 +157,24 @@ final class EngineFixture: @unchecked Sendable {
 
     /// Changes a user's number in Graph behind PhoneShift's back (as an admin in the portal would).
     func changeInGraph(userId: String, slot: String, number: String) async throws {
+        let methodId = ["mobile": "3179e48a-750b-4051-897c-87b9720928f7", "office": "e37fc753-ff3b-4958-9484-eaa9425c82bc"][slot]!
+        let status = try await asApp("PATCH", "/users/\(userId)/authentication/phoneMethods/\(methodId)", json: ["phoneNumber": number, "phoneType": slot])
+        precondition(status == 204, "the test's own change was refused: \(status)")
+    }
+
+    /// One Graph call as the app (a token of its own, over HTTP), as an admin's script would
+    /// make it behind PhoneShift's back; returns the status.
+    func asApp(_ method: String, _ path: String, json: [String: Any]) async throws -> Int {
         let transport = CurlTransport()
         defer { transport.shutdown() }
         let form = "grant_type=client_credentials&client_id=\(EmulatorOptions.defaultClientId)&client_secret=\(EmulatorOptions.defaultClientSecret)&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
         let tokenAnswer = try await transport.send(HTTPRequest(method: "POST", url: emulator.baseURL + "/\(tenantId)/oauth2/v2.0/token",
                                                                headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
         let token = (try JSONSerialization.jsonObject(with: Data(tokenAnswer.body)) as! [String: Any])["access_token"] as! String
-        let methodId = ["mobile": "3179e48a-750b-4051-897c-87b9720928f7", "office": "e37fc753-ff3b-4958-9484-eaa9425c82bc"][slot]!
-        let answer = try await transport.send(HTTPRequest(method: "PATCH", url: emulator.baseURL + "/v1.0/users/\(userId)/authentication/phoneMethods/\(methodId)",
+        let answer = try await transport.send(HTTPRequest(method: method, url: emulator.baseURL + "/v1.0" + path,
                                                           headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
-                                                          body: Array(try JSONSerialization.data(withJSONObject: ["phoneNumber": number, "phoneType": slot]))))
-        precondition(answer.status == 204, "the test's own change was refused: \(answer.status)")
+                                                          body: Array(try JSONSerialization.data(withJSONObject: json))))
+        return answer.status
     }
 
     /// Every user's phone methods now, by UPN (lowercased).

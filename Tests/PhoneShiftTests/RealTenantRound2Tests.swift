@@ -370,4 +370,34 @@ extension EngineTests {
         #expect(failures.contains("bench3@contoso.com") && !failures.contains("bench2@"), "\(failures)")
         #expect(try await f.successfulWrites().count == 5)
     }
+
+    @Test("Delta and a reused UPN: when bench2's UPN is given to a new hire, the changed row is written to the new hire, never to the renamed old account, with a note; the drafts have the user's e-mail")
+    func deltaUPNReuse() async throws {
+        // bench4 is the new hire (not in the sheet until it takes bench2's UPN).
+        let f = try await EngineFixture(syntheticUsers: 4) { options in
+            options.permissions.insert("User.ReadWrite.All")  // the test's own renames, as an admin's
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 3)
+        _ = f.writeJob(writesPerSecond: 50, extra: "delta:\n  fullEveryDays: 7\nnotify:\n  from: IT <it@contoso.com>\n  helpdesk: \"+1 206 555 0100\"\n  afterApply: true")
+        #expect(try await f.phoneshift(["run", f.jobPath]).status == 0)
+        let ids = try await f.userIds()
+        let old = try #require(ids["bench2@contoso.com"]), newHire = try #require(ids["bench4@contoso.com"])
+        // bench2 leaves (renamed); the new hire gets the UPN; HR's export has the new hire's number.
+        #expect(try await f.asApp("PATCH", "/users/\(old)", json: ["userPrincipalName": "bench2.left@contoso.com"]) == 204)
+        #expect(try await f.asApp("PATCH", "/users/\(newHire)", json: ["userPrincipalName": "bench2@contoso.com"]) == 204)
+        _ = f.dir.file("sheet.csv", "UPN,Phone\nbench1@contoso.com,\(EngineFixture.newNumber(1))\nbench2@contoso.com,+1 2127000222\nbench3@contoso.com,\(EngineFixture.newNumber(3))\n")
+        let second = try await f.phoneshift(["run", f.jobPath])
+        #expect(second.status == 0, "\(second.stdout) \(second.stderr)")
+        let state = try await f.state()
+        #expect(state["bench2@contoso.com"]?["mobile"] == "+1 2127000222", "the new hire has the sheet's number")
+        #expect(state["bench2.left@contoso.com"]?["mobile"] == EngineFixture.newNumber(2), "the old account was written: \(String(describing: state["bench2.left@contoso.com"]))")
+        let row = try await f.storeRows()[3]
+        #expect(row?.userId?.lowercased() == newHire.lowercased() && row?.reason.contains("now names another account") == true, "\(String(describing: row))")
+        // The draft of the changed row goes to the new hire's address.
+        #expect(!second.stdout.contains("No usable e-mail"), "\(second.stdout)")
+        let drafts = try FileManager.default.subpathsOfDirectory(atPath: f.dir.path + "/out/drafts").filter { $0.hasSuffix(".eml") }
+        let texts = try drafts.map { try String(contentsOfFile: f.dir.path + "/out/drafts/" + $0, encoding: .utf8) }
+        #expect(texts.contains { $0.contains("bench4@contoso.com") }, "\(drafts)")
+    }
 }

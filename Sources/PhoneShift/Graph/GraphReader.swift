@@ -295,10 +295,7 @@ struct GraphReader: Sendable {
                 switch try await all(path) {
                 case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readGroupMembers))
                 case .success(let members):
-                    for member in members where (member["@odata.type"] as? String ?? "#microsoft.graph.user") == "#microsoft.graph.user" {
-                        guard let id = (member["id"] as? String)?.lowercased() else { continue }
-                        out[id, default: []] += group.roles.map { "\($0) \(how) \(group.name)" }
-                    }
+                    for id in Self.userIds(members) { out[id, default: []] += group.roles.map { "\($0) \(how) \(group.name)" } }
                 }
             }
             // PIM for Groups: users who may activate membership or ownership (the filter is required).
@@ -320,10 +317,7 @@ struct GraphReader: Sendable {
                         switch try await all("/groups/\(Self.pathComponent(nested))/transitiveMembers?$select=id") {
                         case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readGroupMembers))
                         case .success(let members):
-                            for member in members where (member["@odata.type"] as? String ?? "#microsoft.graph.user") == "#microsoft.graph.user" {
-                                guard let id = (member["id"] as? String)?.lowercased() else { continue }
-                                out[id, default: []] += group.roles.map { "\($0) \(how)" }
-                            }
+                            for id in Self.userIds(members) { out[id, default: []] += group.roles.map { "\($0) \(how)" } }
                         }
                     case .success(.none): continue
                     }
@@ -332,6 +326,14 @@ struct GraphReader: Sendable {
         }
         found.users = out
         return .success(found)
+    }
+
+    /// The users among group members (lowercased ids); a member without `@odata.type` is
+    /// taken for a user, as `/transitiveMembers?$select=id` may answer.
+    static func userIds(_ members: [[String: Any]]) -> [String] {
+        members.compactMap { member in
+            (member["@odata.type"] as? String ?? "#microsoft.graph.user") == "#microsoft.graph.user" ? (member["id"] as? String)?.lowercased() : nil
+        }
     }
 
     /// Users Graph will not let an application change: direct user members of restricted

@@ -286,46 +286,43 @@ public struct Planner: Sendable {
         let user = row.user, target = row.target, sheetReason = row.reason
         let kind = row.userKind ?? .userPrincipalName
         var methods: LiveMethods?
-        if let knownId = row.userId {
-            // Delta: the user id is known from an earlier run; read only the methods. A user
-            // who is gone (404) is looked up by the sheet's name below.
-            switch try await reader.methods(of: knownId) {
-            case .success(let m): methods = m
-            case .failure(let error) where error.status == 404: row.userId = nil
-            case .failure(let error):
-                if error.status == 403 { throw GraphNeed.missingError([.readPhoneMethods], clientId: rules.clientId, detail: describe(error)) }
-                return row.settled(.skipped, "could not read the user's authentication methods: \(error)", errorCode: error.code ?? error.status.map(String.init))
+        // Delta: the id known from an earlier run is not trusted on its own. The sheet's name
+        // is resolved again (one read): a UPN given to a new hire must not reach the renamed
+        // account that had it, and the read brings the mail and name the drafts need.
+        let knownId = row.userId
+        row.userId = nil
+        var notes: [String] = []
+        switch try await reader.resolve(user, kind: kind) {
+        case .notFound:
+            return row.settled(.userNotFound, "no user '\(Sanitize.forMessage(user))' in the directory")
+        case .ambiguous(let count):
+            return row.settled(.blocked, "\(count) users match \(kind.label) '\(Sanitize.forMessage(user))'; use a UPN or object id")
+        case .failed(let error):
+            if error.status == 403 { throw GraphNeed.missingError([.readUsers], clientId: rules.clientId, detail: describe(error)) }
+            return row.settled(.skipped, "could not read the user from Graph: \(error)", errorCode: error.code ?? error.status.map(String.init))
+        case .found(let found):
+            row.userId = found.id
+            row.userPrincipalName = found.userPrincipalName
+            row.displayName = found.displayName
+            row.mail = found.mail
+            if let knownId, knownId.lowercased() != found.id.lowercased() {
+                // The name now belongs to another account: what PhoneShift knew was the other one's.
+                row.known = nil
+                notes.append("\(kind.label) '\(Sanitize.forMessage(user))' now names another account than at the last run (was object id \(knownId)); planned for the account that has it now")
             }
         }
-        if methods == nil {
-            switch try await reader.resolve(user, kind: kind) {
-            case .notFound:
-                return row.settled(.userNotFound, "no user '\(Sanitize.forMessage(user))' in the directory")
-            case .ambiguous(let count):
-                return row.settled(.blocked, "\(count) users match \(kind.label) '\(Sanitize.forMessage(user))'; use a UPN or object id")
-            case .failed(let error):
-                if error.status == 403 { throw GraphNeed.missingError([.readUsers], clientId: rules.clientId, detail: describe(error)) }
-                return row.settled(.skipped, "could not read the user from Graph: \(error)", errorCode: error.code ?? error.status.map(String.init))
-            case .found(let found):
-                row.userId = found.id
-                row.userPrincipalName = found.userPrincipalName
-                row.displayName = found.displayName
-                row.mail = found.mail
-            }
-            switch try await reader.methods(of: row.userId!) {
-            case .success(let m): methods = m
-            case .failure(let error):
-                if error.status == 403 { throw GraphNeed.missingError([.readPhoneMethods], clientId: rules.clientId, detail: describe(error)) }
-                return row.settled(.skipped, "could not read the user's authentication methods: \(error)",
-                                   errorCode: error.code ?? error.status.map(String.init))
-            }
+        switch try await reader.methods(of: row.userId!) {
+        case .success(let m): methods = m
+        case .failure(let error):
+            if error.status == 403 { throw GraphNeed.missingError([.readPhoneMethods], clientId: rules.clientId, detail: describe(error)) }
+            return row.settled(.skipped, "could not read the user's authentication methods: \(error)",
+                               errorCode: error.code ?? error.status.map(String.init))
         }
         guard let methods else { return row }
         let userId = row.userId!
         let live = methods.phones[phoneType]
         row.before = live
-        var notes: [String] = []
-        if !sheetReason.isEmpty { notes.append(sheetReason) }
+        if !sheetReason.isEmpty { notes.insert(sheetReason, at: 0) }
         if phoneType == .mobile, let state = methods.smsSignIn[.mobile] { row.smsSignIn = state }
         if let roles = rules.privileged[userId.lowercased()], !roles.isEmpty, !rules.allowPrivileged {
             let named = roles.prefix(3).map { Sanitize.forMessage($0, limit: 160) }.joined(separator: ", ") + (roles.count > 3 ? ", …" : "")
