@@ -23,6 +23,8 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     /// Share of requests answered only after `stallSeconds`.
     public var stallRate: Double
     public var stallSeconds: Double
+    /// Stall writes only (reads answer at once): a write lands and its answer is held.
+    public var stallOnlyWrites = false
     /// After a write whose number another user signs in by SMS with, reads of that user's
     /// methods show the old value for this many seconds (replication lag, reported by practitioners).
     public var replicationLagSeconds: Double = OurChoices.defaultReplicationLagSeconds
@@ -72,6 +74,9 @@ public struct FaultSettings: Sendable, Codable, Equatable {
                 s.appliedThenStatus = Int(d)
             case "stallSeconds": s.stallSeconds = try number()
             case "replicationLagSeconds": s.replicationLagSeconds = try number()
+            case "stallOnlyWrites":
+                guard let b = value.boolValue else { throw EmulatorError("'stallOnlyWrites' must be true or false") }
+                s.stallOnlyWrites = b
             case "notUniqueAnswers409":
                 guard let b = value.boolValue else { throw EmulatorError("'notUniqueAnswers409' must be true or false") }
                 s.notUniqueAnswers409 = b
@@ -102,7 +107,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             ("retryAfterSeconds", .number(retryAfterSeconds)), ("dropRate", .number(dropRate)),
             ("lostAnswerRate", .number(lostAnswerRate)),
             ("appliedThenErrorRate", .number(appliedThenErrorRate)), ("appliedThenStatus", .int(appliedThenStatus)),
-            ("stallRate", .number(stallRate)), ("stallSeconds", .number(stallSeconds)),
+            ("stallRate", .number(stallRate)), ("stallSeconds", .number(stallSeconds)), ("stallOnlyWrites", .bool(stallOnlyWrites)),
             ("replicationLagSeconds", .number(replicationLagSeconds)),
         ])
     }

@@ -85,6 +85,7 @@ public final class GraphService: Sendable, Responding {
         var stall: Double?
         if draw < current.stallRate { stall = current.stallSeconds }
         draw -= current.stallRate
+        if current.stallOnlyWrites && request.method == "GET" { stall = nil }
         for (status, share) in current.errorRates.sorted(by: { $0.key < $1.key }) {
             if draw < share, let code = Int(status) {
                 var response = injectedError(code, retryAfter: current.retryAfterSeconds, context: context)

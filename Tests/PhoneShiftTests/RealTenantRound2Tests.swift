@@ -400,4 +400,58 @@ extension EngineTests {
         let texts = try drafts.map { try String(contentsOfFile: f.dir.path + "/out/drafts/" + $0, encoding: .utf8) }
         #expect(texts.contains { $0.contains("bench4@contoso.com") }, "\(drafts)")
     }
+
+    @Test("Rollback right after a kill -9 of apply: rows left in flight whose write had landed are read back first and rolled back too")
+    func rollbackAfterKill() async throws {
+        let f = try await EngineFixture(syntheticUsers: 12)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 12)
+        _ = f.writeJob(writesPerSecond: 200, concurrency: 4)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        // Writes land and their answers are held: apply is killed with four rows in flight.
+        try await f.put("/_emulator/faults", json: ["stallRate": 1.0, "stallSeconds": 120, "stallOnlyWrites": true])
+        let process = try f.launch(["apply", f.jobPath])
+        #expect(try await f.waitUntil { try await f.successfulWrites().count >= 4 })
+        kill(process.processIdentifier, SIGKILL)
+        await waitForExit(process)
+        try await f.put("/_emulator/faults", json: ["stallRate": 0.0])
+        #expect(try await f.storeCount(.inFlight) == 4)
+        let landed = try await f.successfulWrites().count
+        let applyRun = try #require(try await JobStore(path: f.storePath).runs(plan: 1).first { $0.command == "apply" }).id
+        let rollback = try await f.phoneshift(["rollback", f.jobPath, "--run", String(applyRun)])
+        #expect(rollback.status == 0, "\(rollback.stdout) \(rollback.stderr)")
+        #expect((rollback.stdout + rollback.stderr).contains("4 rows run \(applyRun) left in flight"), "\(rollback.stdout) \(rollback.stderr)")
+        let state = try await f.state()
+        for i in 1...12 {
+            #expect(state["bench\(i)@contoso.com"]?["mobile"] == "+1 2065\(String(format: "%06d", i))", "bench\(i) is not back on its number")
+        }
+        #expect(landed == 4)
+    }
+
+    @Test("Outages get their own exit code (8, run again later): the token endpoint unreachable, 503s on the role reads, Graph gone mid-apply; never a permission hint")
+    func outagesAreTransient() async throws {
+        let f = try await EngineFixture(syntheticUsers: 40)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 40)
+        // The token endpoint on a port where nothing listens.
+        let path = f.writeJob(writesPerSecond: 50, maxAttempts: 1)
+        _ = f.dir.file("job.yaml", try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "authority: \(f.emulator.baseURL)", with: "authority: http://127.0.0.1:9"))
+        let noToken = try await f.phoneshift(["plan", f.jobPath])
+        #expect(noToken.status == ExitStatus.transient, "\(noToken.stderr)")
+        // Graph answers 503 to everything: the role reads cannot be made.
+        _ = f.writeJob(writesPerSecond: 50, maxAttempts: 1)
+        try await f.put("/_emulator/faults", json: ["errorRates": ["503": 1.0]])
+        let unavailable = try await f.phoneshift(["plan", f.jobPath])
+        #expect(unavailable.status == ExitStatus.transient && !unavailable.stderr.contains("Grant"), "\(unavailable.stderr)")
+        try await f.put("/_emulator/faults", json: ["errorRates": [String: Double]()])
+        // Graph goes away mid-apply.
+        _ = f.writeJob(writesPerSecond: 20, concurrency: 2, maxAttempts: 2)
+        let process = try await f.startApply { try await f.storeCount(.done) >= 5 }
+        await f.emulator.stop()
+        let exited = try await f.waitUntil(timeout: 60) { !process.isRunning }
+        #expect(exited)
+        if !exited { kill(process.processIdentifier, SIGKILL) }
+        await waitForExit(process)
+        #expect(process.terminationStatus == ExitStatus.transient, "\(f.launchedOutput())")
+    }
 }

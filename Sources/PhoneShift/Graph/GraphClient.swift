@@ -139,7 +139,8 @@ actor TokenProvider {
                 if attempt < 4 { try await Task.sleep(nanoseconds: UInt64(Double(attempt) * 0.5e9)) }
             }
         }
-        throw GraphError(kind: .authentication, status: nil, code: nil,
+        // Unreachable is not refused: transient (exit 8), not an authentication failure.
+        throw GraphError(kind: .transport, status: nil, code: nil,
                          message: "cannot reach the token endpoint \(settings.tokenURL): \(lastError.map { "\($0)" } ?? "")",
                          requestId: nil, clientRequestId: nil)
     }

@@ -97,6 +97,11 @@ public struct GraphError: Error, CustomStringConvertible, Sendable {
     /// Seconds Graph asked to wait (`Retry-After`) before asking again.
     public var retryAfter: Double?
 
+    /// Trouble that passes: the network, a 5xx or a 429 that outlasted the retries (exit 8).
+    public var isTransient: Bool {
+        kind == .transport || status.map { $0 == 429 || (500...599).contains($0) } == true
+    }
+
     public init(kind: Kind, status: Int?, code: String?, message: String, requestId: String?, clientRequestId: String?,
                 outcomeUnknown: Bool = false) {
         self.kind = kind

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 extension JobRunner {
     /// What a rollback is about to do, told before its first write.
@@ -39,6 +40,10 @@ extension JobRunner {
             var made = false
             var plan = try await store.rollbackPlan(of: source.id)
             if plan == nil {
+                // Rows the run left in flight (a kill -9) may have landed: find out first, or
+                // the rollback would leave those users on the new number.
+                let settled = try await Self.settleInFlight(session, plan: source.planId, run: source.id, logger: logger)
+                if settled > 0 { notice("\(settled) rows run \(source.id) left in flight were read from Graph first: the writes that had landed are rolled back too") }
                 let created = try await store.makeRollbackPlan(of: source)
                 plan = try await store.plan(id: created.plan)
                 made = true
@@ -67,5 +72,34 @@ extension JobRunner {
             }
             return ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: nil)
         }
+    }
+
+    /// Settles the rows a run left in flight (its process killed mid-write) by reading each
+    /// from Graph: landed → `already-applied`; still the old number → back to pending (the
+    /// write never landed); another number → `moved`. A read that fails stops the rollback
+    /// before anything is planned or written. Returns how many rows were settled.
+    static func settleInFlight(_ session: JobSession, plan: Int, run: Int, logger: Logger) async throws -> Int {
+        let rows = try await session.store.inFlightRows(plan: plan, upToRun: run)
+        guard !rows.isEmpty else { return 0 }
+        let reader = GraphReader(client: session.client)
+        var updates: [RowUpdate] = []
+        for row in rows {
+            switch try await reader.phones(of: row.userId ?? "") {
+            case .failure(let error):
+                throw PhoneShiftError(.transient, "cannot tell whether the write of line \(row.line), left in flight by run \(run), landed (\(error)); nothing was rolled back — run the same rollback again")
+            case .success(let phones):
+                let live = phones[row.phoneType]
+                if sameNumber(live, row.target) {
+                    updates.append(RowUpdate(line: row.line, state: .done, outcome: "already-applied", reason: "the write before the interruption had landed (read back before a rollback)"))
+                } else if sameNumber(live, row.before) {
+                    updates.append(RowUpdate(line: row.line, state: .pending, reason: "the write before the interruption had not landed (read back before a rollback)"))
+                } else {
+                    updates.append(RowUpdate(line: row.line, state: .done, outcome: "moved", reason: "the number changed in Graph since the plan; not rolled back"))
+                }
+            }
+        }
+        try await session.store.update(updates, plan: plan, run: run)
+        logger.info("rollback: \(updates.count) in-flight rows of run \(run) settled from Graph")
+        return updates.count
     }
 }

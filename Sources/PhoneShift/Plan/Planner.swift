@@ -259,6 +259,9 @@ public struct Planner: Sendable {
                 throw GraphNeed.missingError([failure.need], clientId: client.settings.clientId,
                                              detail: "\(error.code ?? "403"): \(Sanitize.forMessage(error.message))")
             }
+            if error.isTransient {
+                throw PhoneShiftError(.transient, "Graph did not answer the reads of who holds directory roles (\(error)); nothing was planned — run plan again later")
+            }
             throw PhoneShiftError(.badSetting, "cannot read who holds directory roles, so admin accounts cannot be recognised (\(error)); nothing was planned. Grant RoleManagement.Read.Directory and GroupMember.Read.All, or set policy.allowPrivileged: true to include admins knowingly")
         }
     }

@@ -165,6 +165,11 @@ extension JobStore {
                              [.int(plan), .int(line), .int(limit)])
     }
 
+    /// Rows a run (or an earlier run of its plan) left in flight.
+    public func inFlightRows(plan: Int, upToRun run: Int) async throws -> [PlanRow] {
+        try await selectRows("plan_id = ?1 AND state = 'in-flight' AND run_id <= ?2 ORDER BY line", [.int(plan), .int(run)])
+    }
+
     /// Every row of a plan in line order (for tests and small plans; large ones use `withRows`).
     public func allRows(plan: Int) async throws -> [PlanRow] {
         try await selectRows("plan_id = ?1 ORDER BY line", [.int(plan)])

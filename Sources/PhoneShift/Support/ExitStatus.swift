@@ -34,6 +34,10 @@ public enum ExitStatus {
     /// The job store could not be written (disk full, read-only, deleted or replaced mid-run):
     /// nothing more was sent; run the command again once that is fixed, it resumes.
     public static let storeUnwritable: Int32 = 7
+    /// Graph, the network or the token endpoint could not be reached, or kept answering
+    /// 5xx/429, after the retries: nothing is lost (in-flight rows are re-read next time);
+    /// run the command again later. Monitoring retries it, unlike 2 and 4.
+    public static let transient: Int32 = 8
     /// Interrupted (Ctrl-C, SIGTERM, SIGHUP); apply again to resume.
     public static let interrupted: Int32 = 130
 
@@ -46,6 +50,7 @@ public enum ExitStatus {
         5 stopped by a safety valve, nothing written; \
         6 with --detailed-exitcode: success with changes (plan: to make; apply, run: made); \
         7 the job store could not be written (disk full, read-only, deleted; run again once fixed); \
+        8 Graph or the network unreachable or failing for now (nothing lost; run again later); \
         130 interrupted (run it again to resume).
         """
 
@@ -56,7 +61,9 @@ public enum ExitStatus {
         case let e as PhoneShiftError where e.code == .permissionMissing: return authentication
         case let e as PhoneShiftError where e.code == .safetyValve: return safetyValve
         case let e as PhoneShiftError where e.code == .storeUnwritable: return storeUnwritable
+        case let e as PhoneShiftError where e.code == .transient: return transient
         case is PhoneShiftError, is SQLiteError: return usage
+        case let e as GraphError where e.isTransient: return transient
         case let e as GraphError where e.kind == .authentication: return authentication
         case is CancellationError: return interrupted
         default: return usage

@@ -31,6 +31,9 @@ public struct PhoneShiftError: Error, CustomStringConvertible, Sendable, Equatab
         public static let storeUnwritable = Code("store-unwritable")
         /// A safety valve of the job stopped the run before anything was written (exit 5).
         public static let safetyValve = Code("safety-valve")
+        /// Graph, the network or the identity platform could not be reached or kept failing
+        /// (exit 8): nothing is lost; run the command again later.
+        public static let transient = Code("transient")
     }
 
     public let code: Code
