@@ -7,15 +7,35 @@ func printError(_ text: String, newline: Bool = true) {
     FileHandle.standardError.write(Data((text + (newline ? "\n" : "")).utf8))
 }
 
+/// Signals received, counted across the handlers (they run on a global queue).
+final class SignalCount: @unchecked Sendable {
+    // @unchecked: `count` is only touched under `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        count += 1
+        return count
+    }
+}
+
 /// Runs `body` as a task that SIGINT, SIGTERM and SIGHUP (a dropped SSH session) cancel
-/// gracefully: nothing new is sent, rows in flight finish.
+/// gracefully: nothing new is sent, rows in flight finish. A second signal stops at once
+/// (exit 130), as a kill would: every write in flight has its in-flight mark in the job
+/// store already, so the next apply re-reads those rows before anything else.
 func withInterruptibleTask<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
     let task = Task { try await body() }
+    let received = SignalCount()
     let sources = [SIGINT, SIGTERM, SIGHUP].map { number -> DispatchSourceSignal in
         signal(number, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
         source.setEventHandler {
-            printError("\nphoneshift: stopping after the rows in flight (apply again to resume)…")
+            if received.next() > 1 {
+                printError("\nphoneshift: stopped at once (second signal); rows in flight are re-read by the next apply")
+                exit(ExitStatus.interrupted)
+            }
+            printError("\nphoneshift: stopping after the rows in flight (apply again to resume; a second Ctrl-C stops at once)…")
             task.cancel()
         }
         source.resume()
@@ -219,11 +239,17 @@ struct StatusCommand: AsyncParsableCommand {
         let eta = rate > 0 ? formatDuration(Double(remaining) / rate) : (remaining == 0 ? "0s" : "?")
         print("Written:  \(p.written) of \(p.toWrite) changes (\(String(format: "%.1f", percent))%); "
               + "\(String(format: "%.1f", rate)) rows/s over the last minute; ETA \(eta); 429 answers in finished runs: \(p.throttledAnswers)")
+        let holder = try await store.lockHolder()
         if let run = p.lastRun {
-            print("Last run: \(run.id) \(run.command), \(run.status), started \(run.started), heartbeat \(run.heartbeat)" + (run.finished.map { ", finished \($0)" } ?? ""))
+            var status = run.status
+            if status == "running", !(holder?.seemsAlive ?? false) {
+                // Killed (kill -9, a crash, a reboot): nobody runs it any more.
+                status = "interrupted (its process is gone; \(run.command) again resumes it)"
+            }
+            print("Last run: \(run.id) \(run.command), \(status), started \(run.started), heartbeat \(run.heartbeat)" + (run.finished.map { ", finished \($0)" } ?? ""))
         }
-        if let holder = try await store.lockHolder() {
-            print("Locked:   \(holder)")
+        if let holder {
+            print("Locked:   \(holder)" + (holder.seemsAlive ? "" : " — not running any more; the next command takes the lock over"))
         }
     }
 }

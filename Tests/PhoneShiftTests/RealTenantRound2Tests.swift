@@ -416,6 +416,9 @@ extension EngineTests {
         await waitForExit(process)
         try await f.put("/_emulator/faults", json: ["stallRate": 0.0])
         #expect(try await f.storeCount(.inFlight) == 4)
+        // status tells a killed run from a running one.
+        let status = try await f.phoneshift(["status", f.jobPath])
+        #expect(status.stdout.contains("interrupted (its process is gone; apply again resumes it)") && status.stdout.contains("not running any more"), "\(status.stdout)")
         let landed = try await f.successfulWrites().count
         let applyRun = try #require(try await JobStore(path: f.storePath).runs(plan: 1).first { $0.command == "apply" }).id
         let rollback = try await f.phoneshift(["rollback", f.jobPath, "--run", String(applyRun)])
@@ -453,5 +456,112 @@ extension EngineTests {
         if !exited { kill(process.processIdentifier, SIGKILL) }
         await waitForExit(process)
         #expect(process.terminationStatus == ExitStatus.transient, "\(f.launchedOutput())")
+    }
+
+    @Test("A second Ctrl-C stops at once (exit 130) while writes hang; the next apply re-reads the rows in flight and writes each user once")
+    func secondInterruptForceQuits() async throws {
+        let f = try await EngineFixture(syntheticUsers: 8)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 8)
+        _ = f.writeJob(writesPerSecond: 200, concurrency: 2)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        try await f.put("/_emulator/faults", json: ["stallRate": 1.0, "stallSeconds": 300, "stallOnlyWrites": true])
+        let process = try f.launch(["apply", f.jobPath])
+        #expect(try await f.waitUntil { try await f.storeCount(.inFlight) == 2 })
+        kill(process.processIdentifier, SIGINT)
+        #expect(try await f.waitUntil { f.launchedOutput().stderr.contains("a second Ctrl-C stops at once") })
+        #expect(process.isRunning, "the first Ctrl-C waits for the rows in flight")
+        kill(process.processIdentifier, SIGINT)
+        let exited = try await f.waitUntil(timeout: 20) { !process.isRunning }
+        #expect(exited, "a second Ctrl-C did not stop apply")
+        if !exited { kill(process.processIdentifier, SIGKILL) }
+        await waitForExit(process)
+        #expect(process.terminationStatus == ExitStatus.interrupted, "\(f.launchedOutput())")
+        try await f.put("/_emulator/faults", json: ["stallRate": 0.0])
+        let again = try await f.phoneshift(["apply", f.jobPath])
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        let writes = try await f.successfulWrites()
+        #expect(writes.count == 8 && writes.values.allSatisfy { $0 == 1 }, "\(writes)")
+    }
+
+    @Test("A lock whose heartbeat is in the future (another host's clock ahead) says so and how to take it, instead of 'last heartbeat -3600 s ago'")
+    func futureHeartbeat() {
+        let holder = LockHolder(pid: 4242, host: "other-host", command: "apply", acquired: "2026-12-02T10:00:00Z", heartbeatAge: -3600)
+        #expect(holder.description.contains("3600 s in the future") && holder.description.contains("--force-unlock"), "\(holder)")
+        #expect(holder.seemsAlive)
+        let stale = LockHolder(pid: 4242, host: "other-host", command: "apply", acquired: "2026-12-02T10:00:00Z", heartbeatAge: 600)
+        #expect(!stale.seemsAlive && stale.description.contains("600 s ago"))
+    }
+
+    @Test("Proxies for real Graph: tenant.proxy sends the token request through a local CONNECT proxy (only the host travels in clear), HTTPS_PROXY in the environment does too, proxy: none overrides it, and a proxy URL with a password is refused")
+    func proxySetting() async throws {
+        let dir = TemporaryDirectory()
+        // A CONNECT proxy stand-in: records each request's head, refuses the tunnel.
+        let script = dir.file("proxy.py", """
+            import socket, sys
+            log = open(sys.argv[1], "ab", buffering=0)
+            server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(16)
+            print(server.getsockname()[1], flush=True)
+            while True:
+                conn, _ = server.accept()
+                data = b""
+                while b"\\r\\n\\r\\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk: break
+                    data += chunk
+                log.write(data + b"--\\n")
+                conn.sendall(b"HTTP/1.1 403 Forbidden\\r\\nContent-Length: 0\\r\\n\\r\\n"); conn.close()
+            """)
+        let logPath = dir.path + "/proxy.log"
+        let proxy = Process()
+        proxy.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        proxy.arguments = [script, logPath]
+        let portPipe = Pipe()
+        proxy.standardOutput = portPipe
+        proxy.standardError = FileHandle.nullDevice
+        try proxy.run()
+        // SIGKILL: this test process may ignore SIGTERM, and a child inherits that.
+        defer { kill(proxy.processIdentifier, SIGKILL) }
+        var portText = ""
+        while !portText.contains("\n"), let byte = try portPipe.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
+            portText += String(decoding: byte, as: UTF8.self)
+        }
+        let port = try #require(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        _ = dir.file("sheet.csv", "UPN,Phone\nbench1@contoso.com,+1 2127000001\n")
+        func job(_ proxyLine: String) -> String {
+            dir.file("job.yaml", """
+                sheet: {path: sheet.csv}
+                tenant:
+                  tenantId: contoso.onmicrosoft.com
+                  clientId: \(EmulatorOptions.defaultClientId)
+                  clientSecret: {env: PROXY_TEST_SECRET}
+                \(proxyLine)
+                rate: {maxAttempts: 1, connectTimeoutSeconds: 5}
+                store: out/test.sqlite
+                outputs: out
+                """)
+        }
+        let secret = "proxy-test-secret-\(UUID().uuidString)"
+        let base = ["PROXY_TEST_SECRET": secret, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        func proxyLog() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+        let viaJob = try await runProduct("phoneshift", ["plan", job("  proxy: http://127.0.0.1:\(port)")], environment: base)
+        #expect(viaJob.status == ExitStatus.transient, "\(viaJob.stdout) \(viaJob.stderr)")
+        #expect(proxyLog().contains("CONNECT login.microsoftonline.com:443"), "\(proxyLog())")
+        #expect(!proxyLog().contains(secret), "the secret went to the proxy in clear")
+
+        let before = proxyLog().components(separatedBy: "--").count
+        var env = base
+        env["HTTPS_PROXY"] = "http://127.0.0.1:\(port)"
+        let viaEnvironment = try await runProduct("phoneshift", ["plan", job("")], environment: env)
+        #expect(viaEnvironment.status == ExitStatus.transient, "\(viaEnvironment.stderr)")
+        #expect(proxyLog().components(separatedBy: "--").count > before, "HTTPS_PROXY was not used")
+
+        let counted = proxyLog().components(separatedBy: "--").count
+        _ = try await runProduct("phoneshift", ["plan", job("  proxy: none")], environment: env)
+        #expect(proxyLog().components(separatedBy: "--").count == counted, "proxy: none still used HTTPS_PROXY")
+
+        let withPassword = try await runProduct("phoneshift", ["plan", job("  proxy: http://user:hunter2@127.0.0.1:\(port)")], environment: base)
+        #expect(withPassword.status == ExitStatus.usage && withPassword.stderr.contains("tenant.proxy") && !withPassword.stderr.contains("hunter2"), "\(withPassword.stderr)")
     }
 }

@@ -6,6 +6,24 @@ import Testing
 struct SheetReaderTests {
     let dir = TemporaryDirectory()
 
+    @Test("A named pipe: read when a program writes to it (first byte kept); with no writer, a clear error after the wait instead of hanging")
+    func namedPipe() throws {
+        let fifo = dir.path + "/feed.csv"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let error = #expect(throws: PhoneShiftError.self) { try SheetReader(path: fifo, options: SheetReaderOptions(pipeWriterWait: 0.3)) }
+        #expect(error?.message.contains("no program is writing to the pipe") == true, "\(String(describing: error))")
+        // A writer (opening blocks until the reader is there, as `cat > fifo` would).
+        let text = "user,phone\na@x.io,+1 2065550100\nb@x.io,+1 2065550101\n"
+        let writer = Thread {
+            let fd = open(fifo, O_WRONLY)
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        writer.start()
+        let records = try readAll(fifo, SheetReaderOptions(pipeWriterWait: 30))
+        #expect(records.map(\.fields) == [["user", "phone"], ["a@x.io", "+1 2065550100"], ["b@x.io", "+1 2065550101"]])
+    }
+
     @Test("RFC 4180 quoting: embedded delimiter, doubled quotes, line breaks; record lines kept")
     func quoting() throws {
         let path = dir.file("q.csv", "user,phone,note\na@x.io,\"+1, 206\",\"say \"\"hi\"\"\"\nb@x.io,2,\"two\nlines\nhere\"\nc@x.io,3,x\n")

@@ -139,8 +139,10 @@ actor TokenProvider {
                 if attempt < 4 { try await Task.sleep(nanoseconds: UInt64(Double(attempt) * 0.5e9)) }
             }
         }
-        // Unreachable is not refused: transient (exit 8), not an authentication failure.
-        throw GraphError(kind: .transport, status: nil, code: nil,
+        // Unreachable is not refused: transient (exit 8), not an authentication failure; a
+        // certificate TLS does not trust is refused (exit 4).
+        let tls = (lastError as? TransportError)?.isTLSFailure == true
+        throw GraphError(kind: tls ? .authentication : .transport, status: nil, code: nil,
                          message: "cannot reach the token endpoint \(settings.tokenURL): \(lastError.map { "\($0)" } ?? "")",
                          requestId: nil, clientRequestId: nil)
     }
@@ -242,6 +244,10 @@ public final class GraphClient: Sendable {
             do {
                 response = try await transport.send(HTTPRequest(method: method, url: url, headers: headers, body: body,
                                                                 freshConnection: freshConnection))
+            } catch let error as TransportError where error.isTLSFailure {
+                // Not transient: the endpoint's certificate is not trusted (verification is never off).
+                throw GraphError(kind: .authentication, status: nil, code: nil, message: "TLS refused \(settings.graphBase.host ?? "Graph"): \(error)",
+                                 requestId: nil, clientRequestId: clientRequestId)
             } catch let error as TransportError {
                 failures += 1
                 logger.debug("network error on \(method) (try \(attempts)): \(error)")

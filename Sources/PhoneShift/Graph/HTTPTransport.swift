@@ -37,6 +37,11 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
         [CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT]
             .map { Int32($0.rawValue) }.contains(code)
     }
+    /// TLS refused the server (an untrusted or wrong certificate): not trouble that passes.
+    public var isTLSFailure: Bool {
+        [CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE,
+         CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_ISSUER_ERROR].map { Int32($0.rawValue) }.contains(code)
+    }
     public var description: String { "network error \(code): \(message)" }
 }
 
@@ -46,10 +51,14 @@ public struct TransportOptions: Sendable {
     public var requestTimeout: Double = 60
     /// Connections kept per host (also the number of transfers in flight).
     public var maxConnectionsPerHost: Int = 16
-    public init(connectTimeout: Double = 10, requestTimeout: Double = 60, maxConnectionsPerHost: Int = 16) {
+    /// The proxy for https:// requests: nil, the environment's (libcurl reads https_proxy,
+    /// HTTPS_PROXY, no_proxy, NO_PROXY); "", none; else this URL.
+    public var proxy: String?
+    public init(connectTimeout: Double = 10, requestTimeout: Double = 60, maxConnectionsPerHost: Int = 16, proxy: String? = nil) {
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.maxConnectionsPerHost = maxConnectionsPerHost
+        self.proxy = proxy
     }
 }
 
@@ -187,7 +196,12 @@ final class CurlEngine: @unchecked Sendable {
         // Plain http:// goes only to this machine (GraphSettings.checkEndpoint): never through
         // a proxy, which would receive the token request, client secret included, in clear
         // text. An empty CURLOPT_PROXY overrides http_proxy and all_proxy from the environment.
-        if r.url.lowercased().hasPrefix("http://") { _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROXY, "") }
+        if r.url.lowercased().hasPrefix("http://") {
+            _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROXY, "")
+        } else if let proxy = options.proxy {
+            // The job's tenant.proxy (or "" for none) instead of the environment's.
+            _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROXY, proxy)
+        }
         _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
         _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
         if r.freshConnection { _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1) }

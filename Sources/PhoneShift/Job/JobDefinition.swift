@@ -22,11 +22,15 @@ public struct JobDefinition: Sendable {
         /// Certificate credential instead of a secret: PEM certificate and RSA key files.
         public var certificateFile: String?
         public var privateKeyFile: String?
-        public var assertionAlgorithm: CertificateCredential.Algorithm = .rs256
+        public var assertionAlgorithm: CertificateCredential.Algorithm = .ps256
         public var authority: String
         public var graph: String
         /// The Microsoft cloud (authority, Graph host, token scope, available endpoints).
         public var cloud: GraphCloud = .global
+        /// `tenant.proxy`: the HTTPS proxy for the identity platform and Graph (services
+        /// under cron or systemd do not inherit a login shell's HTTPS_PROXY). nil: the
+        /// environment's (HTTPS_PROXY, NO_PROXY); "": none, whatever the environment says.
+        public var proxy: String?
     }
     public struct Rate: Sendable {
         /// Sustained writes per second for all workers together (below Graph's 20/s per app).
@@ -168,7 +172,7 @@ public struct JobDefinition: Sendable {
                           delimiter: try sheetMap.string("delimiter"), encoding: try sheetMap.string("encoding"))
 
         let tenantMap = try top.map("tenant", required: true)!
-        try tenantMap.only(["tenantId", "clientId", "clientSecret", "clientCertificate", "authority", "graph", "cloud"])
+        try tenantMap.only(["tenantId", "clientId", "clientSecret", "clientCertificate", "authority", "graph", "cloud", "proxy"])
         var cloud = GraphCloud.global
         let cloudName = try tenantMap.string("cloud")
         if let cloudName {
@@ -207,12 +211,15 @@ public struct JobDefinition: Sendable {
                 algorithm = known
             }
         }
-        let tenant = Tenant(tenantId: try tenantMap.string("tenantId", required: true)!,
+        var tenant = Tenant(tenantId: try tenantMap.string("tenantId", required: true)!,
                             clientId: try tenantMap.string("clientId", required: true)!,
                             secretEnvironment: secretEnv, secretFile: secretFile,
                             certificateFile: certificateFile, privateKeyFile: privateKeyFile, assertionAlgorithm: algorithm,
                             authority: try tenantMap.string("authority") ?? cloud.authority,
                             graph: try tenantMap.string("graph") ?? cloud.graph, cloud: cloud)
+        if let proxy = try tenantMap.string("proxy") {
+            tenant.proxy = try Self.proxySetting(proxy, file: path, line: tenantMap.line("proxy"))
+        }
         if let authority = URL(string: tenant.authority), let graph = URL(string: tenant.graph) {
             try GraphCloud.check(cloud: cloud, named: cloudName != nil, authority: authority, graph: graph, file: path)
         }
@@ -333,6 +340,25 @@ public struct JobDefinition: Sendable {
         return s.unicodeScalars.allSatisfy { c in
             c.properties.isAlphabetic || ("0"..."9").contains(c) || c == " " || c == "." || c == "-" || c == "_"
         }
+    }
+
+    /// `tenant.proxy`: `none` (no proxy, whatever the environment says), or the proxy's URL
+    /// (`http://host:port`, the usual CONNECT proxy, or `https://`). Credentials in it are
+    /// refused: the job file is no place for a secret.
+    static func proxySetting(_ text: String, file: String, line: Int) throws -> String {
+        let key = "\(file): tenant.proxy (line \(line))"
+        if ["none", "off", "no"].contains(text.lowercased()) { return "" }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = url.host, !host.isEmpty else {
+            throw PhoneShiftError(.badSetting, "\(key): '\(Sanitize.forMessage(text, limit: 100))' is not a proxy URL such as http://proxy.example.com:3128 (or none)")
+        }
+        if url.user != nil || url.password != nil {
+            throw PhoneShiftError(.badSetting, "\(key): the proxy URL carries a user name or password; PhoneShift keeps no secret in the job file — use a proxy that admits this host, or give the credentials in HTTPS_PROXY in the service's environment. (The value is not shown.)")
+        }
+        guard url.path.isEmpty || url.path == "/", url.query == nil else {
+            throw PhoneShiftError(.badSetting, "\(key): a proxy URL is scheme, host and port only (such as http://proxy.example.com:3128)")
+        }
+        return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
     }
 
     static func isVariableName(_ s: String) -> Bool {

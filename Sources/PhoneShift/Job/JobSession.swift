@@ -14,7 +14,8 @@ public final class JobSession: Sendable {
         store = try JobStore(path: job.store)
         transport = CurlTransport(options: TransportOptions(connectTimeout: job.rate.connectTimeoutSeconds,
                                                             requestTimeout: job.rate.requestTimeoutSeconds,
-                                                            maxConnectionsPerHost: max(2, job.rate.concurrency)))
+                                                            maxConnectionsPerHost: max(2, job.rate.concurrency),
+                                                            proxy: job.tenant.proxy))
         let limiter = RateLimiter(writesPerSecond: job.rate.writesPerSecond, readsPerSecond: job.rate.readsPerSecond,
                                   burst: job.rate.burst)
         client = GraphClient(settings: settings, transport: transport, limiter: limiter,

@@ -64,13 +64,17 @@ public struct SheetReaderOptions: Sendable {
     public var maxFieldBytes: Int
     /// Bytes read from the file at a time.
     public var chunkSize: Int
+    /// A named pipe: how long to wait for a program to open it for writing before saying
+    /// that none does (instead of waiting forever).
+    public var pipeWriterWait: Double
 
     public init(delimiter: UInt8? = nil, encoding: TextEncoding? = nil,
-                maxFieldBytes: Int = 1 << 20, chunkSize: Int = 64 << 10) {
+                maxFieldBytes: Int = 1 << 20, chunkSize: Int = 64 << 10, pipeWriterWait: Double = 10) {
         self.delimiter = delimiter
         self.encoding = encoding
         self.maxFieldBytes = maxFieldBytes
         self.chunkSize = chunkSize
+        self.pipeWriterWait = pipeWriterWait
     }
 }
 
@@ -104,9 +108,15 @@ public final class SheetReader {
         self.path = path
         self.options = options
         try InputFile.checkSheet(path, allowPipe: true)
-        guard let file = fopen(path, "rb") else {
-            let reason = String(cString: strerror(errno))
-            throw PhoneShiftError(.unreadableFile, "cannot open '\(Sanitize.forMessage(path, limit: 200))': \(reason)")
+        let file: UnsafeMutablePointer<FILE>
+        if InputFile.kind(path).0 == .pipe {
+            file = try Self.openPipe(path, wait: options.pipeWriterWait)
+        } else {
+            guard let opened = fopen(path, "rb") else {
+                let reason = String(cString: strerror(errno))
+                throw PhoneShiftError(.unreadableFile, "cannot open '\(Sanitize.forMessage(path, limit: 200))': \(reason)")
+            }
+            file = opened
         }
         self.file = file
         self.readBuffer = [UInt8](repeating: 0, count: options.chunkSize)
@@ -121,6 +131,48 @@ public final class SheetReader {
     deinit {
         csv_free(&parser)
         fclose(file)
+    }
+
+    /// Opens a named pipe without hanging when no program writes to it: opened non-blocking,
+    /// it reads end-of-file while it has no writer (POSIX read(2) on a FIFO), so it is polled
+    /// for up to `wait` seconds; once a writer is there (or the first byte came) reading
+    /// blocks as for any file. The first byte read is pushed back.
+    static func openPipe(_ path: String, wait: Double) throws -> UnsafeMutablePointer<FILE> {
+        let shown = Sanitize.forMessage(path, limit: 200)
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
+        guard fd >= 0 else { throw PhoneShiftError(.unreadableFile, "cannot open '\(shown)': \(String(cString: strerror(errno)))") }
+        let deadline = Date().addingTimeInterval(wait)
+        var first: UInt8 = 0
+        var got = false
+        var blocking = false
+        while true {
+            let n = read(fd, &first, 1)
+            if n == 1 { got = true; break }
+            if n == 0 && blocking { break }  // the writer closed with nothing sent: an empty sheet
+            if n < 0 && errno == EAGAIN {
+                // A writer has the pipe open and has sent nothing yet: wait for it as for a file.
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+                blocking = true
+                continue
+            }
+            if n < 0 && errno != EINTR {
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                throw PhoneShiftError(.unreadableFile, "cannot read the pipe '\(shown)': \(reason)")
+            }
+            guard Date() < deadline else {
+                close(fd)
+                throw PhoneShiftError(.unreadableFile, "no program is writing to the pipe '\(shown)' (waited \(Int(wait)) s); start the program that feeds it, or save the sheet to a file")
+            }
+            usleep(20_000)
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        guard let file = fdopen(fd, "rb") else {
+            close(fd)
+            throw PhoneShiftError(.unreadableFile, "cannot read the pipe '\(shown)'")
+        }
+        if got { ungetc(Int32(first), file) }
+        return file
     }
 
     /// Returns the next record, or nil at end of file. Blank lines are skipped.

@@ -10,9 +10,19 @@ public struct LockHolder: Sendable, CustomStringConvertible {
     var token: String?
     var processStart: String?
     public var description: String {
-        "\(command) by pid \(pid) on \(host) since \(acquired) (last heartbeat \(Int(heartbeatAge)) s ago)"
+        if heartbeatAge < -JobStore.staleAfter {
+            // A heartbeat from the future: the other host's clock is ahead, so its age says
+            // nothing about whether that run is alive.
+            return "\(command) by pid \(pid) on \(host) since \(acquired) (its last heartbeat is \(Int(-heartbeatAge)) s in the future: the clocks of this host and \(host) differ; if that run is over, take the lock with --force-unlock)"
+        }
+        return "\(command) by pid \(pid) on \(host) since \(acquired) (last heartbeat \(Int(heartbeatAge)) s ago)"
     }
     var onThisHost: Bool { host == JobStore.hostName }
+    /// Whether the holder still runs: its process on this host, or a recent heartbeat from
+    /// another host (one from the future cannot be judged: taken as alive).
+    public var seemsAlive: Bool {
+        onThisHost ? ProcessIdentity.isAlive(pid: pid, start: processStart) : heartbeatAge <= JobStore.staleAfter
+    }
 }
 
 /// A process as the lock knows it: its pid and, where the system tells, when it started
