@@ -193,6 +193,7 @@ struct HostileInputCorpusTests {
         let foreign = dir.path + "/foreign.sqlite"
         let db = try SQLiteDatabase(path: foreign)
         try db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('Ann');")
+        chmod(foreign, 0o644)
         func resolve(_ text: String) -> String { text.replacingOccurrences(of: "<dir>", with: dir.path) }
         var arguments: [String]
         switch c.input {
@@ -220,6 +221,13 @@ struct HostileInputCorpusTests {
         try tables.bind([])
         _ = try tables.step()
         #expect(tables.int(0) == 1, "\(c.name): tables were added to another program's database")
+        // …and so are its mode and journal mode (WAL is persistent in the file).
+        var info = stat()
+        #expect(stat(foreign, &info) == 0 && info.st_mode & 0o777 == 0o644, "\(c.name): another program's database was chmod-ed")
+        let mode = try check.prepare("PRAGMA journal_mode")
+        try mode.bind([])
+        _ = try mode.step()
+        #expect(mode.text(0) == "delete", "\(c.name): another program's database was switched to \(mode.text(0) ?? "?")")
     }
 
     @Test("A 300 MB quoted field, generated here, costs its row only and is read in bounded memory")

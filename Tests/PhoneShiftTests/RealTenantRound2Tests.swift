@@ -564,4 +564,33 @@ extension EngineTests {
         let withPassword = try await runProduct("phoneshift", ["plan", job("  proxy: http://user:hunter2@127.0.0.1:\(port)")], environment: base)
         #expect(withPassword.status == ExitStatus.usage && withPassword.stderr.contains("tenant.proxy") && !withPassword.stderr.contains("hunter2"), "\(withPassword.stderr)")
     }
+
+    @Test("status, report and export on another program's SQLite file refuse it and leave it as it was: no WAL switch, no chmod, no table")
+    func foreignStoreUntouched() async throws {
+        let dir = TemporaryDirectory()
+        let foreign = dir.path + "/crm.sqlite"
+        do {
+            let db = try SQLiteDatabase(path: foreign)
+            try db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('Ann');")
+        }
+        chmod(foreign, 0o644)
+        let before = try Data(contentsOf: URL(fileURLWithPath: foreign))
+        _ = dir.file("sheet.csv", "UPN,Phone\nbench1@contoso.com,+1 2127000001\n")
+        let job = dir.file("job.yaml", """
+            sheet: {path: sheet.csv}
+            tenant: {tenantId: contoso.onmicrosoft.com, clientId: \(EmulatorOptions.defaultClientId), clientSecret: {env: X}}
+            store: crm.sqlite
+            outputs: out
+            """)
+        var environment = ProcessInfo.processInfo.environment
+        environment["X"] = "not-used"
+        for command in [["status", job], ["report", job], ["export", job, "--output", dir.path + "/e.csv"]] {
+            let r = try await runProduct("phoneshift", command, environment: environment)
+            #expect(r.status == ExitStatus.usage && r.stderr.contains("an SQLite database of another program"), "\(command[0]): \(r.stderr)")
+        }
+        var info = stat()
+        #expect(stat(foreign, &info) == 0 && info.st_mode & 0o777 == 0o644)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: foreign)) == before, "the file's bytes changed")
+        #expect(!FileManager.default.fileExists(atPath: foreign + "-wal"))
+    }
 }

@@ -42,8 +42,11 @@ public final class JobStore: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
-            try Self.tightenPermissions(path)
             db = try SQLiteDatabase(path: path)
+            // Another program's database is refused before anything touches it: its mode,
+            // its journal mode and its tables stay as they were.
+            try StoreSchema.refuseForeignDatabase(db, path: path)
+            try Self.tightenPermissions(path)
             // FULL: a commit (one per batch of row marks) is synced before the writes it
             // announces are sent, so an in-flight mark survives a power cut too.
             try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
