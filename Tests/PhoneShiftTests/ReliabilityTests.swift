@@ -209,6 +209,30 @@ extension EngineTests {
         #expect(writes.count == count && writes.values.allSatisfy { $0 == 1 })
     }
 
+    @Test("The outputs' disk fills up during apply: the writes finish, apply exits 7 with its counts and how to get the reports; with room again, report writes them",
+          .enabled(if: SmallDisk.available, "needs root to mount a small tmpfs"))
+    func outputsDiskFull() async throws {
+        let count = 60
+        let f = try await EngineFixture(syntheticUsers: count)
+        defer { Task { await f.stop() } }
+        let disk = try #require(SmallDisk(megabytes: 1))
+        _ = f.writeSheet(count: count)
+        let job = f.writeJob(writesPerSecond: 30, concurrency: 4, burst: 2)
+        try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "outputs: out", with: "outputs: \(disk.path)/out")
+            .write(toFile: job, atomically: true, encoding: .utf8)
+        let launched = try await f.startApply { try await f.successfulWrites().count >= 10 }
+        let filler = disk.fill()
+        await waitForExit(launched)
+        let apply = f.launchedOutput()
+        #expect(launched.terminationStatus == ExitStatus.storeUnwritable, "\(apply.stdout) \(apply.stderr)")
+        #expect(apply.stderr.contains("apply processed \(count) rows (changed: \(count))") && apply.stderr.contains("phoneshift report"), "\(apply.stderr)")
+        #expect(try await f.successfulWrites().count == count)
+        unlink(filler)
+        let report = try await f.phoneshift(["report", f.jobPath])
+        #expect(report.status == 0, "\(report.stdout) \(report.stderr)")
+        #expect(FileManager.default.fileExists(atPath: disk.path + "/out/report.csv"))
+    }
+
     @Test("A read-only store: apply refuses with exit 7 before any write and says what to fix",
           .enabled(if: SmallDisk.available, "needs root to mount a small tmpfs"))
     func storeReadOnly() async throws {

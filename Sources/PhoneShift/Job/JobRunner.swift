@@ -247,7 +247,14 @@ public struct JobRunner: Sendable {
         }
         if job.delta != nil { try await store.recordApplied(plan: plan.id) }
         let state = try await store.progress(plan: plan.id)
-        let reports = try await Reports.write(store: store, job: job, run: run)
+        let reports: ReportSet
+        do {
+            reports = try await Reports.write(store: store, job: job, run: run)
+        } catch let error as PhoneShiftError where error.code == .cannotWriteOutput {
+            // The writes are done and recorded: say what happened, and how to get the reports.
+            let outcomes = state.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            throw PhoneShiftError(.outputsUnwritable, "apply processed \(summary.processed) rows (\(outcomes.isEmpty ? "nothing to do" : outcomes)), but its reports could not be written: \(error.message). The results are safe in the job store \(job.store): free some space and run phoneshift report \(job.jobFile) to write them")
+        }
         let results = reports.csv
         var drafts: Notifier.Outcome?
         if job.notify?.afterApply == true, summary.refused == nil {

@@ -60,7 +60,7 @@ public enum ExitStatus {
         case let e as PhoneShiftError where e.code == .locked || e.code == .lockLost: return locked
         case let e as PhoneShiftError where e.code == .permissionMissing: return authentication
         case let e as PhoneShiftError where e.code == .safetyValve: return safetyValve
-        case let e as PhoneShiftError where e.code == .storeUnwritable: return storeUnwritable
+        case let e as PhoneShiftError where e.code == .storeUnwritable || e.code == .outputsUnwritable: return storeUnwritable
         case let e as PhoneShiftError where e.code == .transient: return transient
         case is PhoneShiftError, is SQLiteError: return usage
         case let e as GraphError where e.isTransient: return transient

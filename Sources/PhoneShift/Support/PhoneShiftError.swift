@@ -34,6 +34,8 @@ public struct PhoneShiftError: Error, CustomStringConvertible, Sendable, Equatab
         /// Graph, the network or the identity platform could not be reached or kept failing
         /// (exit 8): nothing is lost; run the command again later.
         public static let transient = Code("transient")
+        /// Apply did its writes, but the outputs folder could not take the reports (exit 7).
+        public static let outputsUnwritable = Code("outputs-unwritable")
     }
 
     public let code: Code
