@@ -28,6 +28,7 @@ extension EmulatorState {
             log = []
             logStart = nextSequence - 1
             faults = options.faults
+            faultsFired = [:]
             return EmulatorResponse(status: 204, headers: [], body: [])
         case ("GET", ["faults"]):
             return json(200, faultsJSON())
@@ -62,6 +63,7 @@ extension EmulatorState {
         guard case .object(var pairs) = faults.json else { return faults.json }
         pairs.append(("tokenLifetimeSeconds", .number(options.tokenLifetime)))
         pairs.append(("secretExpired", .bool(options.secretExpired)))
+        pairs.append(("fired", .object(faultsFired.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })))
         return .object(pairs)
     }
 

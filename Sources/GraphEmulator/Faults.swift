@@ -91,7 +91,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
                     parsed[status] = d
                 }
                 s.errorRates = parsed
-            case "revokeTokens", "tokenLifetimeSeconds", "secretExpired":
+            case "revokeTokens", "tokenLifetimeSeconds", "secretExpired", "fired":
                 continue  // actions and identity settings, handled by the service
             default:
                 throw EmulatorError("unknown fault setting '\(key)'")

@@ -74,7 +74,10 @@ public final class GraphService: Sendable, Responding {
         var draw = Double.random(in: 0..<1)
         if draw < current.dropRate {
             let call = context
-            state.withLock { $0.record(request, segments: segments, status: 0, user: nil, context: call) }
+            state.withLock {
+                $0.record(request, segments: segments, status: 0, user: nil, context: call)
+                $0.faultsFired["drop", default: 0] += 1
+            }
             return EmulatorResponse(status: 200, headers: [], body: [], fault: .dropConnection)
         }
         draw -= current.dropRate
@@ -90,7 +93,11 @@ public final class GraphService: Sendable, Responding {
             if draw < share, let code = Int(status) {
                 var response = injectedError(code, retryAfter: current.retryAfterSeconds, context: context)
                 let call = context
-                state.withLock { $0.record(request, segments: segments, status: code, user: nil, context: call) }
+                state.withLock {
+                    $0.record(request, segments: segments, status: code, user: nil, context: call)
+                    $0.faultsFired[status, default: 0] += 1
+                    if stall != nil { $0.faultsFired["stall", default: 0] += 1 }
+                }
                 response = finish(response, context: context)
                 if let stall { response.fault = .stall(seconds: stall) }
                 return response
@@ -121,6 +128,9 @@ public final class GraphService: Sendable, Responding {
                 return result.response
             }
         }
+        let fired = [(failAfterApply && (200..<300).contains(response.status), "appliedThen"), (stall != nil, "stall"), (loseAnswer, "lostAnswer")]
+            .filter(\.0).map(\.1)
+        if !fired.isEmpty { state.withLock { s in for kind in fired { s.faultsFired[kind, default: 0] += 1 } } }
         if failAfterApply, (200..<300).contains(response.status) {
             // Applied, then the gateway failed: the client hears only the 5xx.
             // The request log keeps the write's real status (it landed).
@@ -183,6 +193,9 @@ struct EmulatorState: Responding {
     var registeredCertificates: [RegisteredCertificate]
     /// Client-assertion `jti`s seen (each may be used once).
     var usedAssertionIds: Set<String> = []
+    /// Faults injected so far, by kind (`drop`, `lostAnswer`, `stall`, `appliedThen`, or the
+    /// status of an injected error), for tests to check that a fault really fired.
+    var faultsFired: [String: Int] = [:]
 
     init(options: EmulatorOptions, clock: @escaping @Sendable () -> Double) {
         self.options = options

@@ -57,22 +57,27 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
     let faults: String
     /// Emulator quotas (nil: the defaults).
     var appWritesPerSecond: Double?
-    /// Revoke every token this many seconds into the apply.
-    var revokeAfter: Double?
+    /// Revoke every token once this many writes have landed.
+    var revokeAfterWrites: Int?
     var requestTimeout: Double = 20
+    /// What must be seen for the case to count: the emulator's `fired` counters (fault kinds)
+    /// and statuses in its request log (a quota's 429, a revoked token's 401).
+    var fired: [String] = []
+    var statuses: [Int] = []
     var testDescription: String { name }
 
     static let matrix: [FaultCase] = [
-        FaultCase(name: "429 storm with Retry-After (a quota of 10 writes/s under a job asking 60/s)", faults: "{}", appWritesPerSecond: 10),
-        FaultCase(name: "429 storm without Retry-After (10 % of requests)", faults: #"{"errorRates": {"429": 0.1}}"#),
-        FaultCase(name: "503 with Retry-After (20 %)", faults: #"{"errorRates": {"503": 0.2}, "retryAfterSeconds": 0.2}"#),
-        FaultCase(name: "500 and 504 (10 % each)", faults: #"{"errorRates": {"500": 0.1, "504": 0.1}}"#),
-        FaultCase(name: "dropped connections (10 %)", faults: #"{"dropRate": 0.1}"#),
-        FaultCase(name: "answers lost after the write was made (10 %)", faults: #"{"lostAnswerRate": 0.1}"#),
-        FaultCase(name: "stalls beyond the timeout (5 %, 3 s against 1 s)", faults: #"{"stallRate": 0.05, "stallSeconds": 3}"#, requestTimeout: 1),
-        FaultCase(name: "token revoked mid-run", faults: "{}", revokeAfter: 1.5),
-        FaultCase(name: "all of them at once", faults: #"{"errorRates": {"429": 0.03, "500": 0.03, "503": 0.05, "504": 0.03}, "retryAfterSeconds": 0.1, "dropRate": 0.03, "lostAnswerRate": 0.03, "stallRate": 0.02, "stallSeconds": 3}"#,
-                  appWritesPerSecond: 20, revokeAfter: 1.5, requestTimeout: 1),
+        FaultCase(name: "429 storm with Retry-After (a quota of 10 writes/s under a job asking 60/s)", faults: "{}", appWritesPerSecond: 10, statuses: [429]),
+        FaultCase(name: "429 storm without Retry-After (10 % of requests)", faults: #"{"errorRates": {"429": 0.1}}"#, fired: ["429"]),
+        FaultCase(name: "503 with Retry-After (20 %)", faults: #"{"errorRates": {"503": 0.2}, "retryAfterSeconds": 0.2}"#, fired: ["503"]),
+        FaultCase(name: "500 and 504 (10 % each)", faults: #"{"errorRates": {"500": 0.1, "504": 0.1}}"#, fired: ["500", "504"]),
+        FaultCase(name: "dropped connections (10 %)", faults: #"{"dropRate": 0.1}"#, fired: ["drop"]),
+        FaultCase(name: "answers lost after the write was made (10 %)", faults: #"{"lostAnswerRate": 0.1}"#, fired: ["lostAnswer"]),
+        FaultCase(name: "writes applied, then answered 502 (10 %)", faults: #"{"appliedThenErrorRate": 0.1, "appliedThenStatus": 502}"#, fired: ["appliedThen"]),
+        FaultCase(name: "stalls beyond the timeout (5 %, 3 s against 1 s)", faults: #"{"stallRate": 0.05, "stallSeconds": 3}"#, requestTimeout: 1, fired: ["stall"]),
+        FaultCase(name: "token revoked mid-run", faults: "{}", revokeAfterWrites: 20, statuses: [401]),
+        FaultCase(name: "all of them at once", faults: #"{"errorRates": {"429": 0.03, "500": 0.03, "503": 0.05, "504": 0.03}, "retryAfterSeconds": 0.1, "dropRate": 0.03, "lostAnswerRate": 0.03, "appliedThenErrorRate": 0.03, "stallRate": 0.02, "stallSeconds": 3}"#,
+                  appWritesPerSecond: 20, revokeAfterWrites: 20, requestTimeout: 1, fired: ["503", "drop"], statuses: [401]),
     ]
 }
 
@@ -94,13 +99,17 @@ extension EngineTests {
         try await f.put("/_emulator/faults", json: try JSONSerialization.jsonObject(with: Data(fault.faults.utf8)) as! [String: Any])
         let plan = try await f.phoneshift(["plan", f.jobPath])
         #expect(plan.status == 0, "\(fault.name): plan \(plan.stdout) \(plan.stderr)")
-        let revoke = Task {
-            guard let after = fault.revokeAfter else { return }
-            try await Task.sleep(nanoseconds: UInt64(after * 1e9))
+        var apply: (status: Int32, stdout: String, stderr: String)
+        if let writes = fault.revokeAfterWrites {
+            // Mid-run: once that many writes landed, every token is revoked.
+            let process = try f.launch(["apply", f.jobPath])
+            #expect(try await f.waitUntil { try await f.successfulWrites().count >= writes }, "\(fault.name): apply never got that far")
             try await f.put("/_emulator/faults", json: ["revokeTokens": true])
+            await waitForExit(process)
+            apply = (process.terminationStatus, f.launchedOutput().stdout, f.launchedOutput().stderr)
+        } else {
+            apply = try await f.phoneshift(["apply", f.jobPath])
         }
-        var apply = try await f.phoneshift(["apply", f.jobPath])
-        try await revoke.value
         // A row that used up its tries is failed, never lost: --retry-failed finishes it.
         for _ in 0..<3 where apply.status == ExitStatus.rowsNeedAttention {
             apply = try await f.phoneshift(["apply", f.jobPath, "--retry-failed"])
@@ -118,6 +127,11 @@ extension EngineTests {
         let byResult = (report["counts"] as? [String: Any])?["byResult"] as? [String: Int] ?? [:]
         let changed = (byResult["changed"] ?? 0) + (byResult["already-applied"] ?? 0)
         #expect(changed == count && byResult.values.reduce(0, +) == count, "\(fault.name): report \(byResult)")
+        // The fault really fired (else the case proved nothing).
+        let fired = try await f.get("/_emulator/faults")["fired"] as? [String: Int] ?? [:]
+        for kind in fault.fired { #expect((fired[kind] ?? 0) > 0, "\(fault.name): no '\(kind)' fault fired: \(fired)") }
+        let statuses = Set(try await f.requests().compactMap { $0["status"] as? Int })
+        for status in fault.statuses { #expect(statuses.contains(status), "\(fault.name): no \(status) answer in the emulator's log") }
     }
 
     @Test("The secret expires mid-run: apply stops with exit 4 saying so, loses no row, gives the lock back; with a new secret the next apply finishes, each user written once")

@@ -278,10 +278,12 @@ extension EngineTests {
 
 @Suite("Unattended deployment files: systemd units, the Kubernetes CronJob, the nightly job")
 struct DeploymentFilesTests {
-    @Test("The systemd service and timer pass systemd-analyze verify (where systemd-analyze exists)")
+    static let systemdAnalyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test("The systemd service and timer pass systemd-analyze verify",
+          .enabled(if: DeploymentFilesTests.systemdAnalyze != nil, "systemd-analyze is not installed: the units are not verified here"))
     func systemdUnits() async throws {
-        let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let analyze else { return }  // not on this machine: nothing to check with
+        let analyze = try #require(Self.systemdAnalyze)
         let dir = TemporaryDirectory()
         for name in ["phoneshift-hr-nightly.service", "phoneshift-hr-nightly.timer"] {
             var text = try String(contentsOfFile: packageRoot + "/Jobs/systemd/" + name, encoding: .utf8)
