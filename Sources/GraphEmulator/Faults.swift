@@ -31,6 +31,8 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     /// Answer such a write 409 `phoneNumberNotUnique` (saved all the same), as practitioners
     /// report in some cases, instead of the documented 204/201.
     public var notUniqueAnswers409 = false
+    /// The next this many token requests answer 429 (the identity platform busy).
+    public var tokenThrottledRequests = 0
 
     public init(latencyMs: Double = 0, latencySpreadMs: Double = 0, errorRates: [String: Double] = [:],
                 retryAfterSeconds: Double = OurChoices.defaultServiceUnavailableRetryAfter,
@@ -74,6 +76,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
                 s.appliedThenStatus = Int(d)
             case "stallSeconds": s.stallSeconds = try number()
             case "replicationLagSeconds": s.replicationLagSeconds = try number()
+            case "tokenThrottledRequests": s.tokenThrottledRequests = Int(try number())
             case "stallOnlyWrites":
                 guard let b = value.boolValue else { throw EmulatorError("'stallOnlyWrites' must be true or false") }
                 s.stallOnlyWrites = b

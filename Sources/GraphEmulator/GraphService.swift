@@ -59,6 +59,16 @@ public final class GraphService: Sendable, Responding {
             let tenantName = segments[0]
             let call = context
             let response = state.withLock { s -> EmulatorResponse in
+                if s.faults.tokenThrottledRequests > 0 {
+                    // OurChoices.tokenThrottled: 429 with Retry-After and an OAuth error body.
+                    s.faults.tokenThrottledRequests -= 1
+                    s.faultsFired["token429", default: 0] += 1
+                    let r = s.json(429, .object([("error", .string("temporarily_unavailable")),
+                                                 ("error_description", .string("The service is temporarily unavailable; try again later."))]),
+                                   headers: [("Retry-After", "1")])
+                    s.record(request, segments: segments, status: 429, user: nil, context: call)
+                    return r
+                }
                 let r = s.token(request, tenant: tenantName, context: call)
                 s.record(request, segments: segments, status: r.status, user: nil, context: call)
                 return r

@@ -136,4 +136,10 @@ public enum OurChoices {
     /// permission (PrivilegedEligibilitySchedule.Read.AzureADGroup) is checked first, then the
     /// licence (`premiumLicenseCode`), then the filter.
     public static let groupEligibilityFilterMessage = "The request must be filtered by groupId or principalId."
+
+    /// A throttled token request (the `tokenThrottledRequests` fault): the identity platform
+    /// documents 429 with `Retry-After` for throttling in general (learn.microsoft.com/entra/
+    /// identity-platform/reference-error-codes lists no AADSTS code we could pin to it). Our
+    /// choice: 429, `Retry-After: 1`, OAuth error `temporarily_unavailable`, no `error_codes`.
+    public static let tokenThrottled = true
 }

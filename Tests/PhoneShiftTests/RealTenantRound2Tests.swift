@@ -593,4 +593,19 @@ extension EngineTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: foreign)) == before, "the file's bytes changed")
         #expect(!FileManager.default.fileExists(atPath: foreign + "-wal"))
     }
+
+    @Test("A busy token endpoint (429) is asked again after its Retry-After; one that stays busy is exit 8 (run again later), not exit 4 (renew the credential)")
+    func tokenEndpointThrottled() async throws {
+        let f = try await EngineFixture(syntheticUsers: 2)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 2)
+        _ = f.writeJob(writesPerSecond: 50)
+        try await f.put("/_emulator/faults", json: ["tokenThrottledRequests": 2])
+        let plan = try await f.phoneshift(["plan", f.jobPath])
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        #expect((try await f.get("/_emulator/faults")["fired"] as? [String: Int])?["token429"] == 2)
+        try await f.put("/_emulator/faults", json: ["tokenThrottledRequests": 10])
+        let busy = try await f.phoneshift(["plan", f.jobPath])
+        #expect(busy.status == ExitStatus.transient && !busy.stderr.contains("renew"), "\(busy.stderr)")
+    }
 }

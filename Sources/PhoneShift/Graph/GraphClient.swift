@@ -129,8 +129,10 @@ actor TokenProvider {
                     renewAt = started + lifetime - min(300, lifetime / 5)
                     return value
                 }
-                if [500, 502, 503, 504].contains(response.status), attempt < 4 {
-                    try await Task.sleep(nanoseconds: UInt64(Double(attempt) * 0.5e9))
+                if [429, 500, 502, 503, 504].contains(response.status), attempt < 4 {
+                    // Busy, not refused: ask again (after Retry-After when given, capped).
+                    let wait = response.headers["retry-after"].flatMap(Double.init).map { min($0, 30) } ?? Double(attempt) * 0.5
+                    try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
                     continue
                 }
                 throw Self.explain(status: response.status, object: object, settings: settings)
