@@ -168,10 +168,22 @@ public struct Executor: Sendable {
                                      clientRequestId: error.clientRequestId))
         case .success(let phones):
             let live = phones[row.phoneType]
-            if sameNumber(live, target) { return .landed }
-            if sameNumber(live, row.before) { return .stillBefore }
-            return .moved(live)
+            switch Self.standing(live, of: row, target: target) {
+            case .landed: return .landed
+            case .stillBefore: return .stillBefore
+            case .moved: return .moved(live)
+            }
         }
+    }
+
+    /// Where a row stands from its live number: the write landed (the target), not yet (the
+    /// plan's before value), or someone else changed it.
+    enum Standing { case landed, stillBefore, moved }
+
+    static func standing(_ live: String?, of row: PlanRow, target: String?) -> Standing {
+        if sameNumber(live, target) { return .landed }
+        if sameNumber(live, row.before) { return .stillBefore }
+        return .moved
     }
 
     private func movedUpdate(_ row: PlanRow, live: String?) -> RowUpdate {

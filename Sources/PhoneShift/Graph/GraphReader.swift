@@ -288,15 +288,20 @@ struct GraphReader: Sendable {
             }
         }
         for (groupId, group) in groups.sorted(by: { $0.key < $1.key }) {
+            /// Gives every user a group listing names the group's roles, each said `how`.
+            func addUsers(_ path: String, _ how: String) async throws -> RoleReadFailure? {
+                switch try await all(path) {
+                case .failure(let error): return RoleReadFailure(error: error, need: .readGroupMembers)
+                case .success(let members):
+                    for id in Self.userIds(members) { out[id, default: []] += group.roles.map { "\($0) \(how)" } }
+                    return nil
+                }
+            }
             let component = Self.pathComponent(groupId)
             // Members now (nested groups followed) and current owners (they can add themselves).
-            for (path, how) in [("/groups/\(component)/transitiveMembers?$select=id", "through group"),
-                                ("/groups/\(component)/owners?$select=id", "as owner of group")] {
-                switch try await all(path) {
-                case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readGroupMembers))
-                case .success(let members):
-                    for id in Self.userIds(members) { out[id, default: []] += group.roles.map { "\($0) \(how) \(group.name)" } }
-                }
+            for (path, how) in [("/groups/\(component)/transitiveMembers?$select=id", "through group \(group.name)"),
+                                ("/groups/\(component)/owners?$select=id", "as owner of group \(group.name)")] {
+                if let failure = try await addUsers(path, how) { return .failure(failure) }
             }
             // PIM for Groups: users who may activate membership or ownership (the filter is required).
             guard !found.noPremiumLicense else { continue }
@@ -314,10 +319,8 @@ struct GraphReader: Sendable {
                     case .failure(let failure): return .failure(failure)
                     case .success(.user(let id)): out[id, default: []] += group.roles.map { "\($0) \(how)" }
                     case .success(.group(let nested, _)):
-                        switch try await all("/groups/\(Self.pathComponent(nested))/transitiveMembers?$select=id") {
-                        case .failure(let error): return .failure(RoleReadFailure(error: error, need: .readGroupMembers))
-                        case .success(let members):
-                            for id in Self.userIds(members) { out[id, default: []] += group.roles.map { "\($0) \(how)" } }
+                        if let failure = try await addUsers("/groups/\(Self.pathComponent(nested))/transitiveMembers?$select=id", how) {
+                            return .failure(failure)
                         }
                     case .success(.none): continue
                     }

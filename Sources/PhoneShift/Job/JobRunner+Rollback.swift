@@ -88,12 +88,12 @@ extension JobRunner {
             case .failure(let error):
                 throw PhoneShiftError(.transient, "cannot tell whether the write of line \(row.line), left in flight by run \(run), landed (\(error)); nothing was rolled back — run the same rollback again")
             case .success(let phones):
-                let live = phones[row.phoneType]
-                if sameNumber(live, row.target) {
+                switch Executor.standing(phones[row.phoneType], of: row, target: row.target) {
+                case .landed:
                     updates.append(RowUpdate(line: row.line, state: .done, outcome: "already-applied", reason: "the write before the interruption had landed (read back before a rollback)"))
-                } else if sameNumber(live, row.before) {
+                case .stillBefore:
                     updates.append(RowUpdate(line: row.line, state: .pending, reason: "the write before the interruption had not landed (read back before a rollback)"))
-                } else {
+                case .moved:
                     updates.append(RowUpdate(line: row.line, state: .done, outcome: "moved", reason: "the number changed in Graph since the plan; not rolled back"))
                 }
             }
