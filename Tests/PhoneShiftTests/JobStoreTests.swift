@@ -74,14 +74,32 @@ struct JobStoreTests {
         #expect(JobStore.timestamp(date) == ISO8601DateFormatter().string(from: date))
     }
 
-    @Test("Many processes opening a new store at once: each migration step is applied once", arguments: [1, 2, 3])
+    @Test("Many processes opening a new store at once: each opens it (none is told it is locked) and each migration step is applied once", arguments: Array(1...12))
     func concurrentOpen(_ round: Int) async throws {
         let path = dir.path + "/race-\(round).sqlite"
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<8 { group.addTask { _ = try await runOnThread { try JobStore(path: path) } } }
+            for _ in 0..<16 { group.addTask { _ = try await runOnThread { try JobStore(path: path) } } }
             try await group.waitForAll()
         }
         #expect(try await JobStore(path: path).meta("schema_version") == String(StoreSchema.version))
+    }
+
+    @Test("Opening a new store while another connection holds its read lock: refused as busy, it lets go, starts again and opens once the lock is free")
+    func openWhileReadLocked() async throws {
+        let path = dir.path + "/held.sqlite"
+        // Another opener, in the new file's first (rollback-journal) mode, in the middle of a read.
+        let holder = try SQLiteDatabase(path: path)
+        try holder.execute("BEGIN; SELECT COUNT(*) FROM sqlite_master;")
+        let busyTimes = Counter()
+        nonisolated(unsafe) let held = holder
+        let store = try await runOnThread {
+            try JobStore(path: path, onBusy: {
+                // The moment the opener is refused: the other connection finishes its read.
+                if busyTimes.increment() == 1 { try? held.execute("COMMIT") }
+            })
+        }
+        #expect(busyTimes.value >= 1, "the held read lock never made the opener wait")
+        #expect(try await store.meta("schema_version") == String(StoreSchema.version))
     }
 
     @Test("A store of schema 1 is migrated to the current schema, keeping its rows")
@@ -139,4 +157,13 @@ struct JobStoreTests {
         try await checkpoint.flush()
         #expect(try await reader.allRows(plan: plan).first?.outcome == "changed")
     }
+}
+
+/// A count several threads add to.
+final class Counter: @unchecked Sendable {
+    // @unchecked: `count` is only touched while holding `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() -> Int { lock.withLock { count += 1; return count } }
 }

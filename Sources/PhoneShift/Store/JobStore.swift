@@ -31,7 +31,11 @@ public final class JobStore: @unchecked Sendable {
     /// Opens (creating when needed, owner-only) the store at `path`. An existing store file
     /// that others could read is tightened to owner-only. Throws `store` with the path when
     /// it cannot, or when the file is from a newer PhoneShift.
-    public init(path: String) throws {
+    public convenience init(path: String) throws { try self.init(path: path, onBusy: nil) }
+
+    /// `onBusy` is called each time an opening step is refused as busy and is about to be
+    /// run again (tests use it to let go of the lock they hold at that moment).
+    init(path: String, onBusy: (() -> Void)?) throws {
         self.path = path
         queue = DispatchQueue(label: "phoneshift.store")
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -42,17 +46,20 @@ public final class JobStore: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
-            db = try SQLiteDatabase(path: path)
-            // Another program's database is refused before anything touches it: its mode,
-            // its journal mode and its tables stay as they were.
-            try StoreSchema.refuseForeignDatabase(db, path: path)
-            try Self.tightenPermissions(path)
-            // FULL: a commit (one per batch of row marks) is synced before the writes it
-            // announces are sent, so an in-flight mark survives a power cut too.
-            try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            try StoreSchema.migrate(db, path: path)
-            // The key of the masked numbers' fingerprints (PhoneMask.maskPair): made once per store.
-            try db.prepare("INSERT OR IGNORE INTO meta VALUES ('mask_key', ?1)").run([.text(PhoneMask.Key.random().hex)])
+            let db = try SQLiteDatabase(path: path)
+            self.db = db
+            try Self.retryingWhenBusy(onBusy: onBusy) {
+                // Another program's database is refused before anything touches it: its mode,
+                // its journal mode and its tables stay as they were.
+                try StoreSchema.refuseForeignDatabase(db, path: path)
+                try Self.tightenPermissions(path)
+                // FULL: a commit (one per batch of row marks) is synced before the writes it
+                // announces are sent, so an in-flight mark survives a power cut too.
+                try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                try StoreSchema.migrate(db, path: path)
+                // The key of the masked numbers' fingerprints (PhoneMask.maskPair): made once per store.
+                try db.prepare("INSERT OR IGNORE INTO meta VALUES ('mask_key', ?1)").run([.text(PhoneMask.Key.random().hex)])
+            }
             for suffix in ["-wal", "-shm"] { try Self.tightenPermissions(path + suffix) }
             var opened = stat()
             identity = stat(path, &opened) == 0 ? (UInt64(opened.st_dev), UInt64(opened.st_ino)) : nil
@@ -62,6 +69,24 @@ public final class JobStore: @unchecked Sendable {
         } catch {
             if let sqlite = error as? SQLiteError, let unwritable = Self.unwritable(sqlite, path: path) { throw unwritable }
             throw PhoneShiftError(.store, "cannot open the job store '\(Sanitize.forMessage(path, limit: 200))': \(error)")
+        }
+    }
+
+    /// Runs the idempotent opening steps again when SQLite answers BUSY or LOCKED. The busy
+    /// timeout covers ordinary waits, but SQLite skips it and answers BUSY at once where
+    /// waiting could deadlock (a connection holding a read lock that needs a write lock,
+    /// as switching a new file to WAL or creating the first table does while another
+    /// opener holds the write lock: sqlite.org/c3ref/busy_handler.html). Every step here can
+    /// be run twice, so the answer is to let go and start again, up to `limit`.
+    static func retryingWhenBusy(limit: TimeInterval = 30, onBusy: (() -> Void)? = nil, _ body: () throws -> Void) throws {
+        let deadline = Date().addingTimeInterval(limit)
+        var pause: UInt32 = 2_000
+        while true {
+            do { return try body() } catch let error as SQLiteError where [5, 6].contains(error.code & 0xFF) && Date() < deadline {
+                onBusy?()
+                usleep(pause + UInt32.random(in: 0...pause))
+                pause = min(pause * 2, 100_000)
+            }
         }
     }
 
