@@ -24,7 +24,7 @@ struct EngineUnitTests {
         #expect(await limiter.throttledCount == 1)
     }
 
-    @Test("RateLimiter lanes and AIMD: a write-scope 429 pauses writes only; repeated 429s take the rate below half (no floor); it grows back")
+    @Test("RateLimiter lanes and AIMD: a write-scope 429 pauses writes only and halves their rate once per wall; spaced walls keep lowering it (no floor); it grows back")
     func rateLimiterLanes() async throws {
         // The limiter's clock is moved by hand: no figure depends on the machine's speed.
         let clock = ManualClock()
@@ -32,27 +32,157 @@ struct EngineUnitTests {
         await limiter.throttled(retryAfter: 0.5, scope: "Tenant_Application/Write/app/tenant")
         #expect(await limiter.pausedFor(.read) == 0, "a write limit stopped reads")
         #expect(abs(await limiter.pausedFor(.write) - 0.5) < 1e-9)
+        #expect(await limiter.currentRate(.write) == 20 * RateLimiter.decreaseFactor)
         // A resource-unit limit stops both lanes (the longer pause stands).
         await limiter.throttled(retryAfter: 0.4, scope: "Tenant_Application/ReadWrite/app/tenant")
         #expect(abs(await limiter.pausedFor(.read) - 0.4) < 1e-9)
         #expect(abs(await limiter.pausedFor(.write) - 0.5) < 1e-9)
+        #expect(await limiter.currentRate(.read) == 1000 * RateLimiter.decreaseFactor)
         // A burst of 429s within a second counts once; spaced ones keep lowering the rate.
         for _ in 0..<5 { await limiter.throttled(retryAfter: 0.01, scope: "Tenant_Application/Write/app/tenant") }
-        let afterBurst = await limiter.currentRate(.write)
-        #expect(afterBurst == 20 * RateLimiter.decreaseFactor)
-        #expect(await limiter.currentRate(.read) == 1000 * RateLimiter.decreaseFactor)
+        #expect(await limiter.currentRate(.write) == 20 * RateLimiter.decreaseFactor)
         for _ in 0..<2 {
             clock.advance(1.05)
             await limiter.throttled(retryAfter: 0.01, scope: "Tenant_Application/Write/app/tenant")
         }
         let lowered = await limiter.currentRate(.write)
-        #expect(lowered < 10, "the write rate stopped at \(lowered)/s: a floor at half the configured 20/s")
-        #expect(abs(lowered - 20 * pow(RateLimiter.decreaseFactor, 3)) < 1e-9)
-        // Growth starts when the pause ends (0.05 s after the 429): 0.5 % of 20/s per second.
+        #expect(abs(lowered - 20 * pow(RateLimiter.decreaseFactor, 3)) < 1e-9, "the write rate is \(lowered)/s")
+        // Growth starts when the pause ends (0.05 s after the 429): ×1.03 per second after a wall.
         clock.advance(1.05)
         try await limiter.acquire(.write)
         let grown = await limiter.currentRate(.write)
-        #expect(abs(grown - (lowered + 20 * RateLimiter.growthPerSecond * 1.0)) < 1e-9, "the rate grew to \(grown)/s")
+        #expect(abs(grown - lowered * RateLimiter.growth) < 1e-9, "the rate grew to \(grown)/s")
+    }
+
+    @Test("RateLimiter: a 429 to a request sent before the last decrease is the same wall and lowers the rate no more, however late it arrives")
+    func rateLimiterEpochs() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(writesPerSecond: 40, readsPerSecond: 1000, burst: 100, clock: { clock.now })
+        let early = try await limiter.acquire(.write)
+        let alsoEarly = try await limiter.acquire(.write)
+        clock.advance(0.5)
+        await limiter.throttled(retryAfter: 0.1, scope: "Tenant_Application/Write/app/tenant", sentAt: early.sentAt)
+        await limiter.finished(early, status: 429)
+        #expect(await limiter.currentRate(.write) == 20)
+        // At 3 s of latency, the other request of the same wall is answered 429 long after.
+        clock.advance(2.5)
+        await limiter.throttled(retryAfter: 0.1, scope: "Tenant_Application/Write/app/tenant", sentAt: alsoEarly.sentAt)
+        await limiter.finished(alsoEarly, status: 429)
+        #expect(await limiter.currentRate(.write) == 20, "one wall lowered the rate twice")
+        // A request sent after the decrease that meets the wall again: a new epoch.
+        let later = try await limiter.acquire(.write)
+        clock.advance(1.5)
+        await limiter.throttled(retryAfter: 0.1, scope: "Tenant_Application/Write/app/tenant", sentAt: later.sentAt)
+        await limiter.finished(later, status: 429)
+        #expect(await limiter.currentRate(.write) == 10)
+    }
+
+    @Test("RateLimiter: a 429 that names no quota keeps 80 % of what succeeded in the last seconds; one that names the write quota halves the rate")
+    func rateLimiterUnscopedFloor() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 100, clock: { clock.now })
+        // 16 writes answered per second for 12 seconds.
+        for _ in 0..<(12 * 16) {
+            let ticket = try await limiter.acquire(.write)
+            await limiter.finished(ticket, status: 204)
+            clock.advance(1.0 / 16)
+        }
+        await limiter.throttled(retryAfter: 0.1, scope: nil)
+        let afterUnscoped = await limiter.currentRate(.write)
+        #expect(abs(afterUnscoped - 16 * RateLimiter.unscopedFloorShare) < 1e-9, "a gateway's 429 took the rate to \(afterUnscoped)/s")
+        clock.advance(1.5)
+        await limiter.throttled(retryAfter: 0.1, scope: "Tenant_Application/Write/app/tenant")
+        #expect(abs(await limiter.currentRate(.write) - afterUnscoped * RateLimiter.decreaseFactor) < 1e-9)
+    }
+
+    @Test("RateLimiter: a rising throttle mark (x-ms-throttle-limit-percentage) lowers the rate a little once per epoch and holds it from growing; a falling one does not lower it")
+    func rateLimiterMarks() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(writesPerSecond: 30, readsPerSecond: 1000, burst: 100, clock: { clock.now })
+        await limiter.observe(limitPercentage: 0.7, kind: .write)
+        #expect(await limiter.currentRate(.write) == 30, "a share under 0.8 is no mark")
+        await limiter.observe(limitPercentage: 0.82, kind: .write)
+        await limiter.observe(limitPercentage: 0.83, kind: .write)
+        #expect(abs(await limiter.currentRate(.write) - 30 * RateLimiter.markDecreaseFactor) < 1e-9)
+        clock.advance(1.1)
+        await limiter.observe(limitPercentage: 0.86, kind: .write)
+        let twice = 30 * RateLimiter.markDecreaseFactor * RateLimiter.markDecreaseFactor
+        #expect(abs(await limiter.currentRate(.write) - twice) < 1e-9)
+        clock.advance(1.1)
+        await limiter.observe(limitPercentage: 0.81, kind: .write)
+        #expect(abs(await limiter.currentRate(.write) - twice) < 1e-9, "a falling mark lowered the rate")
+        // Marked 1 s ago: held. Unmarked for over 2 s: grows.
+        clock.advance(1)
+        _ = try await limiter.acquire(.write)
+        #expect(abs(await limiter.currentRate(.write) - twice) < 1e-9, "the rate grew while marked")
+        clock.advance(1.5)
+        _ = try await limiter.acquire(.write)
+        #expect(await limiter.currentRate(.write) > twice)
+    }
+
+    @Test("RateLimiter with no configured write rate: starts at 5/s, grows ×1.15 per second until the first signal, never above 60/s")
+    func rateLimiterDiscovery() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(writesPerSecond: nil, readsPerSecond: 1000, burst: 100, clock: { clock.now })
+        #expect(await limiter.currentRate(.write) == RateLimiter.discoveryStart)
+        for _ in 0..<10 {
+            clock.advance(1)
+            await limiter.finished(try await limiter.acquire(.write), status: 201)
+        }
+        let grown = await limiter.currentRate(.write)
+        #expect(abs(grown - 5 * pow(RateLimiter.slowStartGrowth, 10)) < 1e-6, "after 10 s: \(grown)/s")
+        // The first wall ends the fast growth.
+        await limiter.throttled(retryAfter: 0.01, scope: "Tenant_Application/Write/app/tenant")
+        let halved = await limiter.currentRate(.write)
+        clock.advance(1.05)
+        await limiter.finished(try await limiter.acquire(.write), status: 201)
+        #expect(abs(await limiter.currentRate(.write) - halved * RateLimiter.growth) < 1e-9)
+        for _ in 0..<200 {
+            clock.advance(1)
+            await limiter.finished(try await limiter.acquire(.write), status: 201)
+        }
+        #expect(await limiter.currentRate(.write) == RateLimiter.discoveryCeiling)
+    }
+
+    @Test("RateLimiter: in flight follows latency (rate × latency × 1.5, plus one, capped); a request beyond it waits for an answer")
+    func rateLimiterInFlight() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 1000, maxInFlight: 64, clock: { clock.now })
+        // Latency 400 ms: 20 × 0.4 × 1.5 = 12, plus one.
+        let first = try await limiter.acquire(.write)
+        clock.advance(0.4)
+        await limiter.finished(first, status: 204)
+        #expect(await limiter.inFlightLimit(.write) == 13)
+        // Latency 40 ms from now on: the smoothed latency falls and the limit with it.
+        for _ in 0..<40 {
+            let t = try await limiter.acquire(.write)
+            clock.advance(0.04)
+            await limiter.finished(t, status: 204)
+        }
+        #expect(await limiter.inFlightLimit(.write) == 3)
+        // Reads at 1,000/s and 400 ms would need 600: capped at 64.
+        let read = try await limiter.acquire(.read)
+        clock.advance(0.4)
+        await limiter.finished(read, status: 200)
+        #expect(await limiter.inFlightLimit(.read) == 64)
+        // Three writes in flight fill the lane; a fourth waits until one is answered.
+        var held: [RateLimiter.Ticket] = []
+        for _ in 0..<3 { held.append(try await limiter.acquire(.write)) }
+        let fourth = Task { try await limiter.acquire(.write) }
+        while await limiter.waiting(.write) == 0 { await Task.yield() }
+        #expect(await limiter.inFlight(.write) == 3)
+        clock.advance(0.04)
+        await limiter.finished(held.removeFirst(), status: 204)
+        let admitted = try await fourth.value
+        #expect(await limiter.inFlight(.write) == 3)
+        // A waiting request that is cancelled holds no room.
+        let fifth = Task { try await limiter.acquire(.write) }
+        while await limiter.waiting(.write) == 0 { await Task.yield() }
+        fifth.cancel()
+        await #expect(throws: CancellationError.self) { try await fifth.value }
+        for t in held + [admitted] { await limiter.finished(t, status: 204) }
+        #expect(await limiter.inFlight(.write) == 0)
+        #expect(await limiter.waiting(.write) == 0)
     }
 
     @Test("RateLimiter: a request waits out a lane's pause in real time")

@@ -235,17 +235,27 @@ public final class GraphClient: Sendable {
         var renewedToken = false
         while true {
             try Task.checkCancellation()
-            try await limiter.acquire(kind)
+            let ticket = try await limiter.acquire(kind)
             attempts += 1
-            let token = try await tokens.current()
+            let token: String
+            do { token = try await tokens.current() } catch {
+                await limiter.finished(ticket, status: nil)
+                throw error
+            }
             let clientRequestId = UUID().uuidString.lowercased()
             var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json"),
                            ("client-request-id", clientRequestId), ("return-client-request-id", "true")]
             if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
             let response: HTTPResponse
             do {
-                response = try await transport.send(HTTPRequest(method: method, url: url, headers: headers, body: body,
-                                                                freshConnection: freshConnection))
+                do {
+                    response = try await transport.send(HTTPRequest(method: method, url: url, headers: headers, body: body,
+                                                                    freshConnection: freshConnection))
+                } catch {
+                    await limiter.finished(ticket, status: nil)
+                    throw error
+                }
+                await limiter.finished(ticket, status: response.status)
             } catch let error as TransportError where error.isTLSFailure {
                 // Not transient: the endpoint's certificate is not trusted (verification is never off).
                 throw GraphError(kind: .authentication, status: nil, code: nil, message: "TLS refused \(settings.graphBase.host ?? "Graph"): \(error)",
@@ -276,7 +286,8 @@ public final class GraphClient: Sendable {
             freshConnection = false
             let answer = GraphResponse(status: response.status, headers: response.headers, body: response.body,
                                        clientRequestId: clientRequestId, attempts: attempts)
-            await limiter.observe(limitPercentage: response.headers["x-ms-throttle-limit-percentage"].flatMap(Double.init), kind: kind)
+            await limiter.observe(limitPercentage: response.headers["x-ms-throttle-limit-percentage"].flatMap(Double.init), kind: kind,
+                                  sentAt: ticket.sentAt)
             switch response.status {
             case 401 where !renewedToken:
                 // Expired or revoked early: one new token, then try again.
@@ -290,7 +301,7 @@ public final class GraphClient: Sendable {
             case 429:
                 throttledAttempts += 1
                 let wait = response.headers["retry-after"].flatMap(Double.init) ?? retry.delay(afterAttempt: throttledAttempts)
-                await limiter.throttled(retryAfter: wait, scope: response.headers["x-ms-throttle-scope"])
+                await limiter.throttled(retryAfter: wait, scope: response.headers["x-ms-throttle-scope"], sentAt: ticket.sentAt)
                 if throttledAttempts >= retry.maxThrottledAttempts { return answer }
                 continue
             case 500, 502, 503, 504:

@@ -33,13 +33,16 @@ public struct JobDefinition: Sendable {
         public var proxy: String?
     }
     public struct Rate: Sendable {
-        /// Sustained writes per second for all workers together (below Graph's 20/s per app).
-        public var writesPerSecond: Double = 18
+        /// Sustained writes per second for all workers together, the most apply sends; nil
+        /// (the default): found from Graph's answers — apply starts at 5/s and settles just
+        /// under the tenant's real quota (Graph's per-app write quota is 20/s).
+        public var writesPerSecond: Double?
         /// Sustained reads per second.
         public var readsPerSecond: Double = 150
         public var burst: Double = 10
-        /// Requests in flight at once.
-        public var concurrency: Int = 8
+        /// The most requests one lane (reads, writes) has in flight at once. Not the speed:
+        /// in flight follows the measured latency (rate × latency, Little's law) below it.
+        public var concurrency: Int = 64
         public var maxAttempts: Int = 6
         public var connectTimeoutSeconds: Double = 10
         public var requestTimeoutSeconds: Double = 60
@@ -227,7 +230,7 @@ public struct JobDefinition: Sendable {
         var rate = Rate()
         if let r = try top.map("rate") {
             try r.only(["writesPerSecond", "readsPerSecond", "burst", "concurrency", "maxAttempts", "connectTimeoutSeconds", "requestTimeoutSeconds"])
-            rate.writesPerSecond = try r.number("writesPerSecond", in: Rate.requestsPerSecondRange) ?? rate.writesPerSecond
+            rate.writesPerSecond = try r.number("writesPerSecond", in: Rate.requestsPerSecondRange)
             rate.readsPerSecond = try r.number("readsPerSecond", in: Rate.requestsPerSecondRange) ?? rate.readsPerSecond
             rate.burst = try r.number("burst", in: 1...10_000) ?? rate.burst
             rate.concurrency = try r.integer("concurrency", range: 1...256) ?? rate.concurrency

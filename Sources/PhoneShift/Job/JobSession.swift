@@ -14,10 +14,10 @@ public final class JobSession: Sendable {
         store = try JobStore(path: job.store)
         transport = CurlTransport(options: TransportOptions(connectTimeout: job.rate.connectTimeoutSeconds,
                                                             requestTimeout: job.rate.requestTimeoutSeconds,
-                                                            maxConnectionsPerHost: max(2, job.rate.concurrency),
+                                                            maxConnectionsPerHost: max(2, 2 * job.rate.concurrency),
                                                             proxy: job.tenant.proxy))
         let limiter = RateLimiter(writesPerSecond: job.rate.writesPerSecond, readsPerSecond: job.rate.readsPerSecond,
-                                  burst: job.rate.burst)
+                                  burst: job.rate.burst, maxInFlight: job.rate.concurrency)
         client = GraphClient(settings: settings, transport: transport, limiter: limiter,
                              retry: RetryPolicy(maxAttempts: job.rate.maxAttempts), logger: logger)
     }
@@ -28,6 +28,6 @@ public final class JobSession: Sendable {
 
     /// The settings of a run, for the store (never the secret).
     public var runSettings: String {
-        "writesPerSecond=\(job.rate.writesPerSecond) readsPerSecond=\(job.rate.readsPerSecond) concurrency=\(job.rate.concurrency) maxAttempts=\(job.rate.maxAttempts) verifyBeforeWrite=\(job.policy.verifyBeforeWrite)"
+        "writesPerSecond=\(job.rate.writesPerSecond.map { String($0) } ?? "discovered") readsPerSecond=\(job.rate.readsPerSecond) concurrency=\(job.rate.concurrency) maxAttempts=\(job.rate.maxAttempts) verifyBeforeWrite=\(job.policy.verifyBeforeWrite)"
     }
 }

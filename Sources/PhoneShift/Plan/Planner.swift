@@ -295,6 +295,10 @@ public struct Planner: Sendable {
         let knownId = row.userId
         row.userId = nil
         var notes: [String] = []
+        // A UPN or an object id addresses the methods directly (/users/{id | UPN}/…): the
+        // user and their methods are read at the same time, one latency instead of two.
+        let direct = kind == .userPrincipalName || kind == .objectId || kind == .automatic
+        async let early = direct ? reader.methods(of: user) : nil
         switch try await reader.resolve(user, kind: kind) {
         case .notFound:
             return row.settled(.userNotFound, "no user '\(Sanitize.forMessage(user))' in the directory")
@@ -314,7 +318,12 @@ public struct Planner: Sendable {
                 notes.append("\(kind.label) '\(Sanitize.forMessage(user))' now names another account than at the last run (was object id \(knownId)); planned for the account that has it now")
             }
         }
-        switch try await reader.methods(of: row.userId!) {
+        var read = try await early
+        if case .failure(let error)? = read, error.status == 404 {
+            read = nil  // found by name, yet its methods not: ask by object id
+        }
+        if read == nil { read = try await reader.methods(of: row.userId!) }
+        switch read! {
         case .success(let m): methods = m
         case .failure(let error):
             if error.status == 403 { throw GraphNeed.missingError([.readPhoneMethods], clientId: rules.clientId, detail: describe(error)) }
