@@ -120,7 +120,7 @@ struct EngineUnitTests {
         #expect(await limiter.currentRate(.write) > twice)
     }
 
-    @Test("RateLimiter with no configured write rate: starts at 5/s, grows ×1.15 per second until the first signal, never above 60/s")
+    @Test("RateLimiter with no configured write rate: starts at 5/s, grows ×1.15 per second until the first signal (a mark halves it), then ×1.03; never above 60/s")
     func rateLimiterDiscovery() async throws {
         let clock = ManualClock()
         let limiter = RateLimiter(writesPerSecond: nil, readsPerSecond: 1000, burst: 100, clock: { clock.now })
@@ -131,12 +131,13 @@ struct EngineUnitTests {
         }
         let grown = await limiter.currentRate(.write)
         #expect(abs(grown - 5 * pow(RateLimiter.slowStartGrowth, 10)) < 1e-6, "after 10 s: \(grown)/s")
-        // The first wall ends the fast growth.
-        await limiter.throttled(retryAfter: 0.01, scope: "Tenant_Application/Write/app/tenant")
+        // The first mark ends the fast growth: the rate passed the refill rate a while ago.
+        await limiter.observe(limitPercentage: 0.81, kind: .write)
         let halved = await limiter.currentRate(.write)
-        clock.advance(1.05)
+        #expect(abs(halved - grown * RateLimiter.decreaseFactor) < 1e-9)
+        clock.advance(RateLimiter.markHold + 0.01)
         await limiter.finished(try await limiter.acquire(.write), status: 201)
-        #expect(abs(await limiter.currentRate(.write) - halved * RateLimiter.growth) < 1e-9)
+        #expect(abs(await limiter.currentRate(.write) - halved * pow(RateLimiter.growth, 0.01)) < 1e-9)
         for _ in 0..<200 {
             clock.advance(1)
             await limiter.finished(try await limiter.acquire(.write), status: 201)

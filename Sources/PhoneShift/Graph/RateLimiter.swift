@@ -17,7 +17,8 @@ import Foundation
 ///   be told from a rate we chose, so it lowers the rate no further than 80 % of what
 ///   succeeded over the last seconds: random 429s do not make the run crawl;
 /// - `x-ms-throttle-limit-percentage` (sent above 80 % of a quota) is a mark before the
-///   wall: while it rises, the rate is lowered a little (once per epoch) and does not grow,
+///   wall: while it rises, the rate is lowered a little (once per round trip; the first
+///   mark while discovering halves it) and does not grow,
 ///   so the lane settles at the quota's refill rate without meeting the wall;
 /// - with no mark and no 429 the rate grows: fast (×`slowStartGrowth` per second) while
 ///   discovering a quota nobody configured, gently once a wall or a mark has been met,
@@ -82,20 +83,21 @@ public actor RateLimiter {
         }
 
         mutating func grow(now: Double) {
-            let elapsed = now - lastGrowth
+            // A lane near a quota (marked in the last seconds) holds its rate; growth counts
+            // from when the hold ended.
+            let from = max(lastGrowth, lastMarkTime + RateLimiter.markHold)
             lastGrowth = now
-            guard rate < ceiling, elapsed > 0 else { return }
-            // A lane near a quota (marked in the last seconds) holds its rate.
-            if now - lastMarkTime < RateLimiter.markHold { return }
+            guard rate < ceiling, now > from else { return }
             let factor = slowStart ? RateLimiter.slowStartGrowth : RateLimiter.growth
-            rate = min(ceiling, rate * pow(factor, elapsed))
+            rate = min(ceiling, rate * pow(factor, now - from))
         }
 
         /// Multiplicative decrease, once per epoch (the signal must be about a request sent
         /// since the last decrease, and not within `decreaseSpacing` of it); never below
         /// `floor` or 0.01 requests per second. Returns whether the rate was lowered.
-        mutating func decrease(now: Double, sentAt: Double, by factor: Double, floor: Double = 0) -> Bool {
-            guard sentAt >= lastDecrease, now >= lastDecrease + RateLimiter.decreaseSpacing else { return false }
+        mutating func decrease(now: Double, sentAt: Double, by factor: Double, floor: Double = 0,
+                               spacing: Double = RateLimiter.decreaseSpacing) -> Bool {
+            guard sentAt >= lastDecrease, now >= lastDecrease + spacing else { return false }
             lastDecrease = now
             slowStart = false
             rate = max(0.01, min(rate, max(floor, rate * factor)))
@@ -343,7 +345,12 @@ public actor RateLimiter {
             lane.lastMark = p
             lane.lastMarkTime = now
             guard p >= lane.markAtDecrease - 0.01 || now - lane.lastDecrease > Self.markHold * 2 else { return false }
-            guard lane.decrease(now: now, sentAt: sentAt ?? now, by: Self.markDecreaseFactor) else { return false }
+            // The first mark while discovering: the rate grew past the quota's refill rate
+            // some time ago (the bucket was full), so it is cut as hard as by a wall; later
+            // marks a little, once per round trip.
+            let factor = lane.slowStart ? Self.decreaseFactor : Self.markDecreaseFactor
+            let spacing = min(Self.decreaseSpacing, max(0.2, lane.latency ?? Self.assumedLatency))
+            guard lane.decrease(now: now, sentAt: sentAt ?? now, by: factor, spacing: spacing) else { return false }
             lane.markAtDecrease = p
             return true
         }
