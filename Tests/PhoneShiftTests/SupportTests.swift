@@ -68,7 +68,8 @@ struct SupportTests {
         let path = job("sheet:\n  path: sheets/a.csv\n\(Self.validTenant)\n")
         let definition = try JobDefinition.load(path: path)
         #expect(definition.sheet.path == dir.path + "/sheets/a.csv")
-        #expect(definition.rate.writesPerSecond == 18 && definition.rate.concurrency == 8)
+        // No write rate: apply finds the quota; concurrency is only the cap of requests in flight.
+        #expect(definition.rate.writesPerSecond == nil && definition.rate.concurrency == 64)
         #expect(definition.policy.allowPrivileged == false)
         #expect(try definition.clientSecret(environment: ["SECRET_VAR": "s3cr3t"]).value == "s3cr3t")
         do {
