@@ -18,10 +18,7 @@ baseline=${2:-2a59118}
 read -r latency spread <<< "${LATENCY:-300 200}"
 source Benchmarks/lib.sh
 build_release
-tree=Benchmarks/work/baseline-$(git rev-parse --short "$baseline")
-[ -d "$tree" ] || git worktree add -q --detach "$tree" "$baseline"
-(cd "$tree" && swift build -c release --scratch-path .build-baseline >/dev/null 2>&1)
-base_bin=$tree/.build-baseline/release
+build_baseline "$baseline"
 
 measure() { # BIN LABEL QUOTA QUOTA_PER_SECOND RATE
     local run_bin=$1 label=$2 quota=$3 per_second=$4 rate=$5

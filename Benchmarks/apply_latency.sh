@@ -21,10 +21,7 @@ rows=${1:-1200}
 baseline=${2:-2a59118}
 source Benchmarks/lib.sh
 build_release
-tree=Benchmarks/work/baseline-$(git rev-parse --short "$baseline")
-[ -d "$tree" ] || git worktree add -q --detach "$tree" "$baseline"
-(cd "$tree" && swift build -c release --scratch-path .build-baseline >/dev/null 2>&1)
-base_bin=$tree/.build-baseline/release
+build_baseline "$baseline"
 
 measure() { # BIN LABEL LATENCY SPREAD
     local run_bin=$1 label=$2 latency=$3 spread=$4

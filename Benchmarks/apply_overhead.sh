@@ -17,12 +17,7 @@ source Benchmarks/lib.sh
 build_release
 work=Benchmarks/work/overhead; rm -rf "$work"; mkdir -p "$work"
 base_bin=""
-if [ -n "$baseline" ]; then
-    tree=Benchmarks/work/baseline-$(git rev-parse --short "$baseline")
-    [ -d "$tree" ] || git worktree add -q --detach "$tree" "$baseline"
-    (cd "$tree" && swift build -c release --scratch-path .build-baseline >/dev/null 2>&1)
-    base_bin=$tree/.build-baseline/release
-fi
+if [ -n "$baseline" ]; then build_baseline "$baseline"; fi
 start_emulator "$work" --synthetic-users "$rows" --no-throttle
 
 # measure BIN NAME: plans and applies the bench job with BIN's phoneshift; prints "plan apply" seconds.

@@ -7,6 +7,15 @@ build_release() {
     bin=$(swift build -c release --show-bin-path)
 }
 
+# build_baseline COMMIT: builds COMMIT's release binaries in a worktree under
+# Benchmarks/work (made once); sets $base_bin to their folder.
+build_baseline() {
+    local tree=Benchmarks/work/baseline-$(git rev-parse --short "$1")
+    [ -d "$tree" ] || git worktree add -q --detach "$tree" "$1"
+    (cd "$tree" && swift build -c release --scratch-path .build-baseline >/dev/null 2>&1)
+    base_bin=$tree/.build-baseline/release
+}
+
 # start_emulator WORKDIR ARGS...: starts graph-emulator (stopped when the script exits)
 # with the sample directory plus ARGS; sets $base, and exports BENCH_SECRET.
 start_emulator() {
