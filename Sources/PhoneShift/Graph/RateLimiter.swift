@@ -35,8 +35,6 @@ public actor RateLimiter {
     struct Lane {
         /// The ceiling: the configured rate, or `discoveryCeiling` when none was.
         let ceiling: Double
-        /// Whether the rate was configured (then it is where the lane starts).
-        let configured: Bool
         /// The rate in force now (requests per second).
         var rate: Double
         let burst: Double
@@ -47,8 +45,7 @@ public actor RateLimiter {
         var lastGrowth: Double
         /// Growing fast until the first congestion signal (discovery only).
         var slowStart: Bool
-        /// The last throttle mark seen (limit percentage) and when.
-        var lastMark: Double = 0
+        /// When the last throttle mark (limit percentage) was seen.
         var lastMarkTime: Double = -.infinity
         /// The mark when the rate was last lowered for one.
         var markAtDecrease: Double = 0
@@ -62,7 +59,6 @@ public actor RateLimiter {
         var successSecond = 0
 
         init(rate: Double?, ceiling: Double, burst: Double, maxInFlight: Int, now: Double) {
-            configured = rate != nil
             self.ceiling = max(0.01, rate ?? ceiling)
             self.rate = rate.map { max(0.01, $0) } ?? min(self.ceiling, RateLimiter.discoveryStart)
             slowStart = rate == nil
@@ -342,7 +338,6 @@ public actor RateLimiter {
         guard let p = limitPercentage, p >= Self.markThreshold else { return }
         let now = clock()
         let slowed = withLane(kind) { lane -> Bool in
-            lane.lastMark = p
             lane.lastMarkTime = now
             guard p >= lane.markAtDecrease - 0.01 || now - lane.lastDecrease > Self.markHold * 2 else { return false }
             // The first mark while discovering: the rate grew past the quota's refill rate
