@@ -13,6 +13,8 @@
 # answered 429, plan >= 40 rows/s; nothing slower at 60-100 ms.
 #
 #   bash Benchmarks/apply_latency.sh [ROWS] [BASELINE]    (default 1200, 2a59118; ~12 min)
+#   BASELINE "none" measures this tree only; LATENCIES="300 200" one latency only
+#   (base and spread in ms, pairs separated by commas).
 #
 # Never part of CI.
 set -euo pipefail
@@ -21,7 +23,7 @@ rows=${1:-1200}
 baseline=${2:-2a59118}
 source Benchmarks/lib.sh
 build_release
-build_baseline "$baseline"
+[ "$baseline" = none ] || build_baseline "$baseline"
 
 measure() { # BIN LABEL LATENCY SPREAD
     local run_bin=$1 label=$2 latency=$3 spread=$4
@@ -50,9 +52,10 @@ print("  %-34s plan %6.1f rows/s | apply %5d writes in %6.1f s (minimum %5.1f s)
 }
 
 echo "$rows rows, default job settings, write quota 300/15 s (20/s)"
-for latency in "300 200" "60 40"; do
+IFS=, read -ra latencies <<< "${LATENCIES:-300 200,60 40}"
+for latency in "${latencies[@]}"; do
     set -- $latency
     echo "latency $1-$(($1 + $2)) ms:"
     measure "$bin" "phoneshift (this tree)" "$1" "$2"
-    measure "$base_bin" "baseline $baseline" "$1" "$2"
+    [ "$baseline" = none ] || measure "$base_bin" "baseline $baseline" "$1" "$2"
 done

@@ -95,32 +95,52 @@ struct EngineUnitTests {
         #expect(abs(await limiter.currentRate(.write) - afterUnscoped * RateLimiter.decreaseFactor) < 1e-9)
     }
 
-    @Test("RateLimiter: a rising throttle mark (x-ms-throttle-limit-percentage) lowers the rate a little once per epoch and holds it from growing; a falling one does not lower it")
+    @Test("RateLimiter: the first throttle mark halves the rate; then the level steers it: marks over the target lower it, marks under it raise it, time does not grow it while marked")
     func rateLimiterMarks() async throws {
         let clock = ManualClock()
         let limiter = RateLimiter(writesPerSecond: 30, readsPerSecond: 1000, burst: 100, clock: { clock.now })
         await limiter.observe(limitPercentage: 0.7, kind: .write)
         #expect(await limiter.currentRate(.write) == 30, "a share under 0.8 is no mark")
+        // The first mark: the bucket filled to 80 % at this rate, which is well over its refill rate.
         await limiter.observe(limitPercentage: 0.82, kind: .write)
-        await limiter.observe(limitPercentage: 0.83, kind: .write)
-        #expect(abs(await limiter.currentRate(.write) - 30 * RateLimiter.markDecreaseFactor) < 1e-9)
-        clock.advance(1.1)
-        await limiter.observe(limitPercentage: 0.86, kind: .write)
-        let twice = 30 * RateLimiter.markDecreaseFactor * RateLimiter.markDecreaseFactor
-        #expect(abs(await limiter.currentRate(.write) - twice) < 1e-9)
-        clock.advance(1.1)
-        await limiter.observe(limitPercentage: 0.81, kind: .write)
-        #expect(abs(await limiter.currentRate(.write) - twice) < 1e-9, "a falling mark lowered the rate")
-        // Marked 1 s ago: held. Unmarked for over 2 s: grows.
+        #expect(await limiter.currentRate(.write) == 15)
+        // A level over the target, for three seconds: the rate falls, and keeps falling.
+        var last = 15.0
+        for second in 1...3 {
+            for _ in 0..<10 {
+                clock.advance(0.1)
+                await limiter.observe(limitPercentage: 0.97, kind: .write)
+            }
+            let now = await limiter.currentRate(.write)
+            #expect(now < last, "second \(second) over the target: \(now)/s after \(last)/s")
+            last = now
+        }
+        // Marked a moment ago: time alone does not raise the rate.
         clock.advance(1)
         _ = try await limiter.acquire(.write)
-        #expect(abs(await limiter.currentRate(.write) - twice) < 1e-9, "the rate grew while marked")
-        clock.advance(1.5)
-        _ = try await limiter.acquire(.write)
-        #expect(await limiter.currentRate(.write) > twice)
+        #expect(await limiter.currentRate(.write) == last, "the rate grew by time while the quota was near")
+        // A level under the target: the rate rises, over the rate sent at the target.
+        for _ in 0..<30 {
+            clock.advance(0.1)
+            await limiter.observe(limitPercentage: 0.81, kind: .write)
+        }
+        let under = await limiter.currentRate(.write)
+        #expect(under > last * 1.2, "under the target the rate went from \(last)/s to \(under)/s")
+        // At the target the rate stays where it is.
+        for _ in 0..<40 {
+            clock.advance(0.1)
+            await limiter.observe(limitPercentage: RateLimiter.levelTarget, kind: .write)
+        }
+        let atTarget = await limiter.currentRate(.write)
+        for _ in 0..<20 {
+            clock.advance(0.1)
+            await limiter.observe(limitPercentage: RateLimiter.levelTarget, kind: .write)
+        }
+        #expect(abs(await limiter.currentRate(.write) - atTarget) < atTarget * 0.01)
+        #expect(atTarget < under)
     }
 
-    @Test("RateLimiter with no configured write rate: starts at 5/s, grows ×1.15 per second until the first signal (a mark halves it), then ×1.03; never above 60/s")
+    @Test("RateLimiter with no configured write rate: starts at 5/s, grows ×1.15 per second until the first mark halves it; with the marks gone it grows back (×1.05 per second) up to 60/s")
     func rateLimiterDiscovery() async throws {
         let clock = ManualClock()
         let limiter = RateLimiter(writesPerSecond: nil, readsPerSecond: 1000, burst: 100, clock: { clock.now })
@@ -135,9 +155,19 @@ struct EngineUnitTests {
         await limiter.observe(limitPercentage: 0.81, kind: .write)
         let halved = await limiter.currentRate(.write)
         #expect(abs(halved - grown * RateLimiter.decreaseFactor) < 1e-9)
-        clock.advance(RateLimiter.markHold + 0.01)
+        // The marks stop (the level fell under 80 %): for a while the lane sends as if the level
+        // were 0.8, a little over its rate, then it grows back by time.
+        clock.advance(RateLimiter.markQuiet + 0.5)
         await limiter.finished(try await limiter.acquire(.write), status: 201)
-        #expect(abs(await limiter.currentRate(.write) - halved * pow(RateLimiter.growth, 0.01)) < 1e-9)
+        let steered = await limiter.currentRate(.write)
+        #expect(steered > halved && steered <= halved * RateLimiter.levelFactorRange.upperBound * 1.01, "\(steered)/s")
+        clock.advance(RateLimiter.quietGrace)
+        await limiter.finished(try await limiter.acquire(.write), status: 201)
+        let before = await limiter.currentRate(.write)
+        clock.advance(2)
+        await limiter.finished(try await limiter.acquire(.write), status: 201)
+        let after = await limiter.currentRate(.write)
+        #expect(abs(after - before * pow(RateLimiter.returnGrowth, 2)) < 1e-6, "\(before)/s → \(after)/s in 2 s")
         for _ in 0..<200 {
             clock.advance(1)
             await limiter.finished(try await limiter.acquire(.write), status: 201)

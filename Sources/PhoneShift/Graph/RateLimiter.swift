@@ -9,20 +9,25 @@ import Foundation
 /// 1 and `maxInFlight`. At 400 ms a 20/s lane needs 8 in flight, at 40 ms one or two; a fixed
 /// number of workers would be either the ceiling at real latency or a burst at low latency.
 ///
-/// **The rate follows Graph** (AIMD with congestion marks):
-/// - a 429 pauses the lane `x-ms-throttle-scope` names (a write limit does not stop reads;
+/// **The rate follows Graph.** Graph's quotas are token buckets: a window's worth of requests
+/// that refills continuously. Above 80 % of a quota Graph says how full it is
+/// (`x-ms-throttle-limit-percentage`) on every answer; at 100 % it answers 429.
+/// - While the marks come, the lane steers the bucket's level into a band under the wall
+///   (`bandLow`–`bandHigh`): a level that rises above the band lowers the rate a little, one
+///   near the wall more, a level under the band lets it grow, one step per round trip (an
+///   answer to a request sent after the last step). A level held in the band means the lane
+///   sends what the quota refills, whatever the quota is: nothing to measure or configure.
+/// - A 429 pauses the lane `x-ms-throttle-scope` names (a write limit does not stop reads;
 ///   a resource-unit limit or an unnamed one pauses both) for its `Retry-After` and halves
 ///   its rate — once per epoch: a 429 to a request sent before the last decrease is the
 ///   same wall, not a new one. A 429 that names no quota (a gateway's, a proxy's) cannot
 ///   be told from a rate we chose, so it lowers the rate no further than 80 % of what
-///   succeeded over the last seconds: random 429s do not make the run crawl;
-/// - `x-ms-throttle-limit-percentage` (sent above 80 % of a quota) is a mark before the
-///   wall: while it rises, the rate is lowered a little (once per round trip; the first
-///   mark while discovering halves it) and does not grow,
-///   so the lane settles at the quota's refill rate without meeting the wall;
-/// - with no mark and no 429 the rate grows: fast (×`slowStartGrowth` per second) while
-///   discovering a quota nobody configured, gently once a wall or a mark has been met,
-///   never above the lane's ceiling (the configured rate, or `discoveryCeiling`).
+///   succeeded over the last seconds: random 429s do not make the run crawl.
+/// - With no mark and no 429 the rate grows over time: fast (×`slowStartGrowth` per second)
+///   while discovering a quota nobody configured — spending the bucket's stored requests
+///   until the first mark, which halves it —, faster again back up to a bucket whose marks
+///   have stopped (it has room), gently after a wall with no marks; never above the lane's
+///   ceiling (the configured rate, or `discoveryCeiling`).
 public actor RateLimiter {
     public enum Kind: Sendable { case read, write }
 
@@ -32,6 +37,8 @@ public actor RateLimiter {
         public let sentAt: Double
     }
 
+    /// One lane's schedule and rate. Every decision is a mutating function of the lane and
+    /// the time it is given, so that a simulated quota can drive it (the tests do).
     struct Lane {
         /// The ceiling: the configured rate, or `discoveryCeiling` when none was.
         let ceiling: Double
@@ -45,10 +52,19 @@ public actor RateLimiter {
         var lastGrowth: Double
         /// Growing fast until the first congestion signal (discovery only).
         var slowStart: Bool
-        /// When the last throttle mark (limit percentage) was seen.
+        /// Whether this lane has met throttle marks (the quota tells how full it is).
+        var markedBefore = false
+        /// When the last throttle mark was seen.
         var lastMarkTime: Double = -.infinity
-        /// The mark when the rate was last lowered for one.
-        var markAtDecrease: Double = 0
+        /// The bucket's level (share of the quota in use), smoothed over the marks of this
+        /// approach; nil when no mark has come lately.
+        var level: Double?
+        /// When the level was last acted on.
+        var lastLevelTime: Double = -.infinity
+        /// The share of `rate` sent while the level steers it.
+        var levelFactor = 1.0
+        /// The rate requests are sent at: `rate` as the level steers it, never above the ceiling.
+        var sendRate: Double { min(ceiling, rate * levelFactor) }
         /// Smoothed latency of this lane's answers (seconds); nil until the first.
         var latency: Double?
         var inFlight = 0
@@ -73,19 +89,54 @@ public actor RateLimiter {
         /// law), plus one, between 1 and `maxInFlight`. Before the first answer, the
         /// latency is taken to be `assumedLatency`.
         var inFlightLimit: Int {
-            let needed = rate * (latency ?? RateLimiter.assumedLatency) * RateLimiter.headroom
+            let needed = sendRate * (latency ?? RateLimiter.assumedLatency) * RateLimiter.headroom
             guard needed.isFinite else { return maxInFlight }
             return min(maxInFlight, max(1, Int(needed.rounded(.up)) + 1))
         }
 
+        /// Whether the quota has been near (a mark) within the last `markQuiet` seconds:
+        /// its level, not time, then steers the rate.
+        func nearQuota(now: Double) -> Bool { now - lastMarkTime <= RateLimiter.markQuiet }
+
+        /// The time of the next request's slot (it reserves it): after the last one by one
+        /// interval at the current rate, never before a pause ends; up to `burst` requests
+        /// may go at once after a quiet spell.
+        mutating func reserve(now: Double) -> Double {
+            grow(now: now)
+            let interval = 1 / sendRate
+            let slot = max(next, now - burst * interval, pausedUntil)
+            next = slot + interval
+            return slot
+        }
+
         mutating func grow(now: Double) {
-            // A lane near a quota (marked in the last seconds) holds its rate; growth counts
-            // from when the hold ended.
-            let from = max(lastGrowth, lastMarkTime + RateLimiter.markHold)
+            let from = lastGrowth
             lastGrowth = now
-            guard rate < ceiling, now > from else { return }
-            let factor = slowStart ? RateLimiter.slowStartGrowth : RateLimiter.growth
+            // Near the quota the level steers the rate (`mark`), not time.
+            guard !nearQuota(now: now), now > from else { return }
+            if markedBefore && !slowStart && now - lastMarkTime <= RateLimiter.markQuiet + RateLimiter.quietGrace {
+                // The marks stopped: the level fell under 80 %. It is steered as if it were
+                // there, its lowest visible value: a little more than the rate is sent, and the
+                // rate drifts up, until the marks come back.
+                steer(level: RateLimiter.markThreshold, seconds: now - from)
+                return
+            }
+            // Time steers it: what was sent is the rate it grows from.
+            rate = sendRate
+            levelFactor = 1
+            guard rate < ceiling else { return }
+            let factor = slowStart ? RateLimiter.slowStartGrowth : markedBefore ? RateLimiter.returnGrowth : RateLimiter.growth
             rate = min(ceiling, rate * pow(factor, now - from))
+        }
+
+        /// The level steers the rate (proportional and integral): over `seconds` the rate
+        /// drifts by exp(`levelIntegral` × (`levelTarget` − level)) per second, and it is sent
+        /// at 1 + `levelProportional` × (`levelTarget` − level) of itself.
+        mutating func steer(level: Double, seconds: Double) {
+            let error = RateLimiter.levelTarget - level
+            rate = max(0.01, min(ceiling, rate * exp(RateLimiter.levelIntegral * error * min(1, max(0, seconds)))))
+            levelFactor = max(RateLimiter.levelFactorRange.lowerBound,
+                              min(RateLimiter.levelFactorRange.upperBound, 1 + RateLimiter.levelProportional * error))
         }
 
         /// Multiplicative decrease, once per epoch (the signal must be about a request sent
@@ -96,8 +147,54 @@ public actor RateLimiter {
             guard sentAt >= lastDecrease, now >= lastDecrease + spacing else { return false }
             lastDecrease = now
             slowStart = false
-            rate = max(0.01, min(rate, max(floor, rate * factor)))
+            let sent = sendRate
+            levelFactor = 1
+            rate = max(0.01, min(sent, max(floor, sent * factor)))
             return true
+        }
+
+        /// The answer to a request sent at `sentAt` came (`status` nil: none came).
+        mutating func answered(sentAt: Double, now: Double, status: Int?) {
+            guard let status else { return }
+            let latency = max(0, now - sentAt)
+            self.latency = self.latency.map { $0 + RateLimiter.latencyWeight * (latency - $0) } ?? latency
+            if status != 429 && status < 500 { recordSuccess(now: now) }
+        }
+
+        /// A 429: pause for `retryAfter`, halve the rate once per epoch (a 429 that names
+        /// no quota keeps `unscopedFloorShare` of the recent successes).
+        mutating func throttled(now: Double, retryAfter: Double, sentAt: Double, scoped: Bool) {
+            let until = now + max(0.05, retryAfter)
+            let floor = scoped ? 0 : RateLimiter.unscopedFloorShare * recentSuccessRate(now: now)
+            pausedUntil = max(pausedUntil, until)
+            _ = decrease(now: now, sentAt: sentAt, by: RateLimiter.decreaseFactor, floor: floor)
+            lastGrowth = max(lastGrowth, until)
+            next = max(next, until)
+        }
+
+        /// A throttle mark: the quota is `share` full (0.8–1.8) as the request sent at
+        /// `sentAt` found it. Returns whether the rate was lowered.
+        mutating func mark(_ share: Double, now: Double, sentAt: Double) -> Bool {
+            guard share >= RateLimiter.markThreshold else { return false }
+            let before = sendRate
+            if !nearQuota(now: now) {
+                level = nil
+                lastLevelTime = now
+            }
+            lastMarkTime = now
+            let first = !markedBefore
+            markedBefore = true
+            let level = self.level.map { $0 + RateLimiter.levelWeight * (share - $0) } ?? share
+            self.level = level
+            if slowStart || first {
+                // The first mark: the rate passed the quota's refill rate a while ago (the
+                // bucket had time to fill to 80 %), so it is cut as by a wall.
+                _ = decrease(now: now, sentAt: sentAt, by: RateLimiter.decreaseFactor)
+                return sendRate < before
+            }
+            steer(level: level, seconds: now - lastLevelTime)
+            lastLevelTime = now
+            return sendRate < before - 1e-9
         }
 
         mutating func recordSuccess(now: Double) {
@@ -132,22 +229,38 @@ public actor RateLimiter {
     static let discoveryCeiling = 60.0
     /// Growth per second while discovering (before any congestion signal): ×1.15.
     static let slowStartGrowth = 1.15
-    /// Growth per second after a congestion signal: ×1.03.
+    /// Growth per second after a wall (a 429) on a quota that sends no marks: ×1.03.
     static let growth = 1.03
+    /// Growth per second of a rate whose quota's marks stopped `quietGrace` seconds ago and
+    /// more: the bucket has room (over 20 %, and more every second), the marks will say when
+    /// it fills again.
+    static let returnGrowth = 1.05
+    static let quietGrace = 5.0
     /// Rate kept after a 429 that names a quota (multiplicative decrease).
     static let decreaseFactor = 0.5
-    /// Rate kept after a rising throttle mark.
-    static let markDecreaseFactor = 0.85
     /// A signal within this many seconds of the last decrease lowers the rate no more.
     static let decreaseSpacing = 1.0
-    /// A mark keeps the rate from growing for this many seconds.
-    static let markHold = 2.0
+    /// Marks below this share of a quota are not acted on (Graph sends them from 0.8).
+    static let markThreshold = 0.8
+    /// With no mark for this many seconds the bucket's level is under 80 %: time, not the
+    /// level, steers the rate again.
+    static let markQuiet = 2.0
+    /// Weight of a new mark in the smoothed level (Graph's share has two decimals, and
+    /// requests reach Graph in a jittered order).
+    static let levelWeight = 0.25
+    /// The level the lane steers the bucket to: under the wall (1.0), over the 0.8 where
+    /// the marks start, so that it stays in sight.
+    static let levelTarget = 0.9
+    /// Per second, the rate changes by exp(levelIntegral × (levelTarget − level)).
+    static let levelIntegral = 0.1
+    /// The rate is sent at 1 + levelProportional × (levelTarget − level) of itself, within
+    /// `levelFactorRange`.
+    static let levelProportional = 2.5
+    static let levelFactorRange = 0.6...1.3
     /// Seconds of successes the floor of an unscoped 429 looks back over (plus the current one).
     static let successWindow = 11
     /// An unscoped 429 keeps at least this share of the recent success rate.
     static let unscopedFloorShare = 0.8
-    /// Marks below this share of a quota are not acted on (Graph sends them from 0.8).
-    static let markThreshold = 0.8
 
     private var write: Lane
     private var read: Lane
@@ -198,7 +311,7 @@ public actor RateLimiter {
     }
 
     /// The rate a lane runs at now (for tests and progress).
-    public func currentRate(_ kind: Kind) -> Double { withLane(kind) { $0.rate } }
+    public func currentRate(_ kind: Kind) -> Double { withLane(kind) { $0.sendRate } }
 
     /// Requests a lane lets be in flight at once now.
     public func inFlightLimit(_ kind: Kind) -> Int { withLane(kind) { $0.inFlightLimit } }
@@ -220,13 +333,7 @@ public actor RateLimiter {
         try await enter(kind)
         do {
             let now = clock()
-            let slot = withLane(kind) { lane in
-                lane.grow(now: now)
-                let interval = 1 / lane.rate
-                let slot = max(lane.next, now - lane.burst * interval, lane.pausedUntil)
-                lane.next = slot + interval
-                return slot
-            }
+            let slot = withLane(kind) { $0.reserve(now: now) }
             let wait = slot - now
             if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
             // A 429 that arrived while waiting pauses the lane, this request too.
@@ -244,13 +351,7 @@ public actor RateLimiter {
     /// its latency and success count. `status` is nil when no answer came.
     public func finished(_ ticket: Ticket, status: Int?) {
         let now = clock()
-        withLane(ticket.kind) { lane in
-            if let status {
-                let latency = max(0, now - ticket.sentAt)
-                lane.latency = lane.latency.map { $0 + Self.latencyWeight * (latency - $0) } ?? latency
-                if status != 429 && status < 500 { lane.recordSuccess(now: now) }
-            }
-        }
+        withLane(ticket.kind) { $0.answered(sentAt: ticket.sentAt, now: now, status: status) }
         leave(ticket.kind)
     }
 
@@ -317,38 +418,18 @@ public actor RateLimiter {
         events.append(ThrottleEvent(time: Date().timeIntervalSince1970, lane: lanes.count == 2 ? "all" : lanes[0] == .write ? "write" : "read",
                                     retryAfter: retryAfter))
         let now = clock()
-        let until = now + max(0.05, retryAfter)
         for kind in lanes {
-            withLane(kind) { lane in
-                // A 429 that names no quota may not be about our rate at all: keep most of what worked.
-                let floor = scope == nil ? Self.unscopedFloorShare * lane.recentSuccessRate(now: now) : 0
-                lane.pausedUntil = max(lane.pausedUntil, until)
-                _ = lane.decrease(now: now, sentAt: sentAt ?? now, by: Self.decreaseFactor, floor: floor)
-                lane.lastGrowth = max(lane.lastGrowth, until)
-                lane.next = max(lane.next, until)
-            }
+            withLane(kind) { $0.throttled(now: now, retryAfter: retryAfter, sentAt: sentAt ?? now, scoped: scope != nil) }
             admitWaiters(kind)
         }
     }
 
-    /// Graph reported how close to a quota we are (`x-ms-throttle-limit-percentage`, 0.8–1.8).
-    /// A mark that has not fallen since the last one acted on lowers the rate a little, once
-    /// per epoch; any mark holds the rate from growing for `markHold` seconds.
+    /// Graph reported how full a quota is (`x-ms-throttle-limit-percentage`, 0.8–1.8) in its
+    /// answer to a request sent at `sentAt` (nil: now): the lane steers the level into its
+    /// band (see the type's comment).
     public func observe(limitPercentage: Double?, kind: Kind = .write, sentAt: Double? = nil) {
-        guard let p = limitPercentage, p >= Self.markThreshold else { return }
+        guard let share = limitPercentage else { return }
         let now = clock()
-        let slowed = withLane(kind) { lane -> Bool in
-            lane.lastMarkTime = now
-            guard p >= lane.markAtDecrease - 0.01 || now - lane.lastDecrease > Self.markHold * 2 else { return false }
-            // The first mark while discovering: the rate grew past the quota's refill rate
-            // some time ago (the bucket was full), so it is cut as hard as by a wall; later
-            // marks a little, once per round trip.
-            let factor = lane.slowStart ? Self.decreaseFactor : Self.markDecreaseFactor
-            let spacing = min(Self.decreaseSpacing, max(0.2, lane.latency ?? Self.assumedLatency))
-            guard lane.decrease(now: now, sentAt: sentAt ?? now, by: factor, spacing: spacing) else { return false }
-            lane.markAtDecrease = p
-            return true
-        }
-        if slowed { slowdowns += 1 }
+        if withLane(kind, { $0.mark(share, now: now, sentAt: sentAt ?? now) }) { slowdowns += 1 }
     }
 }
