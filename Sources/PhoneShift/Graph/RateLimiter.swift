@@ -12,11 +12,15 @@ import Foundation
 /// **The rate follows Graph.** Graph's quotas are token buckets: a window's worth of requests
 /// that refills continuously. Above 80 % of a quota Graph says how full it is
 /// (`x-ms-throttle-limit-percentage`) on every answer; at 100 % it answers 429.
-/// - While the marks come, the lane steers the bucket's level into a band under the wall
-///   (`bandLow`–`bandHigh`): a level that rises above the band lowers the rate a little, one
-///   near the wall more, a level under the band lets it grow, one step per round trip (an
-///   answer to a request sent after the last step). A level held in the band means the lane
-///   sends what the quota refills, whatever the quota is: nothing to measure or configure.
+/// - The first mark halves the rate: the bucket had time to fill to 80 %, so the rate has
+///   been over the refill rate for a while (while discovering it grew ×1.15 per second).
+/// - From then on the bucket's level steers the rate towards `levelTarget` (90 %: under the
+///   wall, over the 80 % where the marks start): the lane sends more than its rate while the
+///   level is under the target and less while it is over (proportional), and the rate itself
+///   drifts towards the rate that holds the level (integral). A level held between 80 % and
+///   100 % means the lane sends exactly what the quota refills, whatever the quota is.
+/// - When the marks stop (the level fell under 80 %) the level is taken to be 80 % for
+///   `quietGrace` seconds, then the rate grows by time again (×`returnGrowth` per second).
 /// - A 429 pauses the lane `x-ms-throttle-scope` names (a write limit does not stop reads;
 ///   a resource-unit limit or an unnamed one pauses both) for its `Retry-After` and halves
 ///   its rate — once per epoch: a 429 to a request sent before the last decrease is the
@@ -24,10 +28,9 @@ import Foundation
 ///   be told from a rate we chose, so it lowers the rate no further than 80 % of what
 ///   succeeded over the last seconds: random 429s do not make the run crawl.
 /// - With no mark and no 429 the rate grows over time: fast (×`slowStartGrowth` per second)
-///   while discovering a quota nobody configured — spending the bucket's stored requests
-///   until the first mark, which halves it —, faster again back up to a bucket whose marks
-///   have stopped (it has room), gently after a wall with no marks; never above the lane's
-///   ceiling (the configured rate, or `discoveryCeiling`).
+///   while discovering a quota nobody configured, spending what its bucket holds, gently
+///   (×`growth`) after a wall on a quota that sends no marks; never above the lane's ceiling
+///   (the configured rate, or `discoveryCeiling`).
 public actor RateLimiter {
     public enum Kind: Sendable { case read, write }
 
@@ -56,8 +59,8 @@ public actor RateLimiter {
         var markedBefore = false
         /// When the last throttle mark was seen.
         var lastMarkTime: Double = -.infinity
-        /// The bucket's level (share of the quota in use), smoothed over the marks of this
-        /// approach; nil when no mark has come lately.
+        /// The bucket's level (share of the quota in use), smoothed over the marks; restarted
+        /// by the first mark after a quiet spell.
         var level: Double?
         /// When the level was last acted on.
         var lastLevelTime: Double = -.infinity
