@@ -19,6 +19,7 @@ public enum EmulatorServer {
         }
 
         public func stop() async {
+            service.openWriteGate()
             task.cancel()
             _ = try? await task.value
         }

@@ -29,6 +29,8 @@ extension EmulatorState {
             logStart = nextSequence - 1
             faults = options.faults
             faultsFired = [:]
+            gatePassed = 0
+            gateReleased += releaseHeldWrites()
             return EmulatorResponse(status: 204, headers: [], body: [])
         case ("GET", ["faults"]):
             return json(200, faultsJSON())
@@ -38,7 +40,13 @@ extension EmulatorState {
             }
             do {
                 let merged = try faults.merged(with: document)
+                let gateSet = document["holdWritesAfter"] != nil
                 faults = merged
+                if gateSet {
+                    // A new gate counts from now; what it no longer holds goes on.
+                    gatePassed = 0
+                    gateReleased += releaseHeldWrites()
+                }
                 if document["revokeTokens"]?.boolValue == true { tokens = [:] }
                 if let lifetime = document["tokenLifetimeSeconds"]?.doubleValue { options.tokenLifetime = lifetime }
                 if let expired = document["secretExpired"]?.boolValue { options.secretExpired = expired }
@@ -64,7 +72,18 @@ extension EmulatorState {
         pairs.append(("tokenLifetimeSeconds", .number(options.tokenLifetime)))
         pairs.append(("secretExpired", .bool(options.secretExpired)))
         pairs.append(("fired", .object(faultsFired.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })))
+        pairs.append(("heldWrites", .int(heldWrites.count)))
         return .object(pairs)
+    }
+
+    /// Takes the held writes the gate now lets through (all of them when it is open), each
+    /// counted as passed; the caller resumes them outside the lock.
+    mutating func releaseHeldWrites() -> [CheckedContinuation<Void, Never>] {
+        let room = faults.holdWritesAfter.map { max(0, $0 - gatePassed) } ?? heldWrites.count
+        let going = Array(heldWrites.prefix(room))
+        heldWrites.removeFirst(going.count)
+        if faults.holdWritesAfter != nil { gatePassed += going.count }
+        return going
     }
 
     mutating func record(_ request: EmulatorRequest, segments: [String], status: Int, user: String?,

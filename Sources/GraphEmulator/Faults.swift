@@ -33,6 +33,10 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     public var notUniqueAnswers409 = false
     /// The next this many token requests answer 429 (the identity platform busy).
     public var tokenThrottledRequests = 0
+    /// A test's gate: once this many writes have passed it (counted from when it was set),
+    /// the next writes are held before Graph carries them out, until it is raised or opened
+    /// (null). Tests get their "mid-run" moment from it instead of writing slowly and sleeping.
+    public var holdWritesAfter: Int?
 
     public init(latencyMs: Double = 0, latencySpreadMs: Double = 0, errorRates: [String: Double] = [:],
                 retryAfterSeconds: Double = OurChoices.defaultServiceUnavailableRetryAfter,
@@ -77,6 +81,8 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             case "stallSeconds": s.stallSeconds = try number()
             case "replicationLagSeconds": s.replicationLagSeconds = try number()
             case "tokenThrottledRequests": s.tokenThrottledRequests = Int(try number())
+            case "holdWritesAfter":
+                if case .null = value { s.holdWritesAfter = nil } else { s.holdWritesAfter = Int(try number()) }
             case "stallOnlyWrites":
                 guard let b = value.boolValue else { throw EmulatorError("'stallOnlyWrites' must be true or false") }
                 s.stallOnlyWrites = b
@@ -112,6 +118,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
             ("appliedThenErrorRate", .number(appliedThenErrorRate)), ("appliedThenStatus", .int(appliedThenStatus)),
             ("stallRate", .number(stallRate)), ("stallSeconds", .number(stallSeconds)), ("stallOnlyWrites", .bool(stallOnlyWrites)),
             ("replicationLagSeconds", .number(replicationLagSeconds)),
+            ("holdWritesAfter", holdWritesAfter.map { .int($0) } ?? .null),
         ])
     }
 }

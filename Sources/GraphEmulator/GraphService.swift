@@ -52,7 +52,13 @@ public final class GraphService: Sendable, Responding {
 
         if segments.first == "_emulator" {
             let hookSegments = Array(segments.dropFirst())
-            return finish(state.withLock { $0.hook(request, segments: hookSegments) }, context: context)
+            let (response, released) = state.withLock { s in
+                let response = s.hook(request, segments: hookSegments)
+                defer { s.gateReleased.removeAll() }
+                return (response, s.gateReleased)
+            }
+            for continuation in released { continuation.resume() }
+            return finish(response, context: context)
         }
         if segments.count == 4, segments[1] == "oauth2", segments[2] == "v2.0", segments[3] == "token" {
             _ = await injectLatency()
@@ -79,8 +85,11 @@ public final class GraphService: Sendable, Responding {
             return finish(error(404, "NotFound", "The requested resource was not found.", context: context), context: context)
         }
 
-        // Faults: latency, then one random draw for drop / stall / error.
-        let current = await injectLatency()
+        // Faults: latency, the test gate for writes, then one random draw for drop / stall / error.
+        var current = await injectLatency()
+        if request.method != "GET" && segments.count > 1 && segments[1] != "$batch" {
+            current = await passWriteGate()
+        }
         var draw = Double.random(in: 0..<1)
         if draw < current.dropRate {
             let call = context
@@ -152,6 +161,32 @@ public final class GraphService: Sendable, Responding {
         return response
     }
 
+    /// Lets a write through the test gate, or holds it there until the gate is raised or
+    /// opened; returns the fault settings in force then (they may have changed meanwhile).
+    private func passWriteGate() async -> FaultSettings {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let pass = state.withLock { s -> Bool in
+                guard let limit = s.faults.holdWritesAfter, s.gatePassed >= limit else {
+                    if s.faults.holdWritesAfter != nil { s.gatePassed += 1 }
+                    return true
+                }
+                s.heldWrites.append(continuation)
+                return false
+            }
+            if pass { continuation.resume() }
+        }
+        return state.withLock { $0.faults }
+    }
+
+    /// Releases every write the test gate holds and opens it (the emulator is stopping).
+    public func openWriteGate() {
+        let held = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.faults.holdWritesAfter = nil
+            return s.releaseHeldWrites()
+        }
+        for continuation in held { continuation.resume() }
+    }
+
     /// Sleeps for the configured latency (plus spread) and returns the fault settings in force.
     private func injectLatency() async -> FaultSettings {
         let current = state.withLock { $0.faults }
@@ -206,6 +241,12 @@ struct EmulatorState: Responding {
     /// Faults injected so far, by kind (`drop`, `lostAnswer`, `stall`, `appliedThen`, or the
     /// status of an injected error), for tests to check that a fault really fired.
     var faultsFired: [String: Int] = [:]
+    /// Writes that passed the test gate since it was set (`FaultSettings.holdWritesAfter`),
+    /// and the writes it holds, each waiting to go on.
+    var gatePassed = 0
+    var heldWrites: [CheckedContinuation<Void, Never>] = []
+    /// Held writes a hook let go, for the service to resume once the lock is given back.
+    var gateReleased: [CheckedContinuation<Void, Never>] = []
 
     init(options: EmulatorOptions, clock: @escaping @Sendable () -> Double) {
         self.options = options

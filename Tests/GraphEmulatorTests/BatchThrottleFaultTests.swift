@@ -63,6 +63,37 @@ struct BatchThrottleFaultTests {
         #expect(try await h.send("PATCH", path, token: token, json: ["phoneNumber": "+1 2065550199", "phoneType": "mobile"]).status == 204)
     }
 
+    @Test("The write gate (a test hook): after N writes the next are held before Graph carries them out; raising it lets that many more go; null opens it; reads pass all along")
+    func writeGate() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let users = Array(h.seed.users.filter { $0.phoneMethods?.first?.phoneType == "mobile" && $0.phoneMethods?.first?.smsSignInState == nil }.prefix(4))
+        func write(_ i: Int) async throws -> Int {
+            try await h.send("PATCH", "/v1.0/users/\(users[i].id)/authentication/phoneMethods/\(MethodIds.mobile)", token: token,
+                             json: ["phoneNumber": "+1 20655503\(10 + i)", "phoneType": "mobile"]).status
+        }
+        func held() async throws -> Int { try await h.send("GET", "/_emulator/faults").json["heldWrites"] as? Int ?? -1 }
+        #expect(try await h.send("PUT", "/_emulator/faults", json: ["holdWritesAfter": 1]).status == 200)
+        #expect(try await write(0) == 204)
+        let second = Task { try await write(1) }
+        #expect(try await Harness.poll { try await held() == 1 })
+        let third = Task { try await write(2) }
+        // Both wait at the gate, not carried out; a read still answers.
+        #expect(try await Harness.poll { try await held() == 2 })
+        #expect(try await h.state(of: users[1].id).first?["phoneNumber"] as? String == users[1].phoneMethods?.first?.phoneNumber)
+        #expect(try await h.send("GET", "/v1.0/users/\(users[3].id)/authentication/phoneMethods", token: token).status == 200)
+        // A new gate counts from when it is set: one more goes, in the order they came.
+        #expect(try await h.send("PUT", "/_emulator/faults", json: ["holdWritesAfter": 1]).status == 200)
+        #expect(try await second.value == 204)
+        #expect(try await held() == 1)
+        #expect(try await h.send("PUT", "/_emulator/faults", json: ["holdWritesAfter": NSNull()]).status == 200)
+        #expect(try await third.value == 204)
+        #expect(try await held() == 0)
+        #expect(try await write(3) == 204)
+        for i in 0..<4 { #expect(try await h.state(of: users[i].id).first?["phoneNumber"] as? String == "+1 20655503\(10 + i)") }
+    }
+
     @Test("Batch items are throttled one by one, each with its own 429 and Retry-After")
     func batchThrottle() async throws {
         let h = try await Harness { $0.throttle = ThrottleSettings(appWrites: 3, appWritesWindow: 3) }

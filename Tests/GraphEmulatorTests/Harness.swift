@@ -35,6 +35,16 @@ final class Harness: Sendable {
 
     func stop() async { await running.stop() }
 
+    /// Checks `condition` until it holds (true) or `timeout` seconds pass (false).
+    static func poll(timeout: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if try await condition() { return true }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return try await condition()
+    }
+
     struct Reply: Sendable {
         var status: Int
         var headers: [String: String]
