@@ -103,7 +103,7 @@ struct QuotaSimulation {
                     lane.throttled(now: now, retryAfter: retryAfter, sentAt: sentAt, scoped: true)
                 } else {
                     written += 1
-                    if let share { _ = lane.mark(share, now: now, sentAt: sentAt) }
+                    if let share { lane.mark(share, now: now, sentAt: sentAt) }
                 }
             }
             admit()

@@ -176,10 +176,9 @@ public actor RateLimiter {
         }
 
         /// A throttle mark: the quota is `share` full (0.8–1.8) as the request sent at
-        /// `sentAt` found it. Returns whether the rate was lowered.
-        mutating func mark(_ share: Double, now: Double, sentAt: Double) -> Bool {
-            guard share >= RateLimiter.markThreshold else { return false }
-            let before = sendRate
+        /// `sentAt` found it.
+        mutating func mark(_ share: Double, now: Double, sentAt: Double) {
+            guard share >= RateLimiter.markThreshold else { return }
             if !nearQuota(now: now) {
                 level = nil
                 lastLevelTime = now
@@ -193,11 +192,10 @@ public actor RateLimiter {
                 // The first mark: the rate passed the quota's refill rate a while ago (the
                 // bucket had time to fill to 80 %), so it is cut as by a wall.
                 _ = decrease(now: now, sentAt: sentAt, by: RateLimiter.decreaseFactor)
-                return sendRate < before
+                return
             }
             steer(level: level, seconds: now - lastLevelTime)
             lastLevelTime = now
-            return sendRate < before - 1e-9
         }
 
         mutating func recordSuccess(now: Double) {
@@ -269,7 +267,6 @@ public actor RateLimiter {
     private var read: Lane
     private var nextWaiterId = 0
     public private(set) var throttledCount = 0
-    public private(set) var slowdowns = 0
 
     /// A 429 as the report draws it.
     public struct ThrottleEvent: Sendable {
@@ -428,11 +425,11 @@ public actor RateLimiter {
     }
 
     /// Graph reported how full a quota is (`x-ms-throttle-limit-percentage`, 0.8–1.8) in its
-    /// answer to a request sent at `sentAt` (nil: now): the lane steers the level into its
-    /// band (see the type's comment).
+    /// answer to a request sent at `sentAt` (nil: now): the lane steers the level towards
+    /// `levelTarget` (see the type's comment).
     public func observe(limitPercentage: Double?, kind: Kind = .write, sentAt: Double? = nil) {
         guard let share = limitPercentage else { return }
         let now = clock()
-        if withLane(kind, { $0.mark(share, now: now, sentAt: sentAt ?? now) }) { slowdowns += 1 }
+        withLane(kind) { $0.mark(share, now: now, sentAt: sentAt ?? now) }
     }
 }
