@@ -77,7 +77,7 @@ struct EngineUnitTests {
         #expect(await limiter.currentRate(.write) == 10)
     }
 
-    @Test("RateLimiter: a 429 that names no quota keeps 80 % of what succeeded in the last seconds; one that names the write quota halves the rate")
+    @Test("RateLimiter: a 429 that names no quota keeps 80 % of what succeeded in the last seconds (and with no Retry-After pauses nobody); one that names the write quota halves the rate")
     func rateLimiterUnscopedFloor() async throws {
         let clock = ManualClock()
         let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 100, clock: { clock.now })
@@ -87,9 +87,17 @@ struct EngineUnitTests {
             await limiter.finished(ticket, status: 204)
             clock.advance(1.0 / 16)
         }
-        await limiter.throttled(retryAfter: 0.1, scope: nil)
+        // Neither a wait nor a quota: only the request that got it backs off (GraphClient).
+        await limiter.throttled(retryAfter: nil, scope: nil)
+        #expect(await limiter.pausedFor(.write) == 0, "a gateway's 429 paused the writes")
+        #expect(await limiter.pausedFor(.read) == 0, "a gateway's 429 paused the reads")
         let afterUnscoped = await limiter.currentRate(.write)
         #expect(abs(afterUnscoped - 16 * RateLimiter.unscopedFloorShare) < 1e-9, "a gateway's 429 took the rate to \(afterUnscoped)/s")
+        // With a Retry-After it pauses both lanes (the quota is not named).
+        await limiter.throttled(retryAfter: 0.3, scope: nil)
+        #expect(abs(await limiter.pausedFor(.read) - 0.3) < 1e-9)
+        #expect(abs(await limiter.pausedFor(.write) - 0.3) < 1e-9)
+        #expect(abs(await limiter.currentRate(.write) - afterUnscoped) < 1e-9, "the same wall lowered the rate twice")
         clock.advance(1.5)
         await limiter.throttled(retryAfter: 0.1, scope: "Tenant_Application/Write/app/tenant")
         #expect(abs(await limiter.currentRate(.write) - afterUnscoped * RateLimiter.decreaseFactor) < 1e-9)

@@ -300,9 +300,16 @@ public final class GraphClient: Sendable {
                                  requestId: answer.requestId, clientRequestId: clientRequestId)
             case 429:
                 throttledAttempts += 1
-                let wait = response.headers["retry-after"].flatMap(Double.init) ?? retry.delay(afterAttempt: throttledAttempts)
-                await limiter.throttled(retryAfter: wait, scope: response.headers["x-ms-throttle-scope"], sentAt: ticket.sentAt)
+                let retryAfter = response.headers["retry-after"].flatMap(Double.init)
+                let scope = response.headers["x-ms-throttle-scope"]
+                let backoff = retry.delay(afterAttempt: throttledAttempts)
+                // A 429 that names neither a wait nor a quota (a gateway's, a proxy's) says
+                // nothing about the other requests: this one backs off, the lanes go on (their
+                // rate is still lowered, to no less than most of what succeeded lately).
+                let pausesLanes = retryAfter != nil || scope != nil
+                await limiter.throttled(retryAfter: pausesLanes ? retryAfter ?? backoff : nil, scope: scope, sentAt: ticket.sentAt)
                 if throttledAttempts >= retry.maxThrottledAttempts { return answer }
+                if !pausesLanes { try await Task.sleep(nanoseconds: UInt64(backoff * 1e9)) }
                 continue
             case 500, 502, 503, 504:
                 failures += 1

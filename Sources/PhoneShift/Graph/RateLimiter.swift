@@ -164,13 +164,14 @@ public actor RateLimiter {
             if status != 429 && status < 500 { recordSuccess(now: now) }
         }
 
-        /// A 429: pause for `retryAfter`, halve the rate once per epoch (a 429 that names
-        /// no quota keeps `unscopedFloorShare` of the recent successes).
-        mutating func throttled(now: Double, retryAfter: Double, sentAt: Double, scoped: Bool) {
-            let until = now + max(0.05, retryAfter)
+        /// A 429: pause for `retryAfter` (nil: no pause), halve the rate once per epoch (a
+        /// 429 that names no quota keeps `unscopedFloorShare` of the recent successes).
+        mutating func throttled(now: Double, retryAfter: Double?, sentAt: Double, scoped: Bool) {
             let floor = scoped ? 0 : RateLimiter.unscopedFloorShare * recentSuccessRate(now: now)
-            pausedUntil = max(pausedUntil, until)
             _ = decrease(now: now, sentAt: sentAt, by: RateLimiter.decreaseFactor, floor: floor)
+            guard let retryAfter else { return }
+            let until = now + max(0.05, retryAfter)
+            pausedUntil = max(pausedUntil, until)
             lastGrowth = max(lastGrowth, until)
             next = max(next, until)
         }
@@ -410,13 +411,14 @@ public actor RateLimiter {
         return [.read, .write]
     }
 
-    /// Graph answered 429: the named lanes pause for `retryAfter` seconds and slow down (once
-    /// per epoch: `sentAt` is when the throttled request was sent; nil: now).
-    public func throttled(retryAfter: Double, scope: String? = nil, sentAt: Double? = nil) {
+    /// Graph answered 429: the named lanes pause for `retryAfter` seconds (nil: they do not
+    /// pause) and slow down (once per epoch: `sentAt` is when the throttled request was
+    /// sent; nil: now).
+    public func throttled(retryAfter: Double?, scope: String? = nil, sentAt: Double? = nil) {
         throttledCount += 1
         let lanes = Self.lanes(scope: scope)
         events.append(ThrottleEvent(time: Date().timeIntervalSince1970, lane: lanes.count == 2 ? "all" : lanes[0] == .write ? "write" : "read",
-                                    retryAfter: retryAfter))
+                                    retryAfter: retryAfter ?? 0))
         let now = clock()
         for kind in lanes {
             withLane(kind) { $0.throttled(now: now, retryAfter: retryAfter, sentAt: sentAt ?? now, scoped: scope != nil) }
