@@ -208,12 +208,14 @@ final class EngineFixture: @unchecked Sendable {
         precondition((200..<300).contains(response.status), "POST \(path): \(response.status)")
     }
 
-    func put(_ path: String, json: [String: Any]) async throws {
+    /// A PUT to an emulator hook; returns the status.
+    @discardableResult
+    func put(_ path: String, json: [String: Any]) async throws -> Int {
         let transport = CurlTransport()
         defer { transport.shutdown() }
-        _ = try await transport.send(HTTPRequest(method: "PUT", url: emulator.baseURL + path,
-                                                 headers: [("Content-Type", "application/json")],
-                                                 body: Array(try JSONSerialization.data(withJSONObject: json))))
+        return try await transport.send(HTTPRequest(method: "PUT", url: emulator.baseURL + path,
+                                                    headers: [("Content-Type", "application/json")],
+                                                    body: Array(try JSONSerialization.data(withJSONObject: json)))).status
     }
 
     /// Plans the job (the plan must succeed), starts `apply` in the background and returns
@@ -224,6 +226,18 @@ final class EngineFixture: @unchecked Sendable {
         let process = try launch(["apply", jobPath])
         #expect(try await waitUntil(progress), "apply never got that far", sourceLocation: sourceLocation)
         return process
+    }
+
+    /// Sets the emulator's write gate: after `after` more writes the next are held before
+    /// Graph carries them out (nil: open it, and let every held write go on).
+    func holdWrites(after: Int?) async throws {
+        let status = try await put("/_emulator/faults", json: ["holdWritesAfter": after.map { $0 as Any } ?? NSNull()])
+        try #require(status == 200, "the emulator refused the write gate (\(status))")
+    }
+
+    /// Writes the emulator's gate holds now.
+    func heldWrites() async throws -> Int {
+        try await get("/_emulator/faults")["heldWrites"] as? Int ?? 0
     }
 
     /// Replaces the emulator's throttling limits (`PUT /_emulator/throttle`; the buckets start full).
