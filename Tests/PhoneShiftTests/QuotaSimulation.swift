@@ -1,10 +1,12 @@
 import Foundation
+@testable import GraphEmulator
 @testable import PhoneShift
 
 /// A write lane (`RateLimiter.Lane`, the code apply runs) against a simulated Graph quota, in
-/// simulated time: a token bucket of `capacity` requests refilled at `refill` per second, as
-/// GRAPH.md describes Graph's quotas and the emulator models them, answering 429 with the
-/// wait for one token when empty and `x-ms-throttle-limit-percentage` (two decimals) above 80 %.
+/// simulated time: the emulator's own throttle (`Throttle`, a token bucket of `capacity`
+/// writes refilled at `refill` per second, as GRAPH.md describes Graph's quotas), answering
+/// 429 with its wait when empty and `x-ms-throttle-limit-percentage` (two decimals, as the
+/// emulator sends it) above 80 %.
 /// Each request reaches the bucket after a latency drawn from `latency` (the emulator's
 /// latency comes before the work) and is answered then. Seeded: the same figures every run,
 /// whatever the machine, so a test can hold the controller to a target.
@@ -18,7 +20,7 @@ struct QuotaSimulation {
     var burst: Double = 10
     var maxInFlight: Int = 64
     var seed: UInt64 = 1
-    /// The share of the bucket another app has already used when the run starts.
+    /// The share of the bucket already used when the run starts (a run of the same app moments ago).
     var startUsed: Double = 0
     /// Prints the lane's rate and the bucket's level every simulated second (for tuning by hand).
     var trace = false
@@ -49,7 +51,10 @@ struct QuotaSimulation {
         var now = 0.0
         var lane = RateLimiter.Lane(rate: configuredRate, ceiling: RateLimiter.discoveryCeiling, burst: burst,
                                     maxInFlight: maxInFlight, now: now)
-        var tokens = capacity * (1 - startUsed), lastRefill = 0.0
+        var quota = Throttle(settings: ThrottleSettings(appWrites: capacity, appWritesWindow: capacity / refill,
+                                                        tenantWrites: 1e12, tenantWritesWindow: 1, resourceUnits: 1e12),
+                             tenantId: "simulated", tenantUsers: 1000, now: now)
+        for _ in 0..<Int(capacity * startUsed) { _ = quota.admit(app: "app", units: 0, writes: 1, now: now) }
         var pending = rows, written = 0, throttled = 0
         var queue: [(time: Double, order: Int, event: Event)] = []
         var order = 0
@@ -74,8 +79,7 @@ struct QuotaSimulation {
             if trace && now >= traced + 1 {
                 traced = now.rounded(.down)
                 print(String(format: "t=%5.0f rate=%6.2f level=%.3f inflight=%2d limit=%2d written=%5d 429s=%d", traced, lane.sendRate,
-                             (capacity - min(capacity, tokens + (now - lastRefill) * refill)) / capacity, lane.inFlight, lane.inFlightLimit,
-                             written, throttled - throttledThen))
+                             lane.level ?? 0, lane.inFlight, lane.inFlightLimit, written, throttled - throttledThen))
                 throttledThen = throttled
             }
             switch event {
@@ -84,15 +88,13 @@ struct QuotaSimulation {
                 if lane.pausedUntil > now { schedule(lane.pausedUntil, .send); continue }
                 schedule(now + Double.random(in: latency, using: &rng), .arrive(sentAt: now))
             case .arrive(let sentAt):
-                tokens = min(capacity, tokens + (now - lastRefill) * refill)
-                lastRefill = now
-                if tokens >= 1 {
-                    tokens -= 1
-                    let used = (capacity - tokens) / capacity
+                let verdict = quota.admit(app: "app", units: 1, writes: 1, now: now)
+                if verdict.allowed {
+                    let used = verdict.usedFraction
                     schedule(now, .answer(sentAt: sentAt, status: 204, share: marks && used > 0.8 ? (min(1.8, used) * 100).rounded() / 100 : nil,
                                           retryAfter: 0))
                 } else {
-                    schedule(now, .answer(sentAt: sentAt, status: 429, share: nil, retryAfter: (1 - tokens) / refill))
+                    schedule(now, .answer(sentAt: sentAt, status: 429, share: nil, retryAfter: verdict.retryAfter))
                 }
             case .answer(let sentAt, let status, let share, let retryAfter):
                 lane.answered(sentAt: sentAt, now: now, status: status)

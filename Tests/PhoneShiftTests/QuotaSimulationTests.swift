@@ -43,7 +43,7 @@ struct QuotaSimulationTests {
         #expect(outcome.throttledShare < 0.05, "\(outcome)")
     }
 
-    @Test("Another app has used 90 % of the bucket when the run starts: the lane still reaches 75 % of the quota, under 2 % 429")
+    @Test("A run moments ago left the bucket 90 % used: the lane still reaches 75 % of the quota, under 2 % 429")
     func bucketAlreadyUsed() {
         let outcome = QuotaSimulation(capacity: 300, refill: 20, latency: 0.3...0.5, rows: 1200, startUsed: 0.9).run()
         #expect(outcome.shareOfQuota >= 0.75, "\(outcome)")
