@@ -90,17 +90,16 @@ public enum PhoneMask {
         }
         guard maskedA == maskedB else { return (maskedA, maskedB) }
         // Four hex digits tell two different numbers apart but for 1 in 65,536; then eight.
+        let fingerprintA = fingerprint(baseA, key: key), fingerprintB = fingerprint(baseB, key: key)
         var length = 4
-        while fingerprint(baseA, key: key, length: length) == fingerprint(baseB, key: key, length: length) && length < 16 { length *= 2 }
-        return (maskedA + " #" + fingerprint(baseA, key: key, length: length),
-                maskedB + " #" + fingerprint(baseB, key: key, length: length))
+        while fingerprintA.prefix(length) == fingerprintB.prefix(length) && length < 16 { length *= 2 }
+        return (maskedA + " #" + fingerprintA.prefix(length), maskedB + " #" + fingerprintB.prefix(length))
     }
 
     /// HMAC-SHA256 of the number (digits only, so `+1 2065550100` and `+12065550100` agree),
-    /// as `length` hex digits.
-    static func fingerprint(_ number: String, key: Key, length: Int) -> String {
+    /// as hex; a mask shows its first 4 (or 8, 16) digits.
+    static func fingerprint(_ number: String, key: Key) -> String {
         let digits = number.filter(\.isNumber)
-        let mac = HMAC<Crypto.SHA256>.authenticationCode(for: Data(digits.utf8), using: key.key)
-        return String(Data(mac).lowercaseHex.prefix(length))
+        return HMAC<Crypto.SHA256>.authenticationCode(for: Data(digits.utf8), using: key.key).lowercaseHex
     }
 }
