@@ -117,7 +117,8 @@ public actor RateLimiter {
             lastGrowth = now
             // Near the quota the level steers the rate (`mark`), not time.
             guard !nearQuota(now: now), now > from else { return }
-            if markedBefore && !slowStart && now - lastMarkTime <= RateLimiter.markQuiet + RateLimiter.quietGrace {
+            // (A lane that has met a mark has been halved by it: it is out of slow start.)
+            if markedBefore && now - lastMarkTime <= RateLimiter.markQuiet + RateLimiter.quietGrace {
                 // The marks stopped: the level fell under 80 %. It is steered as if it were
                 // there, its lowest visible value: a little more than the rate is sent, and the
                 // rate drifts up, until the marks come back.
@@ -144,16 +145,14 @@ public actor RateLimiter {
 
         /// Multiplicative decrease, once per epoch (the signal must be about a request sent
         /// since the last decrease, and not within `decreaseSpacing` of it); never below
-        /// `floor` or 0.01 requests per second. Returns whether the rate was lowered.
-        mutating func decrease(now: Double, sentAt: Double, by factor: Double, floor: Double = 0,
-                               spacing: Double = RateLimiter.decreaseSpacing) -> Bool {
-            guard sentAt >= lastDecrease, now >= lastDecrease + spacing else { return false }
+        /// `floor` or 0.01 requests per second.
+        mutating func decrease(now: Double, sentAt: Double, by factor: Double, floor: Double = 0) {
+            guard sentAt >= lastDecrease, now >= lastDecrease + RateLimiter.decreaseSpacing else { return }
             lastDecrease = now
             slowStart = false
             let sent = sendRate
             levelFactor = 1
             rate = max(0.01, min(sent, max(floor, sent * factor)))
-            return true
         }
 
         /// The answer to a request sent at `sentAt` came (`status` nil: none came).
@@ -168,7 +167,7 @@ public actor RateLimiter {
         /// 429 that names no quota keeps `unscopedFloorShare` of the recent successes).
         mutating func throttled(now: Double, retryAfter: Double?, sentAt: Double, scoped: Bool) {
             let floor = scoped ? 0 : RateLimiter.unscopedFloorShare * recentSuccessRate(now: now)
-            _ = decrease(now: now, sentAt: sentAt, by: RateLimiter.decreaseFactor, floor: floor)
+            decrease(now: now, sentAt: sentAt, by: RateLimiter.decreaseFactor, floor: floor)
             guard let retryAfter else { return }
             let until = now + max(0.05, retryAfter)
             pausedUntil = max(pausedUntil, until)
@@ -189,10 +188,10 @@ public actor RateLimiter {
             markedBefore = true
             let level = self.level.map { $0 + RateLimiter.levelWeight * (share - $0) } ?? share
             self.level = level
-            if slowStart || first {
+            if first {
                 // The first mark: the rate passed the quota's refill rate a while ago (the
                 // bucket had time to fill to 80 %), so it is cut as by a wall.
-                _ = decrease(now: now, sentAt: sentAt, by: RateLimiter.decreaseFactor)
+                decrease(now: now, sentAt: sentAt, by: RateLimiter.decreaseFactor)
                 return
             }
             steer(level: level, seconds: now - lastLevelTime)
