@@ -78,7 +78,7 @@ extension EmulatorState {
 
     /// Takes the held writes the gate now lets through (all of them when it is open), each
     /// counted as passed; the caller resumes them outside the lock.
-    mutating func releaseHeldWrites() -> [CheckedContinuation<Void, Never>] {
+    mutating func releaseHeldWrites() -> [CheckedContinuation<Bool, Never>] {
         let room = faults.holdWritesAfter.map { max(0, $0 - gatePassed) } ?? heldWrites.count
         let going = Array(heldWrites.prefix(room))
         heldWrites.removeFirst(going.count)

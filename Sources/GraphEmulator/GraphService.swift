@@ -57,7 +57,7 @@ public final class GraphService: Sendable, Responding {
                 defer { s.gateReleased.removeAll() }
                 return (response, s.gateReleased)
             }
-            for continuation in released { continuation.resume() }
+            for continuation in released { continuation.resume(returning: true) }
             return finish(response, context: context)
         }
         if segments.count == 4, segments[1] == "oauth2", segments[2] == "v2.0", segments[3] == "token" {
@@ -87,8 +87,8 @@ public final class GraphService: Sendable, Responding {
 
         // Faults: latency, the test gate for writes, then one random draw for drop / stall / error.
         var current = await injectLatency()
-        if request.method != "GET" && segments.count > 1 && segments[1] != "$batch" {
-            current = await passWriteGate()
+        if request.method != "GET" && segments.count > 1 && segments[1] != "$batch", await passWriteGate() {
+            current = state.withLock { $0.faults }   // it was held: the settings may have changed meanwhile
         }
         var draw = Double.random(in: 0..<1)
         if draw < current.dropRate {
@@ -162,9 +162,9 @@ public final class GraphService: Sendable, Responding {
     }
 
     /// Lets a write through the test gate, or holds it there until the gate is raised or
-    /// opened; returns the fault settings in force then (they may have changed meanwhile).
-    private func passWriteGate() async -> FaultSettings {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+    /// opened. Returns whether it was held.
+    private func passWriteGate() async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let pass = state.withLock { s -> Bool in
                 guard let limit = s.faults.holdWritesAfter, s.gatePassed >= limit else {
                     if s.faults.holdWritesAfter != nil { s.gatePassed += 1 }
@@ -173,18 +173,17 @@ public final class GraphService: Sendable, Responding {
                 s.heldWrites.append(continuation)
                 return false
             }
-            if pass { continuation.resume() }
+            if pass { continuation.resume(returning: false) }
         }
-        return state.withLock { $0.faults }
     }
 
     /// Releases every write the test gate holds and opens it (the emulator is stopping).
     public func openWriteGate() {
-        let held = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+        let held = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
             s.faults.holdWritesAfter = nil
             return s.releaseHeldWrites()
         }
-        for continuation in held { continuation.resume() }
+        for continuation in held { continuation.resume(returning: true) }
     }
 
     /// Sleeps for the configured latency (plus spread) and returns the fault settings in force.
@@ -244,9 +243,9 @@ struct EmulatorState: Responding {
     /// Writes that passed the test gate since it was set (`FaultSettings.holdWritesAfter`),
     /// and the writes it holds, each waiting to go on.
     var gatePassed = 0
-    var heldWrites: [CheckedContinuation<Void, Never>] = []
+    var heldWrites: [CheckedContinuation<Bool, Never>] = []
     /// Held writes a hook let go, for the service to resume once the lock is given back.
-    var gateReleased: [CheckedContinuation<Void, Never>] = []
+    var gateReleased: [CheckedContinuation<Bool, Never>] = []
 
     init(options: EmulatorOptions, clock: @escaping @Sendable () -> Double) {
         self.options = options
