@@ -312,6 +312,10 @@ extension EngineTests {
         job = job.replacingOccurrences(of: "../Samples/migration-q3.csv", with: packageRoot + "/Samples/migration-q3.csv")
             .replacingOccurrences(of: "../out/demo/demo.sqlite", with: "out/demo.sqlite")
             .replacingOccurrences(of: "../out/demo", with: "out")
+        // A configured rate spares the test the quota's discovery from 5 writes/s (the
+        // quota simulation tests that); everything else is the demo as shipped.
+        let rateLine = try #require(job.firstRange(of: /\nrate:[^\n]*\n/))
+        job.insert(contentsOf: "  writesPerSecond: 200\n", at: rateLine.upperBound)
         let jobPath = dir.file("demo.yaml", job)
         let arguments = ["demo", "--job", jobPath, "--directory", packageRoot + "/Samples/directory.json"]
         for _ in 0..<2 {

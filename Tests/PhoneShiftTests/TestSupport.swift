@@ -82,3 +82,10 @@ func runProductBlocking(_ name: String, _ arguments: [String], environment: [Str
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
 }
+
+/// The heavy runs' sizes: a short form in `swift test`, the full size under `.ci/nightly`
+/// (`PHONESHIFT_FULL_SIZE=1`). The same test code runs both; only the numbers change.
+enum RunSize {
+    static let full = ProcessInfo.processInfo.environment["PHONESHIFT_FULL_SIZE"] == "1"
+    static func pick<T>(short: T, full: T) -> T { Self.full ? full : short }
+}

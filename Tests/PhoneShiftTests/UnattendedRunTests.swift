@@ -31,9 +31,9 @@ extension EngineTests {
 
     static let deltaJob = "delta:\n  fullEveryDays: 7"
 
-    @Test("Delta: a second run of an unchanged 10,000-row export makes no write and no per-user read and says nothing to do; one changed number costs two reads (its UPN resolved again, its methods) and one write")
+    @Test("Delta: a second run of an unchanged export (2,000 rows; 10,000 under .ci/nightly) makes no write and no per-user read and says nothing to do; one changed number costs two reads (its UPN resolved again, its methods) and one write")
     func deltaRunCostsOnlyWhatChanged() async throws {
-        let count = 10_000
+        let count = RunSize.pick(short: 2_000, full: 10_000)
         let f = try await EngineFixture(syntheticUsers: count)
         defer { Task { await f.stop() } }
         // The export as Graph already has it, except users 1...5 (new numbers).
@@ -47,24 +47,24 @@ extension EngineTests {
         let second = try await f.phoneshift(["run", f.jobPath, "--detailed-exitcode"])
         #expect(second.status == ExitStatus.success, "\(second.stdout) \(second.stderr)")
         #expect(second.stdout.contains("Nothing to do"), "\(second.stdout)")
-        #expect(second.stdout.contains("10000 unchanged since the last run (not read)"), "\(second.stdout)")
+        #expect(second.stdout.contains("\(count) unchanged since the last run (not read)"), "\(second.stdout)")
         let quiet = Self.perUser(try await f.requests().dropFirst(mark))
         #expect(quiet.reads.isEmpty, "per-user reads: \(quiet.reads.prefix(3))")
         #expect(quiet.writes.isEmpty)
 
         // One number changes in the export: that user alone is read once and written once.
-        _ = Self.exportSheet(f, count: count) { $0 <= 5 ? EngineFixture.newNumber($0) : $0 == 4242 ? "+1 2129994242" : Self.seededNumber($0) }
+        _ = Self.exportSheet(f, count: count) { $0 <= 5 ? EngineFixture.newNumber($0) : $0 == count - 42 ? "+1 2129994242" : Self.seededNumber($0) }
         let ids = try await f.userIds()
         let mark2 = try await f.requests().count
         let third = try await f.phoneshift(["run", f.jobPath, "--detailed-exitcode"])
         #expect(third.status == ExitStatus.successWithChanges, "\(third.stdout) \(third.stderr)")
         let one = Self.perUser(try await f.requests().dropFirst(mark2))
-        let target = try #require(ids["bench4242@contoso.com"])
+        let target = try #require(ids["bench\(count - 42)@contoso.com"])
         // Two reads: the UPN resolved again (a reused UPN must not reach the old account), then its methods.
-        #expect(one.reads.count == 2 && one.reads.allSatisfy { ($0["path"] as? String ?? "").contains(target) || ($0["path"] as? String ?? "").contains("bench4242@") },
+        #expect(one.reads.count == 2 && one.reads.allSatisfy { ($0["path"] as? String ?? "").contains(target) || ($0["path"] as? String ?? "").contains("bench\(count - 42)@") },
                 "\(one.reads)")
         #expect(one.writes.count == 1 && (one.writes.first?["path"] as? String ?? "").contains(target), "\(one.writes)")
-        #expect(try await f.state()["bench4242@contoso.com"]?["mobile"] == "+1 2129994242")
+        #expect(try await f.state()["bench\(count - 42)@contoso.com"]?["mobile"] == "+1 2129994242")
     }
 
     @Test("Safety valves: an export with every phone blank, half its rows missing, or every number changed writes nothing, exits 5 and says why in one line; --accept-valves lets a checked one through")

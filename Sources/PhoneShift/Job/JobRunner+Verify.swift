@@ -43,9 +43,10 @@ extension JobRunner {
     }
 
     /// Verifies, the lock held. Rows found at their value before the change are read again
-    /// after 1, 2 and 4 s (together, not one by one) before they are called lost: a read can
-    /// trail a write.
-    func verifyLocked(_ session: JobSession, plan: Int, run: Int?, recordAs: Int, delays: [Double] = [1, 2, 4]) async throws -> VerifyOutcome {
+    /// after `verifyRereadDelays` (1, 2 and 4 s; together, not one by one) before they are
+    /// called lost: a read can trail a write.
+    func verifyLocked(_ session: JobSession, plan: Int, run: Int?, recordAs: Int) async throws -> VerifyOutcome {
+        let delays = verifyRereadDelays
         let store = session.store
         let reader = GraphReader(client: session.client, listsAllMethods: false)
         var outcome = VerifyOutcome(planId: plan, run: run)

@@ -12,6 +12,9 @@ public struct JobRunner: Sendable {
     /// How often a lock holder proves it is alive. Others treat a heartbeat older than
     /// `JobStore.staleAfter` (from another host) as a dead holder.
     public var heartbeatInterval: Double = 5
+    /// Verify reads a row that looks lost again after each of these waits (seconds) before it
+    /// calls it lost: a read can trail a write. Tests that lose writes on purpose shorten them.
+    public var verifyRereadDelays: [Double] = [1, 2, 4]
 
     public init(job: JobDefinition, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.job = job
