@@ -3,6 +3,9 @@ import GraphEmulator
 import Testing
 @testable import PhoneShift
 
+/// The end-to-end tests run in three serialized streams beside each other (this one,
+/// `EndToEndTenantTests` and `FaultMatrixTests`): within a stream one test at a time, so no
+/// more than three end-to-end runs share the two cores, and their waits overlap.
 @Suite("Plan and apply against the emulator (end to end, the real binaries and HTTP)", .serialized)
 struct EngineTests {
     @Test("Plan shows the changes (detailed exit code 6), apply makes them (0), plan again finds none (0)")

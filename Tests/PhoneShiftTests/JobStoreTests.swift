@@ -10,6 +10,24 @@ struct JobStoreTests {
         try await store.perform { db in try db.prepare(text).run(values) }
     }
 
+    @Test("Stored rows are read by column name; a value this PhoneShift does not know (an action, a state, a flag) is an error naming the row, never a default",
+          arguments: ["action = 'frobnicate'", "state = 'half-done'", "phone_type = 'pager'", "flags = 'phones-only,teleported'"])
+    func unknownStoredValue(_ damage: String) async throws {
+        let store = try JobStore(path: dir.path + "/rows.sqlite")
+        let plan = try await store.beginPlan(sheetPath: "/s.csv", sheetHash: "h", phoneType: .mobile, settings: "")
+        var row = PlanRow(line: 4, user: "ada@contoso.com", userId: "id", phoneType: .mobile, before: "+1 2065550100", target: "+1 2065550199", action: .update)
+        row.flags = [.phonesOnly]
+        try await store.insertPlanRows([row], plan: plan)
+        try await store.savePlannedRows([row], plan: plan)
+        let read = try await store.allRows(plan: plan)
+        #expect(read.count == 1 && read[0].flags == [.phonesOnly] && read[0].action == .update && read[0].target == row.target)
+        try await sql(store, "UPDATE rows SET \(damage)")
+        await #expect { _ = try await store.allRows(plan: plan) } throws: { error in
+            let message = "\(error)"
+            return (error as? PhoneShiftError)?.code == .store && message.contains("line 4") && message.contains("does not know")
+        }
+    }
+
     @Test("The lock: a dead holder is replaced, a live one on this host never (not even forced), another host's only when stale or forced")
     func lock() async throws {
         let path = dir.path + "/store/job.sqlite"
@@ -27,17 +45,15 @@ struct JobStoreTests {
         #expect(reason == "its process is gone")
         // A live holder on this host (pid 1, started when it did) keeps the lock, even with a
         // stale heartbeat, and even against --force-unlock.
-        let initStart = ProcessIdentity.startTime(of: 1)
-        try await sql(store, "UPDATE lock SET pid = 1, token = 'other', process_start = ?1, heartbeat = heartbeat - 3600", [initStart.map(SQLiteValue.text)])
+        let initStart = try #require(ProcessIdentity.startTime(of: 1), "this machine's process 1 has no start time to compare")
+        try await sql(store, "UPDATE lock SET pid = 1, token = 'other', process_start = ?1, heartbeat = heartbeat - 3600", [.text(initStart)])
         guard case .heldBy(let live) = try await store.acquireLock(command: "apply") else { Issue.record("live lock taken"); return }
         #expect(live.pid == 1)
         guard case .holderAlive = try await store.acquireLock(command: "apply", force: true) else { Issue.record("forced past a live holder"); return }
         // The same pid with another start time is a reused pid: its holder is gone.
         try await sql(store, "UPDATE lock SET process_start = 'not-its-start'")
-        if initStart != nil {
-            guard case .tookOver(_, let reused) = try await store.acquireLock(command: "apply") else { Issue.record("reused pid kept the lock"); return }
-            #expect(reused == "its process is gone")
-        }
+        guard case .tookOver(_, let reused) = try await store.acquireLock(command: "apply") else { Issue.record("reused pid kept the lock"); return }
+        #expect(reused == "its process is gone")
         // Another host's holder: kept while its heartbeat is fresh, replaced when stale or forced.
         try await sql(store, "UPDATE lock SET host = 'other-host', token = 'other', heartbeat = ?1", [.real(Date().timeIntervalSince1970)])
         guard case .heldBy = try await store.acquireLock(command: "apply") else { Issue.record("fresh remote lock taken"); return }

@@ -3,7 +3,7 @@ import GraphEmulator
 import Testing
 @testable import PhoneShift
 
-extension EngineTests {
+extension EndToEndTenantTests {
     @Test("A tenant without Entra ID P2: the PIM read answers AadPremiumLicenseRequired; plan goes on with every other admin check, says so once on screen and in the reports, and never asks to switch protection off")
     func tenantWithoutP2() async throws {
         let f = try await EngineFixture(syntheticUsers: 3) { options in options.seed.tenant.entraIdP2 = false }
@@ -154,7 +154,7 @@ extension EngineTests {
 
 /// Restricted management administrative units, PIM for Groups, writes answered 5xx after
 /// they landed (issue 18, items 2, 3 and 9).
-extension EngineTests {
+extension EndToEndTenantTests {
     /// Synthetic users `indices` (1-based) in a restricted unit "Executives", and user 3 in an
     /// ordinary unit (which protects nobody).
     static func restrictedUnits(_ options: inout EmulatorOptions, _ indices: [Int]) {

@@ -8,7 +8,12 @@ import _CryptoExtras
 /// Issue 8: what a real tenant does that the first emulator did not — admins however they
 /// hold a role, permissions, SMS sign-in, users as sheets name them, certificates, clouds.
 /// End to end (real binaries, emulator over HTTP, SQLite); part of the serialized suite.
-extension EngineTests {
+/// The second stream of end-to-end tests (see `EngineTests`): real tenants' differences,
+/// faults that lose or hide state, rollback and unattended runs.
+@Suite("Real tenants, lost state, rollback and unattended runs against the emulator (end to end, the real binaries and HTTP)", .serialized)
+struct EndToEndTenantTests {}
+
+extension EndToEndTenantTests {
     /// A tenant where synthetic users 1…60 hold a role directly, 61…100 through
     /// role-assignable groups (81…100 through a group nested in another), and 101…130 are
     /// only PIM-eligible; 131…200 are ordinary.
@@ -174,7 +179,7 @@ extension EngineTests {
         #expect(!log.contains { $0["status"] as? Int == 409 })
         #expect(log.contains { $0["method"] as? String == "PATCH" && $0["user"] as? String == ids["bench2@contoso.com"] && $0["status"] as? Int == 204 })
         // The drafts: bench2 is told SMS sign-in did not follow; bench3 that it moved.
-        let drafts = try await Self.draftTexts(f)
+        let drafts = try await EngineTests.draftTexts(f)
         func draft(_ who: String) throws -> String { try #require(drafts.first { $0.key.contains(who) }?.value) }
         #expect(try draft("bench2@").contains("text-message sign-in did not move"))
         #expect(try !draft("bench2@").contains("your sign-in number changed with it"))

@@ -5,7 +5,7 @@ import Testing
 @testable import PhoneShift
 
 /// Faults that lose or hide state: Graph losing writes, the store's disk, the store file.
-extension EngineTests {
+extension EndToEndTenantTests {
     @Test("Graph loses writes (the emulator restarted mid-apply): verify finds exactly the lost changes, apply writes them again, and verifyAfterApply finds them at once")
     func lostWritesFoundByVerify() async throws {
         let count = 80
@@ -218,7 +218,7 @@ final class SmallDisk {
     static var available: Bool { SmallDisk(megabytes: 1) != nil }
 }
 
-extension EngineTests {
+extension EndToEndTenantTests {
     @Test("The store's disk fills up mid-run: apply stops with exit 7 saying so, gives its lock back, loses nothing; with room again it resumes and writes each user once",
           .enabled(if: SmallDisk.available, "needs root to mount a small tmpfs"))
     func storeDiskFull() async throws {
@@ -310,7 +310,7 @@ extension EngineTests {
     }
 }
 
-extension EngineTests {
+extension EndToEndTenantTests {
     @Test("Chaos: rows with faults on, SIGKILLed again and again (twice during plan) and resumed; the truth checked from the emulator (Benchmarks/chaos.py; 200 rows and 6 kills here, 2,000 and 20 under .ci/nightly)")
     func chaosShort() async throws {
         let dir = TemporaryDirectory()

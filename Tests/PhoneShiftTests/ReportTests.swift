@@ -207,6 +207,8 @@ extension EngineTests {
             let base = options.seed.users.count - 12
             for (i, name) in hostile.prefix(11).enumerated() { options.seed.users[base + i].displayName = name }
             options.seed.users[base + 11].mail = nil
+            // bench2 has nothing besides phones (and a password): the summary lists them.
+            options.seed.users[base + 1].otherMethods = [DirectorySeed.OtherMethodSeed(type: "password")]
         }
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 12)
@@ -281,6 +283,8 @@ extension EngineTests {
         let summaryText = (summary["parts"] as! [String: String])["text/plain"] ?? ""
         #expect(summaryText.contains("bench12@contoso.com"), "\(summary)")
         #expect(summaryText.contains("No usable e-mail address (1)"))
+        let phonesOnly = try #require(summaryText.range(of: "No MFA method besides phones (1):"), "\(summaryText)")
+        #expect(summaryText[phonesOnly.upperBound...].prefix(80).contains("bench2@contoso.com"), "\(summaryText)")
         for file in try FileManager.default.contentsOfDirectory(atPath: folder) {
             #expect(try FileManager.default.attributesOfItem(atPath: folder + "/" + file)[.posixPermissions] as? Int == 0o600)
         }

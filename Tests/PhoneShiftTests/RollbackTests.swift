@@ -3,7 +3,7 @@ import GraphEmulator
 import Testing
 @testable import PhoneShift
 
-extension EngineTests {
+extension EndToEndTenantTests {
     @Test("Rollback end to end: after apply then rollback (killed with -9 and resumed) every number is as before, read through Graph; a drifted user is left alone; a rollback rolls back")
     func rollbackEndToEnd() async throws {
         let f = try await EngineFixture(syntheticUsers: 120) { options in

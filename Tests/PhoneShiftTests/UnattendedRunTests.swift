@@ -6,7 +6,7 @@ import Yams
 
 /// `phoneshift run`: delta, safety valves, the exit-code table, locks and output modes,
 /// against the emulator with the real binary.
-extension EngineTests {
+extension EndToEndTenantTests {
     /// A sheet giving bench users 1...count a number: `number(i)` (nil: a blank cell), rows
     /// `skip` left out.
     static func exportSheet(_ f: EngineFixture, count: Int, skip: Set<Int> = [], number: (Int) -> String?) -> String {

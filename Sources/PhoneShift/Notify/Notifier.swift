@@ -77,7 +77,7 @@ public struct Notifier: Sendable {
                     continue
                 }
                 guard Reports.writtenOutcomes.contains(row.outcome ?? "") else { continue }
-                if row.reason.contains("no MFA method besides phones") { noBackup.append(who) }
+                if row.flags.contains(.phonesOnly) { noBackup.append(who) }
                 // Graph said after the write (read back) that SMS sign-in did not follow the number.
                 let smsNotMoved = row.outcome == "changed-not-unique"
                 let smsMoved = PlanRow.smsSignInFollows(row.smsSignIn) && row.action == .update && !smsNotMoved

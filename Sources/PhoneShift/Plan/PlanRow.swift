@@ -28,6 +28,13 @@ public enum RowState: String, Sendable, Codable {
     case failed
 }
 
+/// A finding on a row that code acts on (the reason beside it is for people, never parsed).
+public enum RowFlag: String, Sendable, CaseIterable {
+    /// Phones are the user's only MFA methods (Authenticator, FIDO2 and the like were read
+    /// and none found): the helpdesk summary lists these users.
+    case phonesOnly = "phones-only"
+}
+
 /// One row of a plan, and what became of it.
 public struct PlanRow: Sendable, Equatable {
     public var line: Int
@@ -60,6 +67,8 @@ public struct PlanRow: Sendable, Equatable {
     public var knownAt: String?
     /// Delta, while planning: what the store knew of this user's number before this plan.
     public var known: KnownNumber?
+    /// Typed findings (stored with the row).
+    public var flags: Set<RowFlag> = []
 
     /// A user in this state who gets a new mobile number gets it as their SMS sign-in
     /// number too (Graph registers it when the policy enables them).

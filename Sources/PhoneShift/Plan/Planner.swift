@@ -285,8 +285,7 @@ public struct Planner: Sendable {
     /// either read stops the plan (every other row would be refused the same way).
     static func resolve(_ sheetRow: PlanRow, reader: GraphReader, rules: Rules) async throws -> PlanRow {
         var row = sheetRow
-        let phoneType = row.phoneType
-        let user = row.user, target = row.target, sheetReason = row.reason
+        let user = row.user
         let kind = row.userKind ?? .userPrincipalName
         var methods: LiveMethods?
         // Delta: the id known from an earlier run is not trusted on its own. The sheet's name
@@ -331,7 +330,17 @@ public struct Planner: Sendable {
                                errorCode: error.code ?? error.status.map(String.init))
         }
         guard let methods else { return row }
-        let userId = row.userId!
+        return decide(row, live: methods, rules: rules, notes: notes)
+    }
+
+    /// What the plan does with a row whose user and numbers were read: pure (no Graph, no
+    /// store, no clock), so every policy is a table test. `row` carries the user's id and,
+    /// for delta jobs, what the store knew; `notes` are what the reads found to say.
+    static func decide(_ resolved: PlanRow, live methods: LiveMethods, rules: Rules, notes readNotes: [String] = []) -> PlanRow {
+        var row = resolved
+        var notes = readNotes
+        let phoneType = row.phoneType, target = row.target, sheetReason = row.reason
+        guard let userId = row.userId else { return row.settled(.skipped, "the user's object id was not read", errorCode: "no-user") }
         let live = methods.phones[phoneType]
         row.before = live
         if !sheetReason.isEmpty { notes.insert(sheetReason, at: 0) }
@@ -380,6 +389,7 @@ public struct Planner: Sendable {
             others.allSatisfy { $0 == "passwordAuthenticationMethod" || $0 == "emailAuthenticationMethod" }
         } ?? false
         if phonesOnly {
+            row.flags.insert(.phonesOnly)
             // Adding a first phone cannot lock anyone out; changing or removing the only one can.
             if policy.requireBackupMethod && row.action != .add {
                 return row.settled(.blocked, "held back: phones are the user's only MFA methods, and changing the only method can lock them out (policy.requireBackupMethod); ask the user to register another method (Authenticator, a FIDO2 key) first")

@@ -56,7 +56,7 @@ extension JobStore {
         try await performWrite { db in
             let q = try db.prepare("""
                 UPDATE rows SET user_id = ?3, upn = ?4, display_name = ?5, mail = ?6, before = ?7, action = ?8,
-                    reason = ?9, state = ?10, outcome = ?11, error_code = ?12, updated = ?13, sms_sign_in = ?14
+                    reason = ?9, state = ?10, outcome = ?11, error_code = ?12, updated = ?13, sms_sign_in = ?14, flags = ?15
                 WHERE plan_id = ?1 AND line = ?2
                 """)
             let now = Self.now()
@@ -64,7 +64,7 @@ extension JobStore {
                 try q.run([.int(plan), .int(r.line), r.userId.map(SQLiteValue.text), r.userPrincipalName.map(SQLiteValue.text),
                            r.displayName.map(SQLiteValue.text), r.mail.map(SQLiteValue.text), r.before.map(SQLiteValue.text),
                            .text(r.action.rawValue), .text(r.reason), .text(r.state.rawValue), r.outcome.map(SQLiteValue.text),
-                           r.errorCode.map(SQLiteValue.text), .text(now), r.smsSignIn.map(SQLiteValue.text)])
+                           r.errorCode.map(SQLiteValue.text), .text(now), r.smsSignIn.map(SQLiteValue.text), Self.flagsText(r.flags)])
             }
         }
     }
@@ -181,7 +181,7 @@ extension JobStore {
         try await perform { db in
             let q = try db.prepare("SELECT \(Self.rowColumns) FROM rows WHERE plan_id = ?1 ORDER BY line")
             try q.bind([.int(plan)])
-            return try body { try q.step() ? Self.row(q) : nil }
+            return try body { try q.step() ? try Self.row(q) : nil }
         }
     }
 
@@ -190,7 +190,7 @@ extension JobStore {
             let q = try db.prepare("SELECT \(Self.rowColumns) FROM rows WHERE \(condition)")
             try q.bind(values)
             var out: [PlanRow] = []
-            while try q.step() { out.append(Self.row(q)) }
+            while try q.step() { out.append(try Self.row(q)) }
             return out
         }
     }
@@ -247,25 +247,52 @@ extension JobStore {
 
     static let rowColumns = """
         line, user, user_kind, user_id, upn, display_name, mail, phone_type, before, target, action, reason, state, outcome,
-        attempts, error_code, error_message, request_id, client_request_id, updated, sms_sign_in, run_id, known_at
+        attempts, error_code, error_message, request_id, client_request_id, updated, sms_sign_in, run_id, known_at, flags
         """
 
-    static func row(_ q: SQLiteStatement) -> PlanRow {
-        var r = PlanRow(line: q.int(0), user: q.text(1) ?? "", userId: q.text(3), userPrincipalName: q.text(4),
-                        displayName: q.text(5), mail: q.text(6), phoneType: PhoneType(rawValue: q.text(7) ?? "") ?? .mobile,
-                        before: q.text(8), target: q.text(9), action: PlanAction(rawValue: q.text(10) ?? "") ?? .skipped,
-                        reason: q.text(11) ?? "", state: RowState(rawValue: q.text(12) ?? "") ?? .pending,
-                        outcome: q.text(13), attempts: q.int(14))
-        r.userKind = q.text(2).flatMap(UserKeyKind.init(rawValue:))
-        r.errorCode = q.text(15)
-        r.errorMessage = q.text(16)
-        r.requestId = q.text(17)
-        r.clientRequestId = q.text(18)
-        r.updated = q.text(19)
-        r.smsSignIn = q.text(20)
-        r.runId = q.isNull(21) ? nil : q.int(21)
-        r.knownAt = q.text(22)
+    /// A stored row, decoded by column name. A value this version does not know (a newer
+    /// PhoneShift's, or a damaged file) is an error that names the row, never a default.
+    static func row(_ q: SQLiteStatement) throws -> PlanRow {
+        let line = try q.int("line")
+        func known<T: RawRepresentable<String>>(_ column: String, as: T.Type) throws -> T? {
+            guard let text = try q.text(column) else { return nil }
+            guard let value = T(rawValue: text) else {
+                throw PhoneShiftError(.store, "the job store's row for line \(line) has \(column) '\(Sanitize.forMessage(text, limit: 40))', which this PhoneShift does not know (a newer version's store, or a damaged file)")
+            }
+            return value
+        }
+        func required<T: RawRepresentable<String>>(_ column: String, as type: T.Type) throws -> T {
+            guard let value = try known(column, as: type) else {
+                throw PhoneShiftError(.store, "the job store's row for line \(line) has no \(column) (a damaged file)")
+            }
+            return value
+        }
+        var r = PlanRow(line: line, user: try q.text("user") ?? "", userId: try q.text("user_id"), userPrincipalName: try q.text("upn"),
+                        displayName: try q.text("display_name"), mail: try q.text("mail"), phoneType: try required("phone_type", as: PhoneType.self),
+                        before: try q.text("before"), target: try q.text("target"), action: try required("action", as: PlanAction.self),
+                        reason: try q.text("reason") ?? "", state: try required("state", as: RowState.self),
+                        outcome: try q.text("outcome"), attempts: try q.int("attempts"))
+        r.userKind = try known("user_kind", as: UserKeyKind.self)
+        r.errorCode = try q.text("error_code")
+        r.errorMessage = try q.text("error_message")
+        r.requestId = try q.text("request_id")
+        r.clientRequestId = try q.text("client_request_id")
+        r.updated = try q.text("updated")
+        r.smsSignIn = try q.text("sms_sign_in")
+        r.runId = try q.isNull("run_id") ? nil : try q.int("run_id")
+        r.knownAt = try q.text("known_at")
+        for name in (try q.text("flags") ?? "").split(separator: ",") {
+            guard let flag = RowFlag(rawValue: String(name)) else {
+                throw PhoneShiftError(.store, "the job store's row for line \(line) has flag '\(Sanitize.forMessage(String(name), limit: 40))', which this PhoneShift does not know (a newer version's store, or a damaged file)")
+            }
+            r.flags.insert(flag)
+        }
         return r
+    }
+
+    /// The text stored for a row's flags (NULL for none), in a fixed order.
+    static func flagsText(_ flags: Set<RowFlag>) -> SQLiteValue? {
+        flags.isEmpty ? nil : .text(RowFlag.allCases.filter(flags.contains).map(\.rawValue).joined(separator: ","))
     }
 
     // MARK: - Applying

@@ -96,7 +96,7 @@ extension JobStore {
                 """)
             try q.bind([.int(plan), .int(limit)])
             var out: [PlanRow] = []
-            while try q.step() { out.append(Self.row(q)) }
+            while try q.step() { out.append(try Self.row(q)) }
             return out
         }
     }

@@ -14,7 +14,7 @@ extension JobStore {
                 """)
             try q.bind([.int(plan), run.map { .int($0) }, .int(line), .int(limit)])
             var rows: [PlanRow] = []
-            while try q.step() { rows.append(Self.row(q)) }
+            while try q.step() { rows.append(try Self.row(q)) }
             return rows
         }
     }

@@ -313,6 +313,10 @@ enum StoreSchema {
             PRIMARY KEY (user_key, phone_type)) WITHOUT ROWID;
         ALTER TABLE rows ADD COLUMN known_at TEXT;
         """,
+        // 7: typed findings on a row that code acts on (`RowFlag`, comma-separated; NULL: none).
+        """
+        ALTER TABLE rows ADD COLUMN flags TEXT;
+        """,
     ]
 
     /// Brings the schema to `version`, one step per write transaction. Each step reads the

@@ -131,6 +131,24 @@ public final class SQLiteStatement {
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
         return String(cString: pointer)
     }
+
+    /// The result's columns by name (as the query names them), for decoding by name.
+    public lazy var columns: [String: Int32] = {
+        var out: [String: Int32] = [:]
+        for i in 0..<sqlite3_column_count(handle) {
+            if let name = sqlite3_column_name(handle, i) { out[String(cString: name)] = i }
+        }
+        return out
+    }()
+
+    /// The column called `name`; a query that lacks it is a programming error, said as one.
+    public func column(_ name: String) throws -> Int32 {
+        guard let index = columns[name] else { throw SQLiteError(code: SQLITE_ERROR, message: "no column '\(name)' in the query's result", context: "reading a row") }
+        return index
+    }
+    public func text(_ name: String) throws -> String? { text(try column(name)) }
+    public func int(_ name: String) throws -> Int { int(try column(name)) }
+    public func isNull(_ name: String) throws -> Bool { isNull(try column(name)) }
 }
 
 @available(*, unavailable, message: "a statement belongs to its connection's owner")
