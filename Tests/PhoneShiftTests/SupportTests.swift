@@ -99,3 +99,79 @@ struct SupportTests {
         #expect(throws: Never.self) { try local.graphSettings(environment: ["SECRET_VAR": "x"]) }
     }
 }
+
+@Suite("The registry of job keys")
+struct JobKeysTests {
+    /// The README's table of job keys: key → (default, plan).
+    static func readmeTable() throws -> [String: (defaultValue: String, plan: Bool)] {
+        let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
+        let section = try #require(readme.range(of: "### Job file keys"))
+        var out: [String: (String, Bool)] = [:]
+        for line in readme[section.upperBound...].split(separator: "\n").prefix { !$0.hasPrefix("### ") } where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            out[cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = (cells[3], cells[4] == "yes")
+        }
+        return out
+    }
+
+    @Test("The README's table lists every key of the registry, with its default and whether it shapes a plan, and no other")
+    func readmeListsEveryKey() throws {
+        let table = try Self.readmeTable()
+        for key in JobKeys.all {
+            let row = table[key.path]
+            #expect(row != nil, "README's job-key table lacks \(key.path): add | `\(key.path)` | \(key.type) | \(key.defaultValue) | \(key.shapesPlan ? "yes" : "") | \(key.doc) |")
+            #expect(row?.defaultValue == key.defaultValue && row?.plan == key.shapesPlan, "\(key.path): README says \(String(describing: row))")
+        }
+        #expect(Set(table.keys) == Set(JobKeys.all.map(\.path)), "in the README only: \(Set(table.keys).subtracting(JobKeys.all.map(\.path)))")
+    }
+
+    @Test("A plan records exactly the registry's plan-shaping keys, and a change of any of them is found")
+    func planSettingsFollowTheRegistry() throws {
+        let dir = TemporaryDirectory()
+        _ = dir.file("sheet.csv", "user,phone\n")
+        func job(_ extra: String) throws -> JobDefinition {
+            try JobDefinition.load(path: dir.file("job.yaml", """
+                sheet:
+                  path: sheet.csv
+                tenant:
+                  tenantId: contoso.onmicrosoft.com
+                  clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
+                  clientSecret: {env: S}
+                \(extra)
+                """))
+        }
+        let base = try job("")
+        let recorded = base.planSettings.split(separator: "\n").map { String($0.split(separator: "=", maxSplits: 1)[0]) }
+        #expect(recorded == JobKeys.all.filter(\.shapesPlan).map(\.path))
+        // One plan-shaping change of each kind is named; a setting that does not shape a plan is not.
+        let changed = try job("policy:\n  onlySetWhenEmpty: true\n  verifyAfterApply: true\nrate:\n  concurrency: 8\nphoneType: office")
+        #expect(changed.changedPlanSettings(recorded: base.planSettings).map(\.key) == ["phoneType", "policy.onlySetWhenEmpty"])
+    }
+
+    @Test("The loader accepts exactly the registry's keys: each map's unknown-key error lists them")
+    func unknownKeysListTheRegistry() throws {
+        let dir = TemporaryDirectory()
+        _ = dir.file("sheet.csv", "user,phone\n")
+        for map in ["sheet", "tenant", "rate", "policy", "valves", "notify", "reports", "delta"] {
+            let path = dir.file("job.yaml", """
+                sheet:
+                  path: sheet.csv
+                tenant:
+                  tenantId: t
+                  clientId: c
+                  clientSecret: {env: S}
+                \(map == "sheet" || map == "tenant" ? "" : "\(map):\n  bogusKey: 1")
+                """ + (map == "sheet" ? "" : "") )
+            if map == "sheet" || map == "tenant" {
+                let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\(map):\n", with: "\(map):\n  bogusKey: 1\n")
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+            }
+            #expect {
+                _ = try JobDefinition.load(path: path)
+            } throws: { error in
+                let message = "\(error)"
+                return message.contains("\(map).bogusKey") && message.contains("known keys here: " + JobKeys.children(of: map).joined(separator: ", "))
+            }
+        }
+    }
+}

@@ -165,17 +165,17 @@ public struct JobDefinition: Sendable {
             return expanded.hasPrefix("/") ? expanded : URL(fileURLWithPath: base).appendingPathComponent(expanded).standardizedFileURL.path
         }
         let top = try YAMLMap(root, path: "", file: path)
-        try top.only(["name", "sheet", "phoneType", "strict", "tenant", "rate", "policy", "store", "outputs", "reports", "notify", "valves", "delta", "keepRuns"])
+        try top.onlyKnown()
 
         let sheetMap = try top.map("sheet", required: true)!
-        try sheetMap.only(["path", "userColumn", "phoneColumn", "regionColumn", "defaultRegion", "delimiter", "encoding"])
+        try sheetMap.onlyKnown()
         let sheet = Sheet(path: resolve(try sheetMap.string("path", required: true)!),
                           userColumn: try sheetMap.string("userColumn"), phoneColumn: try sheetMap.string("phoneColumn"),
                           regionColumn: try sheetMap.string("regionColumn"), defaultRegion: try sheetMap.string("defaultRegion"),
                           delimiter: try sheetMap.string("delimiter"), encoding: try sheetMap.string("encoding"))
 
         let tenantMap = try top.map("tenant", required: true)!
-        try tenantMap.only(["tenantId", "clientId", "clientSecret", "clientCertificate", "authority", "graph", "cloud", "proxy"])
+        try tenantMap.onlyKnown()
         var cloud = GraphCloud.global
         let cloudName = try tenantMap.string("cloud")
         if let cloudName {
@@ -191,7 +191,7 @@ public struct JobDefinition: Sendable {
         }
         var secretEnv: String?, secretFile: String?
         if let secretMap {
-            try secretMap.only(["env", "file"])
+            try secretMap.onlyKnown()
             secretEnv = try secretMap.string("env")
             secretFile = try secretMap.string("file").map(resolve)
             if let name = secretEnv, !Self.isVariableName(name) {
@@ -204,7 +204,7 @@ public struct JobDefinition: Sendable {
         var certificateFile: String?, privateKeyFile: String?
         var algorithm = CertificateCredential.Algorithm.ps256
         if let certificateMap {
-            try certificateMap.only(["certificate", "privateKey", "algorithm"])
+            try certificateMap.onlyKnown()
             certificateFile = resolve(try certificateMap.string("certificate", required: true)!)
             privateKeyFile = resolve(try certificateMap.string("privateKey", required: true)!)
             if let name = try certificateMap.string("algorithm") {
@@ -229,7 +229,7 @@ public struct JobDefinition: Sendable {
 
         var rate = Rate()
         if let r = try top.map("rate") {
-            try r.only(["writesPerSecond", "readsPerSecond", "burst", "concurrency", "maxAttempts", "connectTimeoutSeconds", "requestTimeoutSeconds"])
+            try r.onlyKnown()
             rate.writesPerSecond = try r.number("writesPerSecond", in: Rate.requestsPerSecondRange)
             rate.readsPerSecond = try r.number("readsPerSecond", in: Rate.requestsPerSecondRange) ?? rate.readsPerSecond
             rate.burst = try r.number("burst", in: 1...10_000) ?? rate.burst
@@ -241,8 +241,7 @@ public struct JobDefinition: Sendable {
         var policy = Policy()
         var valves = Valves()
         if let p = try top.map("policy") {
-            try p.only(["allowPrivileged", "maxChanges", "verifyBeforeWrite", "blankRemovesNumber", "onlySetWhenEmpty",
-                        "requireBackupMethod", "changedElsewhere", "verifyAfterApply"])
+            try p.onlyKnown()
             policy.allowPrivileged = try p.bool("allowPrivileged") ?? false
             // policy.maxChanges is kept where earlier job files have it; valves.maxChanges is the same valve.
             valves.maxChanges = try p.limit("maxChanges")
@@ -262,7 +261,7 @@ public struct JobDefinition: Sendable {
             }
         }
         if let v = try top.map("valves") {
-            try v.only(["maxChanges", "maxChangePercent", "maxShrinkPercent", "maxBlankOrInvalidPercent"])
+            try v.onlyKnown()
             if v.has("maxChanges") {
                 // A whole number, or off (documented: `off` turns a valve off).
                 let m = try v.limit("maxChanges")
@@ -277,7 +276,7 @@ public struct JobDefinition: Sendable {
         }
         var delta: Delta?
         if let d = try top.map("delta") {
-            try d.only(["fullEveryDays"])
+            try d.onlyKnown()
             var value = Delta()
             if let days = try d.integer("fullEveryDays", range: 0...3650) { value.fullEveryDays = Double(days) }
             delta = value
@@ -289,12 +288,12 @@ public struct JobDefinition: Sendable {
         let keepRuns = try top.integer("keepRuns", range: 1...100_000)
         var fullNumbers = false
         if let r = try top.map("reports") {
-            try r.only(["fullNumbers"])
+            try r.onlyKnown()
             fullNumbers = try r.bool("fullNumbers") ?? false
         }
         var notify: Notify?
         if let n = try top.map("notify") {
-            try n.only(["from", "replyTo", "helpdeskTo", "helpdesk", "organization", "templates", "afterApply"])
+            try n.onlyKnown()
             func address(_ key: String, required: Bool = false) throws -> MailAddress? {
                 guard let text = try n.string(key, required: required) else { return nil }
                 guard let parsed = MailAddress.parse(text) else {
@@ -392,17 +391,7 @@ public struct JobDefinition: Sendable {
 
     /// The settings that shape a plan, one `key=value` per line. A plan records them; apply
     /// refuses a plan whose job has changed any of them since (`changedPlanSettings`).
-    public var planSettings: String {
-        [("sheet.path", sheet.path), ("sheet.userColumn", sheet.userColumn ?? ""), ("sheet.phoneColumn", sheet.phoneColumn ?? ""),
-         ("sheet.regionColumn", sheet.regionColumn ?? ""), ("sheet.defaultRegion", sheet.defaultRegion ?? ""),
-         ("sheet.delimiter", sheet.delimiter ?? ""), ("sheet.encoding", sheet.encoding ?? ""),
-         ("phoneType", phoneType.rawValue), ("strict", String(strict)),
-         ("tenant.tenantId", tenant.tenantId), ("tenant.graph", tenant.graph), ("tenant.cloud", tenant.cloud.rawValue),
-         ("policy.allowPrivileged", String(policy.allowPrivileged)),
-         ("policy.blankRemovesNumber", String(policy.blankRemovesNumber)), ("policy.onlySetWhenEmpty", String(policy.onlySetWhenEmpty)),
-         ("policy.requireBackupMethod", String(policy.requireBackupMethod)), ("policy.changedElsewhere", policy.changedElsewhere.rawValue)]
-            .map { "\($0.0)=\($0.1.replacingOccurrences(of: "\n", with: " "))" }.joined(separator: "\n")
-    }
+    public var planSettings: String { JobKeys.planSettings(of: self) }
 
     /// The keys whose value differs between the plan's recorded settings and this job, with
     /// both values (`recorded` nil: a plan from before settings were recorded — all differ).
@@ -513,6 +502,9 @@ struct YAMLMap {
     func line(_ k: String) -> Int {
         node.first { $0.key.string == k }?.key.mark?.line ?? node.mark?.line ?? 0
     }
+
+    /// Refuses any key the registry (`JobKeys`) does not list under this mapping.
+    func onlyKnown() throws { try only(JobKeys.children(of: path)) }
 
     func only(_ allowed: [String]) throws {
         for (k, _) in node {
