@@ -161,7 +161,7 @@ struct JobKeysTests {
                   clientId: c
                   clientSecret: {env: S}
                 \(map == "sheet" || map == "tenant" ? "" : "\(map):\n  bogusKey: 1")
-                """ + (map == "sheet" ? "" : "") )
+                """)
             if map == "sheet" || map == "tenant" {
                 let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\(map):\n", with: "\(map):\n  bogusKey: 1\n")
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
