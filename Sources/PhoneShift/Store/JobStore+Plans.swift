@@ -254,11 +254,12 @@ extension JobStore {
     /// PhoneShift's, or a damaged file) is an error that names the row, never a default.
     static func row(_ q: SQLiteStatement) throws -> PlanRow {
         let line = try q.int("line")
+        func unknown(_ column: String, _ text: String) -> PhoneShiftError {
+            PhoneShiftError(.store, "the job store's row for line \(line) has \(column) '\(Sanitize.forMessage(text, limit: 40))', which this PhoneShift does not know (a newer version's store, or a damaged file)")
+        }
         func known<T: RawRepresentable<String>>(_ column: String, as: T.Type) throws -> T? {
             guard let text = try q.text(column) else { return nil }
-            guard let value = T(rawValue: text) else {
-                throw PhoneShiftError(.store, "the job store's row for line \(line) has \(column) '\(Sanitize.forMessage(text, limit: 40))', which this PhoneShift does not know (a newer version's store, or a damaged file)")
-            }
+            guard let value = T(rawValue: text) else { throw unknown(column, text) }
             return value
         }
         func required<T: RawRepresentable<String>>(_ column: String, as type: T.Type) throws -> T {
@@ -282,9 +283,7 @@ extension JobStore {
         r.runId = try q.isNull("run_id") ? nil : try q.int("run_id")
         r.knownAt = try q.text("known_at")
         for name in (try q.text("flags") ?? "").split(separator: ",") {
-            guard let flag = RowFlag(rawValue: String(name)) else {
-                throw PhoneShiftError(.store, "the job store's row for line \(line) has flag '\(Sanitize.forMessage(String(name), limit: 40))', which this PhoneShift does not know (a newer version's store, or a damaged file)")
-            }
+            guard let flag = RowFlag(rawValue: String(name)) else { throw unknown("flag", String(name)) }
             r.flags.insert(flag)
         }
         return r
