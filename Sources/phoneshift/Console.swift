@@ -22,6 +22,25 @@ struct OutputOptions: ParsableArguments {
     func console() -> Console {
         Console(format: logFormat, quiet: quiet, verbose: verbose)
     }
+
+    /// The command's console, made the one its lines, notices and final error go through.
+    func activate() -> Console {
+        let console = console()
+        Console.current = console
+        return console
+    }
+}
+
+/// A line of a command's account of itself, through the command's console: standard output
+/// in text mode (nothing when quiet), one JSON object on standard error with --log-format json.
+/// A block of lines may end with its newline; it is not doubled.
+func say(_ text: String, event: String = "output") {
+    Console.current.event(event, text.hasSuffix("\n") ? String(text.dropLast()) : text)
+}
+
+/// A notice from the library (a setting that changes the run, a lock taken over): always shown.
+func notice(_ text: String) {
+    Console.current.problem("notice", text)
 }
 
 /// Where a command's lines go. In text mode: events to standard output (none when quiet),
@@ -32,7 +51,9 @@ struct Console: Sendable {
     let quiet: Bool
     let verbose: Bool
 
-    /// The format of the error `Entry.main` prints when a command ends with one.
+    /// The console of the running command: `say`, `notice` and the error `Entry.main` prints
+    /// when a command ends with one go through it. Set once, by `OutputOptions.activate()`,
+    /// before anything else runs.
     nonisolated(unsafe) static var current = Console(format: .text, quiet: false, verbose: false)
 
     var interactive: Bool { format == .text && !quiet && isatty(STDERR_FILENO) == 1 }
@@ -40,7 +61,8 @@ struct Console: Sendable {
     func makeLogger(_ label: String) -> Logger {
         let format = self.format
         var logger = Logger(label: label) { label in
-            format == .json ? JSONLinesLogHandler(label: label) as LogHandler : StreamLogHandler.standardError(label: label)
+            format == .json ? JSONLinesLogHandler(label: label) as LogHandler
+                : MaskingLogHandler(inner: StreamLogHandler.standardError(label: label))
         }
         logger.logLevel = verbose ? Logger.Level.info : format == .json ? Logger.Level.notice : Logger.Level.warning
         return logger
@@ -60,107 +82,5 @@ struct Console: Sendable {
         case .text: printError("phoneshift: \(level): \(text)")
         case .json: JSONLinesLogHandler.emit(level: level, label: "phoneshift", message: text, fields: fields)
         }
-    }
-}
-
-/// swift-log handler writing one JSON object per line to standard error: time, level,
-/// logger, message and metadata. Phone numbers in `+CC …` form are masked on the way out,
-/// whatever wrote them (the library masks already; this is the second net).
-struct JSONLinesLogHandler: LogHandler {
-    enum Value: Sendable {
-        case string(String), int(Int), double(Double), bool(Bool)
-    }
-
-    let label: String
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .info
-
-    init(label: String) { self.label = label }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var fields: [String: Value] = [:]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, b in b }) { fields[key] = .string("\(value)") }
-        Self.emit(level: event.level.rawValue, label: label, message: event.message.description, fields: fields)
-    }
-
-    private static let lock = NSLock()
-
-    static func emit(level: String, label: String, message: String, fields: [String: Value]) {
-        var object: [(String, Value)] = [("time", .string(timestamp())), ("level", .string(level)), ("logger", .string(label)),
-                                         ("message", .string(maskNumbers(message)))]
-        for key in fields.keys.sorted() where !["time", "level", "logger", "message"].contains(key) {
-            if case .string(let s) = fields[key]! { object.append((key, .string(maskNumbers(s)))) } else { object.append((key, fields[key]!)) }
-        }
-        let line = "{" + object.map { "\(quote($0.0)):\(encode($0.1))" }.joined(separator: ",") + "}\n"
-        lock.withLock { FileHandle.standardError.write(Data(line.utf8)) }
-    }
-
-    static func encode(_ value: Value) -> String {
-        switch value {
-        case .string(let s): return quote(s)
-        case .int(let i): return String(i)
-        case .double(let d): return d.isFinite ? String(d) : "null"
-        case .bool(let b): return b ? "true" : "false"
-        }
-    }
-
-    /// A JSON string: quotes, backslashes and every control character escaped.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
-    /// `+` followed by 7 or more digits (spaces allowed between them): masked like the reports
-    /// mask (`+1 ******0123`).
-    static func maskNumbers(_ text: String) -> String {
-        guard text.contains("+") else { return text }
-        var result = ""
-        var rest = Substring(text)
-        while let plus = rest.firstIndex(of: "+") {
-            result += rest[..<plus]
-            var end = rest.index(after: plus)
-            var digits = 0
-            while end < rest.endIndex, rest[end].isASCII, rest[end].isNumber || rest[end] == " " {
-                if rest[end].isNumber { digits += 1 }
-                end = rest.index(after: end)
-            }
-            var candidate = rest[plus..<end]
-            while candidate.last == " " { candidate = candidate.dropLast() }
-            let stop = candidate.endIndex
-            if digits >= 7 {
-                result += PhoneMask.mask(String(candidate))
-            } else {
-                result += candidate
-            }
-            rest = rest[stop...]
-        }
-        return result + rest
-    }
-
-    static func timestamp() -> String {
-        let now = Date()
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: now)
     }
 }

@@ -16,10 +16,11 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The emulator's seed directory.")
     var directory: String = "Samples/directory.json"
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var display: OutputOptions
 
     func run() async throws {
-        let logger = logging.makeLogger("phoneshift.demo")
+        _ = display.activate()
+        let logger = Console.current.makeLogger("phoneshift.demo")
         var definition = try JobDefinition.load(path: job)
         guard let secretVariable = definition.tenant.secretEnvironment else {
             throw PhoneShiftError(.badSetting, "\(job): the demo job takes its secret from an environment variable (tenant.clientSecret.env)")
@@ -33,36 +34,36 @@ struct DemoCommand: AsyncParsableCommand {
             emulator.process.terminate()
             emulator.process.waitUntilExit()
         }
-        print("Graph emulator: \(emulator.baseURL) (seeded from \(directory))")
+        say("Graph emulator: \(emulator.baseURL) (seeded from \(directory))")
         definition.tenant.authority = emulator.baseURL
         definition.tenant.graph = emulator.baseURL + "/v1.0"
         var environment = ProcessInfo.processInfo.environment
         environment[secretVariable] = demoSecret
         let runner = JobRunner(job: definition, logger: logger, environment: environment)
 
-        print("\n== 1. validate \(definition.sheet.path)")
+        say("\n== 1. validate \(definition.sheet.path)")
         let options = try definition.validationOptions()
         let sheet = definition.sheet.path
         let summary = try await DemoStore.validate(sheet, options: options, logger: logger)
-        print(summary.render(problemsShown: 5), terminator: "")
+        say(summary.render(problemsShown: 5))
 
-        print("\n== 2. plan (read-only against Graph)")
+        say("\n== 2. plan (read-only against Graph)")
         try await DemoStore.create(definition.store)
-        let plan = try await withInterruptibleTask { try await runner.plan(notice: { printError("phoneshift: notice: \($0)") }) }
+        let plan = try await withInterruptibleTask { try await runner.plan(notice: { notice($0) }) }
         printPlan(plan.result, limit: 8)
         if let tripped = plan.valveTripped { throw tripped }
 
-        print("\n== 3. apply")
-        let outcome = try await withInterruptibleTask { try await runner.apply(notice: { printError("phoneshift: notice: \($0)") }) }
+        say("\n== 3. apply")
+        let outcome = try await withInterruptibleTask { try await runner.apply(notice: { notice($0) }) }
         printApplyOutcome(outcome)
-        print("Job store: \(definition.store)  (phoneshift status \(definition.store))")
-        print("\n== 4. report")
-        print("The run's report: \(outcome.reports.csv) and \(outcome.reports.json)")
-        print("Open in a browser: file://\(outcome.reports.html)")
+        say("Job store: \(definition.store)  (phoneshift status \(definition.store))")
+        say("\n== 4. report")
+        say("The run's report: \(outcome.reports.csv) and \(outcome.reports.json)")
+        say("Open in a browser: file://\(outcome.reports.html)")
         if let drafts = outcome.drafts {
             // (apply's summary above already counted them)
-            print("\n== 5. notification drafts")
-            print("Open them in a mail client (nothing was sent): \(drafts.folder)  — one .eml per user, and \(drafts.summary)")
+            say("\n== 5. notification drafts")
+            say("Open them in a mail client (nothing was sent): \(drafts.folder)  — one .eml per user, and \(drafts.summary)")
         }
         if outcome.exitStatus() != 0 { throw ExitCode(outcome.exitStatus()) }
     }

@@ -7,31 +7,18 @@ func printError(_ text: String, newline: Bool = true) {
     FileHandle.standardError.write(Data((text + (newline ? "\n" : "")).utf8))
 }
 
-/// Signals received, counted across the handlers (they run on a global queue).
-final class SignalCount: @unchecked Sendable {
-    // @unchecked: `count` is only touched under `lock`.
-    private let lock = NSLock()
-    private var count = 0
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        count += 1
-        return count
-    }
-}
-
 /// Runs `body` as a task that SIGINT, SIGTERM and SIGHUP (a dropped SSH session) cancel
 /// gracefully: nothing new is sent, rows in flight finish. A second signal stops at once
 /// (exit 130), as a kill would: every write in flight has its in-flight mark in the job
 /// store already, so the next apply re-reads those rows before anything else.
 func withInterruptibleTask<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
     let task = Task { try await body() }
-    let received = SignalCount()
+    let received = Locked(0)  // signals so far (the handlers run on a global queue)
     let sources = [SIGINT, SIGTERM, SIGHUP].map { number -> DispatchSourceSignal in
         signal(number, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
         source.setEventHandler {
-            if received.next() > 1 {
+            if received.withLock({ $0 += 1; return $0 }) > 1 {
                 printError("\nphoneshift: stopped at once (second signal); rows in flight are re-read by the next apply")
                 exit(ExitStatus.interrupted)
             }
@@ -72,20 +59,21 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Take the job's lock from a holder that is not running on this host.")
     var forceUnlock = false
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var display: OutputOptions
 
     func run() async throws {
+        _ = display.activate()
         let definition = try await JobDefinition.open(job)
-        let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.plan"))
+        let runner = JobRunner(job: definition, logger: Console.current.makeLogger("phoneshift.plan"))
         let outcome = try await withInterruptibleTask {
             try await runner.plan(.init(replace: replace, forceUnlock: forceUnlock, previewLimit: showAll ? Int.max : 20,
                                         full: full, acceptValves: acceptValves),
-                                  notice: { printError("phoneshift: notice: \($0)") })
+                                  notice: { notice($0) })
         }
         let result = outcome.result
-        print("Plan \(result.planId) for \(definition.name): \(result.rowCount) rows from \(Sanitize.forMessage(definition.sheet.path, limit: 300))")
+        say("Plan \(result.planId) for \(definition.name): \(result.rowCount) rows from \(Sanitize.forMessage(definition.sheet.path, limit: 300))")
         printPlan(result, limit: showAll ? Int.max : 20)
-        print("Stored in \(Sanitize.forMessage(definition.store, limit: 300)); apply with: phoneshift apply \(Sanitize.forMessage(job, limit: 300))")
+        say("Stored in \(Sanitize.forMessage(definition.store, limit: 300)); apply with: phoneshift apply \(Sanitize.forMessage(job, limit: 300))")
         if let tripped = outcome.valveTripped { printError("phoneshift: error: \(tripped)") }
         let status = outcome.exitStatus(detailed: detailedExitcode)
         if status != 0 { throw ExitCode(status) }
@@ -113,22 +101,23 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Take the job's lock from a holder that is not running on this host.")
     var forceUnlock = false
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var display: OutputOptions
 
     func run() async throws {
+        _ = display.activate()
         let definition = try await JobDefinition.open(job)
-        let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.apply"))
-        let interactive = isatty(STDERR_FILENO) == 1
+        let runner = JobRunner(job: definition, logger: Console.current.makeLogger("phoneshift.apply"))
+        let interactive = Console.current.interactive
         let outcome = try await withInterruptibleTask {
             try await runner.apply(.init(retryFailed: retryFailed, forceUnlock: forceUnlock, acceptValves: acceptValves),
-                notice: { printError("phoneshift: notice: \($0)") },
+                notice: { notice($0) },
                 starting: { start in
-                    if let requeued = start.requeued { print("Retrying \(requeued) rows that failed.") }
+                    if let requeued = start.requeued { say("Retrying \(requeued) rows that failed.") }
                     if start.movedNotRetried > 0 {
-                        print("\(start.movedNotRetried) rows moved since the plan (someone changed the number): they are not retried; plan again to include them.")
+                        say("\(start.movedNotRetried) rows moved since the plan (someone changed the number): they are not retried; plan again to include them.")
                     }
-                    if start.unknown > 0 { print("Resuming: \(start.unknown) rows had an unknown outcome; each is re-read before any write.") }
-                    print("Applying plan \(start.planId): \(start.open) rows to go.")
+                    if start.unknown > 0 { say("Resuming: \(start.unknown) rows had an unknown outcome; each is re-read before any write.") }
+                    say("Applying plan \(start.planId): \(start.open) rows to go.")
                 },
                 progress: progressPrinter("applied", interactive: interactive))
         }
@@ -155,16 +144,17 @@ func progressPrinter(_ verb: String, interactive: Bool) -> @Sendable (ApplyProgr
 func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
     let s = outcome.summary
     let head = s.interrupted ? "Interrupted after" : "Done in"
-    print(String(format: "%@ %.1f s: %d rows processed, %d answered 429.", head, s.elapsed, s.processed, s.throttled))
-    print("Outcomes: " + outcome.progress.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
-    print("Report: \(outcome.reports.csv)  (also report.json; open \(outcome.reports.html) in a browser)")
+    say(String(format: "%@ %.1f s: %d rows processed, %d answered 429.", head, s.elapsed, s.processed, s.throttled))
+    say("Outcomes: " + outcome.progress.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
+    say("Report: \(outcome.reports.csv)  (also report.json; open \(outcome.reports.html) in a browser)")
     if let drafts = outcome.drafts { printDrafts(drafts) }
     if let verified = outcome.verified { printVerify(verified) }
     if let failures = outcome.reports.failures {
-        print("Rows to run again (failed, blocked, moved, not read): \(outcome.reports.failureRows) in \(failures) — point a job's sheet.path at it and plan")
+        say("Rows to run again (failed, blocked, moved, not read): \(outcome.reports.failureRows) in \(failures) — point a job's sheet.path at it and plan")
     }
+    if let why = outcome.reports.failuresNotWritten { Console.current.problem("warning", why) }
     if s.interrupted {
-        print("\(outcome.progress.open) rows still to do; apply again to resume.")
+        say("\(outcome.progress.open) rows still to do; apply again to resume.")
     } else if outcome.needAttention > 0 {
         var parts: [String] = []
         if let failed = outcome.progress.byState["failed"], failed > 0 { parts.append("\(failed) failed (apply --retry-failed tries them again)") }
@@ -175,14 +165,14 @@ func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
         let lost = outcome.verified?.lost.count ?? 0
         if lost > 0 { parts.append("\(lost) changes Graph lost (apply again writes them)") }
         if outcome.progress.open > lost { parts.append("\(outcome.progress.open - lost) of unknown outcome (apply again re-reads them)") }
-        print("\(outcome.needAttention) rows need attention: " + parts.joined(separator: "; ") + ". See \(outcome.resultsPath).")
+        say("\(outcome.needAttention) rows need attention: " + parts.joined(separator: "; ") + ". See \(outcome.resultsPath).")
     }
 }
 
 func printDrafts(_ drafts: Notifier.Outcome) {
-    print("Drafts: \(drafts.drafts) notification drafts and the helpdesk summary in \(drafts.folder)")
+    say("Drafts: \(drafts.drafts) notification drafts and the helpdesk summary in \(drafts.folder)")
     if !drafts.noMail.isEmpty {
-        print("No usable e-mail address for \(drafts.noMail.count) users (listed in \(drafts.summary)); tell them another way")
+        say("No usable e-mail address for \(drafts.noMail.count) users (listed in \(drafts.summary)); tell them another way")
     }
 }
 
@@ -217,27 +207,30 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: "The job file (YAML), or its job store (.sqlite).")
     var job: String
 
+    @OptionGroup var display: OutputOptions
+
     func run() async throws {
+        _ = display.activate()
         let definition = try await JobDefinition.open(job)
         guard FileManager.default.fileExists(atPath: definition.store) else {
-            print("No job store yet at \(definition.store): nothing planned.")
+            say("No job store yet at \(definition.store): nothing planned.")
             return
         }
         let store = try JobStore(path: definition.store)
         guard let plan = try await store.latestPlan() else {
-            print("No plan yet in \(definition.store).")
+            say("No plan yet in \(definition.store).")
             return
         }
         let p = try await store.progress(plan: plan.id)
-        print("Job \(definition.name): plan \(plan.id) of \(plan.created), \(plan.rows) rows from \(Sanitize.forMessage(plan.sheetPath, limit: 300))")
-        print("Plan:     " + p.byAction.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
-        print("State:    " + p.byState.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
-        print("Outcomes: " + p.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
+        say("Job \(definition.name): plan \(plan.id) of \(plan.created), \(plan.rows) rows from \(Sanitize.forMessage(plan.sheetPath, limit: 300))")
+        say("Plan:     " + p.byAction.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
+        say("State:    " + p.byState.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
+        say("Outcomes: " + p.byOutcome.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "  "))
         let remaining = p.toWrite - p.written
         let rate = Double(p.doneInLastMinute) / 60
         let percent = p.toWrite > 0 ? 100 * Double(p.written) / Double(p.toWrite) : 100
         let eta = rate > 0 ? formatDuration(Double(remaining) / rate) : (remaining == 0 ? "0s" : "?")
-        print("Written:  \(p.written) of \(p.toWrite) changes (\(String(format: "%.1f", percent))%); "
+        say("Written:  \(p.written) of \(p.toWrite) changes (\(String(format: "%.1f", percent))%); "
               + "\(String(format: "%.1f", rate)) rows/s over the last minute; ETA \(eta); 429 answers in finished runs: \(p.throttledAnswers)")
         let holder = try await store.lockHolder()
         if let run = p.lastRun {
@@ -246,10 +239,10 @@ struct StatusCommand: AsyncParsableCommand {
                 // Killed (kill -9, a crash, a reboot): nobody runs it any more.
                 status = "interrupted (its process is gone; \(run.command) again resumes it)"
             }
-            print("Last run: \(run.id) \(run.command), \(status), started \(run.started), heartbeat \(run.heartbeat)" + (run.finished.map { ", finished \($0)" } ?? ""))
+            say("Last run: \(run.id) \(run.command), \(status), started \(run.started), heartbeat \(run.heartbeat)" + (run.finished.map { ", finished \($0)" } ?? ""))
         }
         if let holder {
-            print("Locked:   \(holder)" + (holder.seemsAlive ? "" : " — not running any more; the next command takes the lock over"))
+            say("Locked:   \(holder)" + (holder.seemsAlive ? "" : " — not running any more; the next command takes the lock over"))
         }
     }
 }
@@ -260,19 +253,19 @@ func printPlan(_ result: PlanResult, limit: Int) {
     for row in result.changesPreview.prefix(limit) {
         let (before, after) = PhoneMask.maskPair(row.before, row.target, key: result.maskKey)
         let sms = row.action == .update && PlanRow.smsSignInFollows(row.smsSignIn) ? "  [SMS sign-in number changes too]" : ""
-        print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(before ?? "(none)") → \(after ?? "")  (\(row.action.rawValue))\(sms)")
+        say("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(before ?? "(none)") → \(after ?? "")  (\(row.action.rawValue))\(sms)")
     }
-    if result.changes > limit { print("  … and \(result.changes - limit) more (--show-all lists them)") }
+    if result.changes > limit { say("  … and \(result.changes - limit) more (--show-all lists them)") }
     for row in result.attentionPreview {
-        print("  line \(row.line)  \(Sanitize.forMessage(row.user))  \(row.action.rawValue): \(Sanitize.forMessage(row.reason, limit: 200))")
+        say("  line \(row.line)  \(Sanitize.forMessage(row.user))  \(row.action.rawValue): \(Sanitize.forMessage(row.reason, limit: 200))")
     }
     let order: [PlanAction] = [.update, .add, .remove, .unchanged, .userNotFound, .blocked, .conflict, .invalid, .skipped]
-    print("Changes: \(result.changes)  " + order.map { "\($0.rawValue): \(result.counts[$0] ?? 0)" }.joined(separator: "  "))
+    say("Changes: \(result.changes)  " + order.map { "\($0.rawValue): \(result.counts[$0] ?? 0)" }.joined(separator: "  "))
     if result.smsSignInChanges > 0 {
-        print("SMS sign-in: \(result.smsSignInChanges) of these users sign in by SMS; their sign-in number changes with their mobile (column sms_sign_in)")
+        say("SMS sign-in: \(result.smsSignInChanges) of these users sign in by SMS; their sign-in number changes with their mobile (column sms_sign_in)")
     }
-    for line in planNotes(result) { print(line) }
+    for line in planNotes(result) { say(line) }
     if !result.checkedOtherMethods {
-        print("Note: other MFA methods were not read, so users whose phone is their only MFA method are not flagged")
+        say("Note: other MFA methods were not read, so users whose phone is their only MFA method are not flagged")
     }
 }

@@ -15,18 +15,6 @@ struct PhoneShiftCommand: AsyncParsableCommand {
     )
 }
 
-/// Common logging switch.
-struct LoggingOptions: ParsableArguments {
-    @Flag(name: .shortAndLong, help: "Log what is decided (to standard error).")
-    var verbose = false
-
-    func makeLogger(_ label: String) -> Logger {
-        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = verbose ? .info : .warning
-        return logger
-    }
-}
-
 /// Ends the process with `status` once standard output is flushed: output that could not be
 /// written (a full disk, a closed pipe, /dev/full) is an error, never a silent success.
 func finish(_ status: Int32) -> Never {
@@ -65,6 +53,8 @@ enum Entry {
             fail("\(error)", ExitStatus.of(error), code: error.code.rawValue)
         } catch let error as GraphError {
             fail("\(error)", ExitStatus.of(error), code: "graph")
+        } catch let error as TransportError {
+            fail("the network: \(error)", ExitStatus.of(error), code: "network")
         } catch let error as SQLiteError {
             fail("the job store: \(error)", ExitStatus.of(error), code: "store")
         } catch is CancellationError {

@@ -29,15 +29,17 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "Folder for the reports (default: the job's outputs).")
     var output: String?
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var display: OutputOptions
 
     func run() async throws {
+        _ = display.activate()
         let definition = try await JobDefinition.open(job)
         let store = try existingStore(of: definition, else: "nothing planned")
         let set = try await Reports.write(store: store, job: definition, run: run, folder: output)
-        print("Report: \(set.csv), \(set.json)")
-        print("Open in a browser: \(set.html)")
-        if let failures = set.failures { print("Rows to run again: \(set.failureRows) in \(failures)") }
+        say("Report: \(set.csv), \(set.json)")
+        say("Open in a browser: \(set.html)")
+        if let failures = set.failures { say("Rows to run again: \(set.failureRows) in \(failures)") }
+        if let why = set.failuresNotWritten { Console.current.problem("warning", why) }
     }
 }
 
@@ -61,10 +63,11 @@ struct ExportCommand: AsyncParsableCommand {
     @Flag(help: "Mask the numbers (a copy to share).")
     var masked = false
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var display: OutputOptions
 
     func run() async throws {
-        let logger = logging.makeLogger("phoneshift.export")
+        _ = display.activate()
+        let logger = Console.current.makeLogger("phoneshift.export")
         let definition = try await JobDefinition.open(job)
         try ResultsWriter.prepareOutputs(definition.outputs)
         let path = output ?? definition.outputs + "/export.csv"
@@ -75,12 +78,12 @@ struct ExportCommand: AsyncParsableCommand {
         try AtomicFileWriter.checkNotInput(path, inputs: [definition.jobFile], what: "the job file")
         let session = try JobSession(job: definition, logger: logger)
         defer { session.close() }
-        let interactive = isatty(STDERR_FILENO) == 1
+        let interactive = Console.current.interactive
         let count = try await Exporter(session: session, logger: logger).export(to: path, masked: masked) { p in
             if interactive { printError("\r\(p.users) users read (\(p.pages) pages)…", newline: false) }
         }
         if interactive { printError("") }
-        print("Exported \(count) users to \(path)" + (masked ? " (numbers masked)" : " (full numbers; readable by you only)"))
+        say("Exported \(count) users to \(path)" + (masked ? " (numbers masked)" : " (full numbers; readable by you only)"))
     }
 }
 
@@ -99,14 +102,15 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(help: "Take the job's lock from a holder that is not running on this host.")
     var forceUnlock = false
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var display: OutputOptions
 
     func run() async throws {
+        _ = display.activate()
         let definition = try await JobDefinition.open(job)
         _ = try existingStore(of: definition, else: "nothing was applied, so there is nothing to verify")
-        let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.verify"))
+        let runner = JobRunner(job: definition, logger: Console.current.makeLogger("phoneshift.verify"))
         let outcome = try await withInterruptibleTask {
-            try await runner.verify(run: run, forceUnlock: forceUnlock, notice: { printError("phoneshift: notice: \($0)") })
+            try await runner.verify(run: run, forceUnlock: forceUnlock, notice: { notice($0) })
         }
         printVerify(outcome)
         if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
@@ -114,14 +118,14 @@ struct VerifyCommand: AsyncParsableCommand {
 }
 
 func printVerify(_ v: JobRunner.VerifyOutcome) {
-    print("Verified \(v.checked) changes\(v.run.map { " of run \($0)" } ?? "") of plan \(v.planId): \(v.matched) as applied"
+    say("Verified \(v.checked) changes\(v.run.map { " of run \($0)" } ?? "") of plan \(v.planId): \(v.matched) as applied"
           + "; \(v.lost.count) lost (back at the value before: pending again, apply writes them)"
           + "; \(v.drifted.count) changed since by someone else (moved: plan again)"
           + (v.unreadable.isEmpty ? "" : "; \(v.unreadable.count) could not be read"))
     for row in (v.lost + v.drifted).sorted(by: { $0.line < $1.line }).prefix(10) {
-        print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(v.lost.contains(row) ? "lost" : "changed since")")
+        say("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(v.lost.contains(row) ? "lost" : "changed since")")
     }
-    for u in v.unreadable.prefix(5) { print("  line \(u.line)  could not be read: \(Sanitize.forMessage(u.error, limit: 200))") }
+    for u in v.unreadable.prefix(5) { say("  line \(u.line)  could not be read: \(Sanitize.forMessage(u.error, limit: 200))") }
 }
 
 struct NotifyCommand: AsyncParsableCommand {
@@ -136,9 +140,10 @@ struct NotifyCommand: AsyncParsableCommand {
     @Option(help: "The apply run (default: the last).")
     var run: Int?
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var display: OutputOptions
 
     func run() async throws {
+        _ = display.activate()
         let definition = try await JobDefinition.open(job)
         let outcome = try await Notifier(job: definition, store: try existingStore(of: definition, else: "nothing applied")).write(run: run)
         printDrafts(outcome)
@@ -171,23 +176,24 @@ struct RollbackCommand: AsyncParsableCommand {
     @Flag(help: "Take the job's lock from a holder that is not running on this host.")
     var forceUnlock = false
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var display: OutputOptions
 
     func run() async throws {
+        _ = display.activate()
         let definition = try await JobDefinition.open(job)
-        let runner = JobRunner(job: definition, logger: logging.makeLogger("phoneshift.rollback"))
-        let interactive = isatty(STDERR_FILENO) == 1
+        let runner = JobRunner(job: definition, logger: Console.current.makeLogger("phoneshift.rollback"))
+        let interactive = Console.current.interactive
         let outcome = try await withInterruptibleTask {
             try await runner.rollback(run: run, dryRun: dryRun, options: .init(retryFailed: retryFailed, forceUnlock: forceUnlock),
-                notice: { printError("phoneshift: notice: \($0)") },
+                notice: { notice($0) },
                 starting: { start in
-                    print((start.made ? "Rollback plan \(start.planId)" : "Resuming rollback plan \(start.planId)")
+                    say((start.made ? "Rollback plan \(start.planId)" : "Resuming rollback plan \(start.planId)")
                           + " of run \(start.sourceRun): \(start.rows) rows to restore, \(start.open) still to do.")
                     for row in start.preview {
                         let (live, restore) = PhoneMask.maskPair(row.before, row.target, key: start.maskKey)
-                        print("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(live ?? "(none)") → \(restore ?? "(removed)")  (\(row.action.rawValue))")
+                        say("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(live ?? "(none)") → \(restore ?? "(removed)")  (\(row.action.rawValue))")
                     }
-                    if start.rows > start.preview.count { print("  … and \(start.rows - start.preview.count) more") }
+                    if start.rows > start.preview.count { say("  … and \(start.rows - start.preview.count) more") }
                 },
                 progress: progressPrinter("restored", interactive: interactive))
         }

@@ -26,11 +26,10 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Take the job's lock from a holder that is not running on this host.")
     var forceUnlock = false
 
-    @OptionGroup var output: OutputOptions
+    @OptionGroup var display: OutputOptions
 
     func run() async throws {
-        let console = output.console()
-        Console.current = console
+        let console = display.activate()
         let definition = try await JobDefinition.open(job)
         let runner = JobRunner(job: definition, logger: console.makeLogger("phoneshift.run"))
         let interactive = console.interactive

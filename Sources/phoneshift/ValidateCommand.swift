@@ -49,11 +49,11 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Threads that normalise numbers (default: one per core).")
     var workers: Int?
 
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var display: OutputOptions
 
     func validate() throws {
-        if let delimiter, delimiterByte(delimiter) == nil {
-            throw ValidationError("--delimiter must be ',', ';', 'tab' or '|', not '\(delimiter)'")
+        if let delimiter, SheetReaderOptions.delimiter(named: delimiter) == nil {
+            throw ValidationError("--delimiter must be \(SheetReaderOptions.delimiterWords), not '\(delimiter)'")
         }
         if let workers, !(1...64).contains(workers) {
             throw ValidationError("--workers must be between 1 and 64")
@@ -64,6 +64,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
+        _ = display.activate()
         let regionCode = try region.map { value -> String in
             guard let code = RegionResolver.region(for: value) else {
                 throw PhoneShiftError(.badSetting, "--region '\(Sanitize.forMessage(value))' is not a country the phone library knows (use ISO codes such as US, GB, DE)")
@@ -73,11 +74,11 @@ struct ValidateCommand: ParsableCommand {
         var options = ValidationOptions(
             columns: ColumnOverrides(user: userColumn, phone: phoneColumn, region: regionColumn),
             phoneType: phoneType, defaultRegion: regionCode, strict: strict,
-            reader: SheetReaderOptions(delimiter: delimiter.flatMap(delimiterByte),
+            reader: SheetReaderOptions(delimiter: delimiter.flatMap(SheetReaderOptions.delimiter(named:)),
                                        encoding: encoding.flatMap(TextEncoding.init(name:))))
 
         if let workers { options.workers = workers }
-        let validator = SheetValidator(options: options, logger: logging.makeLogger("phoneshift.validate"))
+        let validator = SheetValidator(options: options, logger: Console.current.makeLogger("phoneshift.validate"))
         if let output { try AtomicFileWriter.checkNotInput(output, inputs: [sheet]) }
         let writer = try output.map { try AtomicFileWriter(path: $0) }
         try writer?.write(CSVFormatting.line(ValidationSummary.outputColumns))
@@ -93,21 +94,12 @@ struct ValidateCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            // The summary asked for, on standard output whatever the console: a program reads it.
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
-            print(summary.render(), terminator: "")
-            if let output { print("Row-by-row results: \(Sanitize.forMessage(output, limit: 300))") }
+            say(summary.render())
+            if let output { say("Row-by-row results: \(Sanitize.forMessage(output, limit: 300))") }
         }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
-    }
-
-    private func delimiterByte(_ text: String) -> UInt8? {
-        switch text.lowercased() {
-        case ",", "comma": UInt8(ascii: ",")
-        case ";", "semicolon": UInt8(ascii: ";")
-        case "tab", "\\t", "\t": UInt8(ascii: "\t")
-        case "|", "pipe": UInt8(ascii: "|")
-        default: nil
-        }
     }
 }
