@@ -24,9 +24,6 @@ static inline CURLcode phoneshift_curl_easy_setopt_write_callback(CURL *h, CURLo
 static inline CURLcode phoneshift_curl_easy_getinfo_long(CURL *h, CURLINFO i, long *v) {
     return curl_easy_getinfo(h, i, v);
 }
-static inline CURLcode phoneshift_curl_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) {
-    return curl_easy_getinfo(h, i, v);
-}
 static inline CURLMcode phoneshift_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) {
     return curl_multi_setopt(m, o, v);
 }

@@ -19,7 +19,7 @@ public enum ClientCredential: Sendable {
 /// its key by `x5t#S256` is refused "key not found": MicrosoftDocs/entra-docs PR 1301; MSAL
 /// moved to PSS with `x5t#S256`: AzureAD/microsoft-authentication-library-for-dotnet 4428).
 /// The key never leaves this value; `description` shows the thumbprint only.
-public struct CertificateCredential: Sendable, CustomStringConvertible {
+public struct CertificateCredential: Sendable, CustomStringConvertible, CustomReflectable {
     public enum Algorithm: String, Sendable { case rs256 = "RS256", ps256 = "PS256" }
 
     /// Base64url SHA-256 of the certificate's DER (`x5t#S256`).
@@ -33,6 +33,12 @@ public struct CertificateCredential: Sendable, CustomStringConvertible {
     private let key: _RSA.Signing.PrivateKey
 
     public var description: String { "certificate \(thumbprintSHA1Hex) (\(algorithm.rawValue))" }
+    /// `dump()` and the debugger see the thumbprints, never the private key.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["thumbprintSHA1Hex": thumbprintSHA1Hex, "thumbprintSHA256": thumbprintSHA256,
+                                "notValidAfter": notValidAfter, "algorithm": algorithm.rawValue, "key": "<private key>"],
+               displayStyle: .struct)
+    }
 
     /// Reads and checks the certificate and key. Errors name the file and the problem,
     /// never key material.

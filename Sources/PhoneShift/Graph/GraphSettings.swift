@@ -1,11 +1,13 @@
 import Foundation
 
-/// A secret value: never printed, logged or stored. `description` is a placeholder.
-public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+/// A secret value: never printed, logged or stored. `description`, `debugDescription` and
+/// the mirror that `dump()` and the debugger walk show a placeholder.
+public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     let value: String
     public init(_ value: String) { self.value = value }
     public var description: String { "<secret>" }
     public var debugDescription: String { "<secret>" }
+    public var customMirror: Mirror { Mirror(self, children: ["value": "<secret>"], displayStyle: .struct) }
 }
 
 /// Where and as whom PhoneShift talks to Microsoft Graph.

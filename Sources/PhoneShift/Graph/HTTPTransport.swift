@@ -51,6 +51,11 @@ public struct TransportOptions: Sendable {
     public var requestTimeout: Double = 60
     /// Connections kept per host (also the number of transfers in flight).
     public var maxConnectionsPerHost: Int = 16
+    /// The largest answer body accepted: a longer one ends the transfer with a transport
+    /// error instead of growing without bound (Graph's largest pages are a few megabytes).
+    public var maxResponseBytes: Int = 64 << 20
+    /// The most header bytes accepted in one answer.
+    public var maxHeaderBytes: Int = 256 << 10
     /// The proxy for https:// requests: nil, the environment's (libcurl reads https_proxy,
     /// HTTPS_PROXY, no_proxy, NO_PROXY); "", none; else this URL.
     public var proxy: String?
@@ -184,68 +189,118 @@ final class CurlEngine: @unchecked Sendable {
             return
         }
         curl_easy_reset(easy)
+        do {
+            try configure(easy, for: transfer)
+        } catch {
+            // An option libcurl refused (an over-long URL, memory): this request fails, the
+            // handle goes back to the pool, nothing waits forever.
+            transfer.releaseHeaders()
+            recycle(easy)
+            transfer.continuation.resume(throwing: error)
+            return
+        }
+        active[easy] = transfer
+        let added = curl_multi_add_handle(multi, easy)
+        if added != CURLM_OK {
+            active[easy] = nil
+            transfer.releaseHeaders()
+            recycle(easy)
+            transfer.continuation.resume(throwing: TransportError(
+                code: -1, message: "cannot start the transfer: \(String(cString: curl_multi_strerror(added)))"))
+        }
+    }
+
+    /// Sets every option of one request; the first that libcurl refuses ends it, named.
+    private func configure(_ easy: UnsafeMutableRawPointer, for transfer: Transfer) throws(TransportError) {
+        func check(_ code: CURLcode, _ option: String) throws(TransportError) {
+            guard code == CURLE_OK else {
+                throw TransportError(code: Int32(code.rawValue),
+                                     message: "cannot set up the request (\(option)): \(String(cString: curl_easy_strerror(code)))")
+            }
+        }
         let r = transfer.request
-        _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_URL, r.url)
-        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
-        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(options.requestTimeout * 1000))
-        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
-        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
-        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
-        _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        try check(phoneshift_curl_easy_setopt_string(easy, CURLOPT_URL, r.url), "URL")
+        try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
+        try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000)), "CONNECTTIMEOUT_MS")
+        try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(options.requestTimeout * 1000)), "TIMEOUT_MS")
+        try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1), "SSL_VERIFYPEER")
+        try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2), "SSL_VERIFYHOST")
+        try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)), "HTTP_VERSION")
+        try check(phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"), "PROTOCOLS_STR")
         // Plain http:// goes only to this machine (GraphSettings.checkEndpoint): never through
         // a proxy, which would receive the token request, client secret included, in clear
         // text. An empty CURLOPT_PROXY overrides http_proxy and all_proxy from the environment.
         if r.url.lowercased().hasPrefix("http://") {
-            _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROXY, "")
+            try check(phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROXY, ""), "PROXY")
         } else if let proxy = options.proxy {
             // The job's tenant.proxy (or "" for none) instead of the environment's.
-            _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROXY, proxy)
+            try check(phoneshift_curl_easy_setopt_string(easy, CURLOPT_PROXY, proxy), "PROXY")
         }
-        _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
-        _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
-        if r.freshConnection { _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1) }
+        try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0), "FOLLOWLOCATION")
+        try check(phoneshift_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, ""), "ACCEPT_ENCODING")
+        if r.freshConnection { try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1), "FRESH_CONNECT") }
         switch r.method {
-        case "GET": _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+        case "GET": try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1), "HTTPGET")
         default:
-            _ = phoneshift_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, r.method)
+            try check(phoneshift_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, r.method), "CUSTOMREQUEST")
             if !r.body.isEmpty || r.method == "POST" || r.method == "PATCH" {
                 // libcurl copies the body during this call: no pointer into Swift memory outlives it.
-                _ = phoneshift_curl_easy_setopt_long(easy, CURLOPT_POSTFIELDSIZE, r.body.count)
+                try check(phoneshift_curl_easy_setopt_long(easy, CURLOPT_POSTFIELDSIZE, r.body.count), "POSTFIELDSIZE")
                 let body = r.body.isEmpty ? [0] : r.body
-                body.withUnsafeBufferPointer { buffer in
-                    _ = phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+                let copied = body.withUnsafeBufferPointer { buffer in
+                    phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
                 }
+                try check(copied, "COPYPOSTFIELDS")
             }
         }
         var list: UnsafeMutablePointer<curl_slist>?
-        for (name, value) in r.headers { list = curl_slist_append(list, "\(name): \(value)") }
+        for (name, value) in r.headers {
+            guard let longer = curl_slist_append(list, "\(name): \(value)") else {
+                curl_slist_free_all(list)
+                throw TransportError(code: Int32(CURLE_OUT_OF_MEMORY.rawValue), message: "cannot set up the request (headers): out of memory")
+            }
+            list = longer
+        }
         // No "Expect: 100-continue" round trip for small bodies.
-        list = curl_slist_append(list, "Expect:")
+        if let longer = curl_slist_append(list, "Expect:") { list = longer }
         transfer.headerList = list
-        _ = phoneshift_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+        try check(phoneshift_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list), "HTTPHEADER")
+        // Bodies and headers are capped as they arrive (the callbacks refuse more).
+        transfer.maxBody = options.maxResponseBytes
+        transfer.maxHeaders = options.maxHeaderBytes
         let userData = Unmanaged.passUnretained(transfer).toOpaque()
-        _ = phoneshift_curl_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION, Transfer.onBody)
-        _ = phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, userData)
-        _ = phoneshift_curl_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION, Transfer.onHeader)
-        _ = phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userData)
-        active[easy] = transfer
-        curl_multi_add_handle(multi, easy)
+        try check(phoneshift_curl_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION, Transfer.onBody), "WRITEFUNCTION")
+        try check(phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, userData), "WRITEDATA")
+        try check(phoneshift_curl_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION, Transfer.onHeader), "HEADERFUNCTION")
+        try check(phoneshift_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userData), "HEADERDATA")
+    }
+
+    /// Keeps a finished handle for the next transfer (up to 64), else frees it.
+    private func recycle(_ easy: UnsafeMutableRawPointer) {
+        if idleHandles.count < 64 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
     }
 
     private func complete(_ easy: UnsafeMutableRawPointer, result: CURLcode) {
         curl_multi_remove_handle(multi, easy)
         guard let transfer = active.removeValue(forKey: easy) else { return }
         transfer.releaseHeaders()
-        if result == CURLE_OK {
+        if let overflow = transfer.overflow {
+            transfer.continuation.resume(throwing: TransportError(
+                code: Int32(CURLE_WRITE_ERROR.rawValue), message: "the answer's \(overflow) is larger than the \(overflow == "body" ? transfer.maxBody : transfer.maxHeaders) bytes accepted; refused"))
+        } else if result == CURLE_OK {
             var status = 0
-            _ = phoneshift_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-            transfer.continuation.resume(returning: HTTPResponse(status: status, headers: transfer.headers, body: transfer.received))
+            let code = phoneshift_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            if code == CURLE_OK {
+                transfer.continuation.resume(returning: HTTPResponse(status: status, headers: transfer.headers, body: transfer.received))
+            } else {
+                transfer.continuation.resume(throwing: TransportError(
+                    code: Int32(code.rawValue), message: "cannot read the answer's status: \(String(cString: curl_easy_strerror(code)))"))
+            }
         } else {
             let message = String(cString: curl_easy_strerror(result))
             transfer.continuation.resume(throwing: TransportError(code: Int32(result.rawValue), message: message))
         }
-        if idleHandles.count < 64 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
+        recycle(easy)
     }
 
     /// One transfer in flight; reached from libcurl's callbacks through its userdata pointer,
@@ -256,6 +311,11 @@ final class CurlEngine: @unchecked Sendable {
         var received: [UInt8] = []
         var headers: [String: String] = [:]
         var headerList: UnsafeMutablePointer<curl_slist>?
+        var maxBody = Int.max
+        var maxHeaders = Int.max
+        var headerBytes = 0
+        /// "body" or "headers" when the answer went past its cap (the transfer was aborted).
+        var overflow: String?
 
         init(request: HTTPRequest, continuation: CheckedContinuation<HTTPResponse, Error>) {
             self.request = request
@@ -272,6 +332,10 @@ final class CurlEngine: @unchecked Sendable {
         static let onBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
             let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
             let length = size * count
+            guard transfer.received.count + length <= transfer.maxBody else {
+                transfer.overflow = "body"
+                return 0  // fewer bytes than given: libcurl aborts the transfer
+            }
             if let data, length > 0 {
                 data.withMemoryRebound(to: UInt8.self, capacity: length) {
                     transfer.received.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
@@ -283,6 +347,11 @@ final class CurlEngine: @unchecked Sendable {
         static let onHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
             let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
             let length = size * count
+            transfer.headerBytes += length
+            guard transfer.headerBytes <= transfer.maxHeaders else {
+                transfer.overflow = "headers"
+                return 0
+            }
             guard let data, length > 0 else { return length }
             let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
                 String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)

@@ -65,6 +65,9 @@ public enum ExitStatus {
         case is PhoneShiftError, is SQLiteError: return usage
         case let e as GraphError where e.isTransient: return transient
         case let e as GraphError where e.kind == .authentication: return authentication
+        // The network itself (a connection refused, a name not resolved, a timeout): it passes,
+        // so run again later (8); a certificate TLS does not trust does not pass by waiting (4).
+        case let e as TransportError: return e.isTLSFailure ? authentication : transient
         case is CancellationError: return interrupted
         default: return usage
         }
