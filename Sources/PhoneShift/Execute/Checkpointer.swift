@@ -35,8 +35,6 @@ actor Checkpointer {
     struct Totals: Sendable {
         var processed = 0
         var failed = 0
-        /// Rows put back to pending (interrupted before their write left).
-        var returned = 0
         var outcomes: [String: Int] = [:]
     }
     private(set) var totals = Totals()
@@ -46,9 +44,8 @@ actor Checkpointer {
     func submit(_ update: RowUpdate) throws {
         if let failure { throw failure }
         buffer.append(update)
-        if update.state == .pending {
-            totals.returned += 1
-        } else {
+        // A row put back to pending (interrupted before its write left) is not processed.
+        if update.state != .pending {
             totals.processed += 1
             if update.state == .failed { totals.failed += 1 }
             totals.outcomes[update.outcome ?? update.state.rawValue, default: 0] += 1

@@ -413,13 +413,10 @@ public struct JobDefinition: Sendable {
     public func validationOptions() throws -> ValidationOptions {
         var delimiter: UInt8?
         if let d = sheet.delimiter {
-            switch d.lowercased() {
-            case ",": delimiter = UInt8(ascii: ",")
-            case ";": delimiter = UInt8(ascii: ";")
-            case "tab", "\t": delimiter = UInt8(ascii: "\t")
-            case "|": delimiter = UInt8(ascii: "|")
-            default: throw PhoneShiftError(.badSetting, "\(jobFile): sheet.delimiter must be ',', ';', 'tab' or '|'")
+            guard let byte = SheetReaderOptions.delimiter(named: d) else {
+                throw PhoneShiftError(.badSetting, "\(jobFile): sheet.delimiter must be \(SheetReaderOptions.delimiterWords), not '\(Sanitize.forMessage(d, limit: 40))'")
             }
+            delimiter = byte
         }
         var encoding: TextEncoding?
         if let e = sheet.encoding {

@@ -59,9 +59,9 @@ public struct Notifier: Sendable {
         let templates = try templates()
         let folder = job.outputs + "/drafts/run-\(run.id)"
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try OwnerOnly.makeDirectories(folder)
         } catch {
-            throw PhoneShiftError(.cannotWriteOutput, "cannot create the drafts folder '\(folder)': \((error as NSError).localizedDescription)")
+            throw PhoneShiftError(.cannotWriteOutput, "cannot create the drafts folder '\(folder)': \(error.reason)")
         }
         let jobName = job.name
         let maskKey = try await store.maskKey()

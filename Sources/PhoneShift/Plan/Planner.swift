@@ -97,22 +97,53 @@ public struct Planner: Sendable {
         let phoneType = job.phoneType
         let blankRemoves = job.policy.blankRemovesNumber
         try InputFile.checkSheet(sheet, allowPipe: false)
-        let hash = try await runOnThread { try FileDigest.sha256Hex(ofFile: sheet) }
-        let planId = try await store.beginPlan(sheetPath: sheet, sheetHash: hash, phoneType: phoneType, settings: job.planSettings)
+        // The digest is recorded once the sheet was read: of the bytes validated, not of a
+        // read before them (the file could change between two reads).
+        let planId = try await store.beginPlan(sheetPath: sheet, sheetHash: "", phoneType: phoneType, settings: job.planSettings)
         // Validation is blocking file and CPU work: on its own thread, off the cooperative pool.
+        // Its rows come here through a stream, a few batches at most in flight, and go to the store.
         let logger = self.logger
-        let validation = try await runOnThread { () throws -> ValidationSummary in
+        let (batches, sink) = AsyncStream<[PlanRow]>.makeStream()
+        let room = DispatchSemaphore(value: 4)
+        let stopped = Locked(false)
+        async let validated = runOnThread { () throws -> ValidationSummary in
+            defer { sink.finish() }
             var batch: [PlanRow] = []
+            func send() throws {
+                room.wait()
+                if stopped.current { throw CancellationError() }
+                sink.yield(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
             let summary = try SheetValidator(options: options, logger: logger).validate(path: sheet) { outcome in
                 batch.append(Self.sheetRow(outcome, phoneType: phoneType, blankRemoves: blankRemoves))
-                if batch.count == 1000 {
-                    try blocking { [batch] in try await store.insertPlanRows(batch, plan: planId) }
-                    batch.removeAll(keepingCapacity: true)
-                }
+                if batch.count == 1000 { try send() }
             }
-            try blocking { [batch] in try await store.insertPlanRows(batch, plan: planId) }
+            if !batch.isEmpty { try send() }
             return summary
         }
+        // The validating thread stops at its next batch once this side stopped taking them
+        // (the store failed, or the task was cancelled, which ends the stream's iteration).
+        func release() {
+            stopped.withLock { $0 = true }
+            for _ in 0..<8 { room.signal() }
+        }
+        do {
+            for await batch in batches {
+                try await store.insertPlanRows(batch, plan: planId)
+                room.signal()
+            }
+        } catch {
+            release()
+            _ = try? await validated
+            throw error
+        }
+        release()
+        let validation = try await validated
+        guard let hash = validation.sha256 else {
+            throw PhoneShiftError(.unreadableFile, "'\(Sanitize.forMessage(sheet, limit: 200))' was not read to its end; plan again")
+        }
+        try await store.recordSheetHash(hash, plan: planId)
         var result = PlanResult(planId: planId, rowCount: 0, counts: [:], validation: validation, readErrors: 0,
                                 changesPreview: [], attentionPreview: [])
         result.maskKey = try await store.maskKey()

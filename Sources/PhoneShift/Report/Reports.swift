@@ -7,9 +7,12 @@ public struct ReportSet: Sendable {
     public var csv: String
     public var json: String
     public var html: String
-    /// nil when no row failed, was blocked or moved.
+    /// nil when no row failed, was blocked or moved (or when the sheet changed since the plan).
     public var failures: String?
     public var failureRows: Int
+    /// Why failures.csv was not written although rows are to run again (the sheet changed
+    /// since the plan, so its lines would name other rows); nil when it was, or not needed.
+    public var failuresNotWritten: String?
 }
 
 /// The report set of a job, built from its store after every apply and on demand
@@ -66,6 +69,7 @@ public enum Reports {
         try ReportPage(summary: summary, job: job, attention: attention, fullNumbers: full).write(to: html)
         let lines = try await store.rerunLines(plan: plan.id)
         var failures: String?
+        var failuresNotWritten: String?
         // "Point sheet.path at failures.csv" is what the README tells admins: then failures.csv
         // is the plan's own sheet, and is never written over or deleted (resume needs it).
         let failuresPath = folder + "/failures.csv"
@@ -73,13 +77,21 @@ public enum Reports {
         if !lines.isEmpty, !plan.sheetHash.isEmpty {  // (a rollback plan has no sheet)
             let path = failuresIsSheet ? folder + "/failures-of-plan-\(plan.id).csv" : failuresPath
             let options = try job.validationOptions()
-            try await runOnThread { try writeFailures(sheet: plan.sheetPath, options: options.reader, lines: lines, to: path) }
-            failures = path
+            do {
+                try await runOnThread { try writeFailures(sheet: plan.sheetPath, sheetHash: plan.sheetHash, options: options.reader,
+                                                          lines: lines, to: path) }
+                failures = path
+            } catch let error as PhoneShiftError where error.code == .planOutdated || error.code == .unreadableFile {
+                // The other reports stand; a failures.csv of the wrong rows would not.
+                failuresNotWritten = error.message
+                if !failuresIsSheet { unlink(failuresPath) }
+            }
         } else {
             // A failures.csv of an earlier run would now be wrong (unless it is this plan's sheet).
             if !failuresIsSheet { unlink(failuresPath) }
         }
-        return ReportSet(summary: summary, csv: csv, json: json, html: html, failures: failures, failureRows: lines.count)
+        return ReportSet(summary: summary, csv: csv, json: json, html: html, failures: failures, failureRows: lines.count,
+                         failuresNotWritten: failuresNotWritten)
     }
 
     /// How reports show numbers: in full (`reports.fullNumbers: true`) or masked, with the
@@ -191,20 +203,30 @@ public enum Reports {
 
     /// The header and the records on `lines` of the sheet, as they were (same columns and
     /// delimiter; written UTF-8), so that a job pointing at the file plans only them again.
-    static func writeFailures(sheet: String, options: SheetReaderOptions, lines: Set<Int>, to path: String) throws {
+    /// failures.csv: the header and the rows of `lines`, copied from the plan's sheet, in the
+    /// sheet's encoding and with its delimiter. The sheet is read once and its digest checked
+    /// against the plan's: when it changed since, its lines name other rows, and nothing is
+    /// written (`planOutdated`).
+    static func writeFailures(sheet: String, sheetHash: String, options: SheetReaderOptions, lines: Set<Int>, to path: String) throws {
         guard FileManager.default.fileExists(atPath: sheet) else {
-            throw PhoneShiftError(.unreadableFile, "the sheet '\(sheet)' is gone; failures.csv is made from it")
+            throw PhoneShiftError(.unreadableFile, "failures.csv was not written: the sheet '\(Sanitize.forMessage(sheet, limit: 200))' it is made from is gone; report.csv lists the rows to run again")
         }
         let reader = try SheetReader(path: sheet, options: options)
         let writer = try AtomicFileWriter(path: path)
         var header = true
-        var out: [UInt8] = []
+        var line: [UInt8] = [], out: [UInt8] = reader.encoding.byteOrderMark
         while let record = try reader.next() {
             guard header || lines.contains(record.line) else { continue }
             header = false
-            out.removeAll(keepingCapacity: true)
-            CSVFormatting.appendVerbatim(record.fields, delimiter: reader.delimiter, to: &out)
+            line.removeAll(keepingCapacity: true)
+            CSVFormatting.appendVerbatim(record.fields, delimiter: reader.delimiter, to: &line)
+            reader.encoding.encode(line, into: &out)
             try writer.write(bytes: out)
+            out.removeAll(keepingCapacity: true)
+        }
+        guard reader.sha256Hex == sheetHash else {
+            // Dropped without commit: the temporary file goes, an earlier failures.csv is unlinked by the caller.
+            throw PhoneShiftError(.planOutdated, "failures.csv was not written: the sheet '\(Sanitize.forMessage(sheet, limit: 200))' changed since the plan was made, so its line numbers would name other rows; report.csv lists the rows to run again")
         }
         try writer.commit()
     }

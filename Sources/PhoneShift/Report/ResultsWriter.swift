@@ -6,10 +6,9 @@ public enum ResultsWriter {
     /// that a folder that cannot take the results is found before the first row is touched.
     public static func prepareOutputs(_ folder: String) throws {
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try OwnerOnly.makeDirectories(folder)
         } catch {
-            throw PhoneShiftError(.cannotWriteOutput, "cannot create the outputs folder '\(folder)': \((error as NSError).localizedDescription)")
+            throw PhoneShiftError(.cannotWriteOutput, "cannot create the outputs folder '\(folder)': \(error.reason)")
         }
         let probe = folder + "/.phoneshift-write-check.\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)

@@ -1,4 +1,5 @@
 import CCSV
+import Crypto
 import Foundation
 
 /// One record of a sheet as read from the file.
@@ -56,6 +57,21 @@ public enum RecordProblem: Sendable, Equatable {
 
 /// Settings for reading a sheet.
 public struct SheetReaderOptions: Sendable {
+    /// The words a job's `sheet.delimiter` and validate's `--delimiter` accept, as people say them.
+    public static let delimiterWords = "',', ';', 'tab' or '|' (or comma, semicolon, pipe)"
+
+    /// The delimiter a setting names: `,` `;` `|` or a tab, by character or by name; nil when
+    /// it names none of them. The one reading of a delimiter setting, wherever it is given.
+    public static func delimiter(named text: String) -> UInt8? {
+        switch text.lowercased() {
+        case ",", "comma": UInt8(ascii: ",")
+        case ";", "semicolon": UInt8(ascii: ";")
+        case "tab", "\\t", "\t": UInt8(ascii: "\t")
+        case "|", "pipe": UInt8(ascii: "|")
+        default: nil
+        }
+    }
+
     /// Field delimiter; nil detects `,` `;` tab or `|` from the first line.
     public var delimiter: UInt8?
     /// Encoding; nil detects UTF-8 / UTF-16 from the byte-order mark (UTF-8 without one).
@@ -102,6 +118,12 @@ public final class SheetReader {
     private var lastByteWasCR = false
     private var atEnd = false
     private var finished = false
+    private var hasher = Crypto.SHA256()
+
+    /// SHA-256 (lowercase hex) of every byte this reader read from the file, known once it
+    /// has read to the end (nil before): the fingerprint of exactly the sheet that was
+    /// checked, not of a second read that may see another version.
+    public private(set) var sha256Hex: String?
 
     /// Opens `path`. Throws `unreadableFile` when it cannot be opened or is a directory.
     public init(path: String, options: SheetReaderOptions = .init()) throws {
@@ -196,6 +218,7 @@ public final class SheetReader {
         // Sniff the encoding from the first bytes.
         let n = fread(&readBuffer, 1, readBuffer.count, file)
         if n < readBuffer.count, ferror(file) != 0 { throw readError() }
+        digest(n)
         var first = Array(readBuffer[0..<n])
         if let forced = options.encoding {
             encoding = forced
@@ -219,6 +242,13 @@ public final class SheetReader {
         }
     }
 
+    /// Adds the first `count` bytes of the read buffer to the digest; at the end of the file,
+    /// the digest is final.
+    private func digest(_ count: Int) {
+        if count > 0 { readBuffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
+        if count < readBuffer.count { sha256Hex = hasher.finalize().lowercaseHex }
+    }
+
     /// Reads one chunk and feeds it to the parser.
     private func pump() throws {
         if !lookahead.isEmpty {
@@ -230,6 +260,7 @@ public final class SheetReader {
                 if ferror(file) != 0 { throw readError() }
                 atEnd = true
             }
+            digest(n)
             utf8Buffer.removeAll(keepingCapacity: true)
             readBuffer.withUnsafeBytes { transcoder.transcode(UnsafeRawBufferPointer(rebasing: $0[0..<n]), into: &utf8Buffer) }
             if atEnd { transcoder.finish(into: &utf8Buffer) }

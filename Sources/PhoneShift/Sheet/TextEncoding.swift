@@ -22,6 +22,45 @@ public enum TextEncoding: String, Sendable, CaseIterable {
         }
     }
 
+    /// The byte-order mark a file in this encoding starts with when PhoneShift writes one:
+    /// UTF-16 needs it to be recognised; UTF-8 and Windows-1252 are written without.
+    var byteOrderMark: [UInt8] {
+        switch self {
+        case .utf16LittleEndian: [0xFF, 0xFE]
+        case .utf16BigEndian: [0xFE, 0xFF]
+        case .utf8, .windows1252: []
+        }
+    }
+
+    /// UTF-8 text in this encoding, for writing a file the way its input came (failures.csv
+    /// in the sheet's encoding). A character Windows-1252 cannot hold becomes `?` (a sheet
+    /// read as Windows-1252 never has one).
+    func encode(_ utf8: [UInt8], into out: inout [UInt8]) {
+        switch self {
+        case .utf8:
+            out.append(contentsOf: utf8)
+        case .utf16LittleEndian, .utf16BigEndian:
+            for unit in String(decoding: utf8, as: UTF8.self).utf16 {
+                let (high, low) = (UInt8(unit >> 8), UInt8(unit & 0xFF))
+                if self == .utf16LittleEndian { out.append(low); out.append(high) } else { out.append(high); out.append(low) }
+            }
+        case .windows1252:
+            for scalar in String(decoding: utf8, as: UTF8.self).unicodeScalars {
+                out.append(Self.windows1252Byte(scalar) ?? UInt8(ascii: "?"))
+            }
+        }
+    }
+
+    /// The Windows-1252 byte of a character, nil when it has none.
+    static func windows1252Byte(_ scalar: Unicode.Scalar) -> UInt8? {
+        switch scalar.value {
+        case 0..<0x80, 0xA0...0xFF: return UInt8(scalar.value)
+        default:
+            guard let index = UTF8Transcoder.cp1252High.firstIndex(of: scalar.value), scalar.value != 0 else { return nil }
+            return UInt8(0x80 + index)
+        }
+    }
+
     /// Looks at the first bytes of a file: returns the encoding a byte-order mark names
     /// and the length of that mark, or nil when there is none.
     static func sniff(_ prefix: some Collection<UInt8>) -> (TextEncoding, bomLength: Int)? {
@@ -128,7 +167,7 @@ struct UTF8Transcoder {
         return scalar == 0 ? nil : scalar
     }
 
-    private static let cp1252High: [UInt32] = [
+    static let cp1252High: [UInt32] = [
         0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
         0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
         0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,

@@ -24,6 +24,14 @@ extension JobStore {
         }
     }
 
+    /// Records the digest of the sheet a plan being made was read from (known once the whole
+    /// sheet was read; the plan is not complete before).
+    public func recordSheetHash(_ sheetHash: String, plan: Int) async throws {
+        try await performWrite { db in
+            try db.prepare("UPDATE plans SET sheet_hash = ?1 WHERE id = ?2").run([.text(sheetHash), .int(plan)])
+        }
+    }
+
     /// Adds rows to a plan being made, in one transaction.
     public func insertPlanRows(_ rows: [PlanRow], plan: Int) async throws {
         guard !rows.isEmpty else { return }

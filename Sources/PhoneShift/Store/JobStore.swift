@@ -44,8 +44,13 @@ public final class JobStore: @unchecked Sendable {
             throw PhoneShiftError(.store, "the job store '\(Sanitize.forMessage(path, limit: 200))' is not a regular file (a folder, device, link or pipe); point store: at a file of its own")
         }
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            do {
+                try OwnerOnly.makeDirectories(directory)
+                // Owner-only from its first byte: SQLite would create it under the umask.
+                try OwnerOnly.createFile(path)
+            } catch {
+                throw PhoneShiftError(error.notAFolder ? .store : .storeUnwritable, "cannot create the job store '\(Sanitize.forMessage(path, limit: 200))': \(error.reason)")
+            }
             let db = try SQLiteDatabase(path: path)
             self.db = db
             try Self.retryingWhenBusy(onBusy: onBusy) {

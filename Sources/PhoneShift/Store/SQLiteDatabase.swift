@@ -17,7 +17,9 @@ public final class SQLiteDatabase {
 
     /// Opens (creating if needed) the database at `path`; a new file is created owner-only.
     public init(path: String) throws {
-        let fresh = !path.isEmpty && !FileManager.default.fileExists(atPath: path)
+        // Made 0600 before SQLite opens it (SQLite creates under the umask; its -wal and -shm
+        // files copy the database file's mode).
+        if !path.isEmpty && path != ":memory:" { _ = try? OwnerOnly.createFile(path) }
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -27,7 +29,6 @@ public final class SQLiteDatabase {
             throw SQLiteError(code: rc, message: message, context: "opening the database")
         }
         handle = db
-        if fresh { chmod(path, 0o600) }
         sqlite3_busy_timeout(db, 5000)
     }
 

@@ -95,3 +95,45 @@ public final class AtomicFileWriter {
 
 @available(*, unavailable, message: "a file writer belongs to one thread")
 extension AtomicFileWriter: Sendable {}
+
+/// Folders and files made owner-only when they are created, not chmod-ed afterwards (a
+/// file created under the umask is readable by others until then).
+public enum OwnerOnly {
+    /// Creates `path` and any missing parents with mode 0700 (less if the umask says so);
+    /// folders that exist are left as they are. Throws the reason as text (strerror).
+    public static func makeDirectories(_ path: String) throws(OwnerOnlyError) {
+        var built = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            built += "/" + part
+            if mkdir(built, 0o700) != 0 && errno != EEXIST {
+                throw OwnerOnlyError(path: built, reason: String(cString: strerror(errno)), code: errno)
+            }
+        }
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw OwnerOnlyError(path: path, reason: "it exists and is not a folder", code: ENOTDIR)
+        }
+    }
+
+    /// Creates `path` empty with mode 0600 unless it exists; true when it was created.
+    @discardableResult
+    public static func createFile(_ path: String) throws(OwnerOnlyError) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            close(fd)
+            return true
+        }
+        if errno == EEXIST { return false }
+        throw OwnerOnlyError(path: path, reason: String(cString: strerror(errno)), code: errno)
+    }
+}
+
+public struct OwnerOnlyError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    /// The errno: ENOTDIR when a part of the path is not a folder (a setting to fix, not a
+    /// disk that refuses).
+    public let code: Int32
+    public var notAFolder: Bool { code == ENOTDIR }
+    public var description: String { "'\(path)': \(reason)" }
+}

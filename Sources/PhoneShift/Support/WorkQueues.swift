@@ -97,17 +97,33 @@ final class InOrderCollector<Element: Sendable>: @unchecked Sendable {
     }
 }
 
-/// The first value any thread offers (the first error of a worker, the write that stops a
-/// run); later offers are dropped.
+/// A value behind a pthread mutex (`NSLock`): the one lock box of the client (the first
+/// error of a worker, the write that stops a run, the signals counted by the command line).
 ///
-/// Behind a pthread mutex (`NSLock`), as every lock here, not `Synchronization.Mutex`: on
-/// Linux a contended `Mutex` is handed over inside the kernel (PI futex), with no user-space
-/// atomic ThreadSanitizer could see, so it reports every contended hand-over as a data race.
-final class FirstValue<Value>: @unchecked Sendable {
-    // @unchecked: `stored` is only touched while holding `lock`.
+/// Not `Synchronization.Mutex`: on Linux a contended `Mutex` is handed over inside the kernel
+/// (PI futex), with no user-space atomic ThreadSanitizer could see, so it reports every
+/// contended hand-over as a data race. (The emulator has its own, `LockedState`: it shares no
+/// code with the client it checks.)
+public final class Locked<Value>: @unchecked Sendable {
+    // @unchecked: `value` is only touched inside `withLock`.
     private let lock = NSLock()
-    private var stored: Value?
+    private var value: Value
 
-    func offer(_ value: Value) { lock.withLock { if stored == nil { stored = value } } }
-    var value: Value? { lock.withLock { stored } }
+    public init(_ value: Value) { self.value = value }
+
+    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+extension Locked {
+    /// Keeps `offered` unless a value is there already (the first offer wins).
+    func offer<Wrapped>(_ offered: Wrapped) where Value == Wrapped? {
+        withLock { if $0 == nil { $0 = offered } }
+    }
+
+    /// The value now.
+    var current: Value { withLock { $0 } }
 }

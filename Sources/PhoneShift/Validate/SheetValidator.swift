@@ -91,6 +91,7 @@ public struct SheetValidator: Sendable {
         var summary = ValidationSummary(sheet: path, encoding: reader.encoding.rawValue,
                                         delimiter: String(UnicodeScalar(reader.delimiter)), mapping: mapping,
                                         phoneType: options.phoneType)
+        summary.sha256 = reader.sha256Hex
         try store.forEachOutcome { outcome in
             summary.count(outcome)
             try each(outcome)
@@ -106,7 +107,7 @@ public struct SheetValidator: Sendable {
         let input = BoundedQueue<(Int, [SheetRecord])>(capacity: workers * 2)
         let output = InOrderCollector<[RowOutcome]>(producers: workers, capacity: workers * 4)
         let storeBox = ThreadConfined(store)
-        let failure = FirstValue<Error>()
+        let failure = Locked<Error?>(nil)
         let done = DispatchGroup()
 
         for index in 0..<workers {
@@ -169,7 +170,7 @@ public struct SheetValidator: Sendable {
         }
         input.close()
         done.wait()
-        if let error = failure.value { throw error }
+        if let error = failure.current { throw error }
         return rowCount
     }
 }

@@ -17,6 +17,8 @@ public struct ValidationSummary: Sendable, Codable, Equatable {
     public var sheet: String
     public var encoding: String
     public var delimiter: String
+    /// SHA-256 of the bytes validated (read once: the digest is of the sheet that was checked).
+    public var sha256: String?
     public var phoneType: PhoneType
     public var columns: Columns
     public var columnNotes: [String]
