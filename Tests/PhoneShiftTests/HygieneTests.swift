@@ -94,6 +94,38 @@ extension EngineTests {
         #expect(Self.artefacts(f.dir.path + "/out").contains { $0.path.hasSuffix("test.sqlite") })
     }
 
+    @Test("Owner-only from creation: under umask 000 every folder PhoneShift makes (parents too), the store, its journal files, reports and drafts are owner-only")
+    func ownerOnlyUnderOpenUmask() async throws {
+        let f = try await EngineFixture(syntheticUsers: 3)
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 3)
+        let job = f.writeJob(writesPerSecond: 200, extra: EngineFixture.notifyAfterApply)
+        let text = try String(contentsOfFile: job, encoding: .utf8)
+            .replacingOccurrences(of: "store: out/test.sqlite", with: "store: deep/a/b/test.sqlite")
+            .replacingOccurrences(of: "outputs: out", with: "outputs: reports/x/y")
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        for command in ["plan", "apply"] {
+            // umask 000: whatever PhoneShift does not make owner-only itself is world-writable.
+            let shell = try runProductBlockingShell("umask 000; exec \"$0\" \"$@\"", [productsDirectory + "/phoneshift", command, job],
+                                                    environment: f.environment())
+            #expect(shell.status == 0, "\(command): \(shell.stdout) \(shell.stderr)")
+        }
+        func mode(_ path: String) -> Int? {
+            (try? FileManager.default.attributesOfItem(atPath: f.dir.path + "/" + path)[.posixPermissions]) as? Int
+        }
+        let runs = try FileManager.default.contentsOfDirectory(atPath: f.dir.path + "/reports/x/y/drafts")
+        let draftFolder = "reports/x/y/drafts/" + (try #require(runs.first { $0.hasPrefix("run-") }))
+        for folder in ["deep", "deep/a", "deep/a/b", "reports", "reports/x", "reports/x/y", "reports/x/y/drafts", draftFolder] {
+            #expect(mode(folder) == 0o700, "\(folder): \(String(mode(folder) ?? -1, radix: 8))")
+        }
+        let files = ["deep/a/b/test.sqlite", "reports/x/y/report.csv", "reports/x/y/report.json", "reports/x/y/report.html"]
+            + ["-wal", "-shm"].map { "deep/a/b/test.sqlite" + $0 }.filter { mode($0) != nil }
+        for file in files { #expect(mode(file) == 0o600, "\(file): \(String(mode(file) ?? -1, radix: 8))") }
+        let drafts = try FileManager.default.contentsOfDirectory(atPath: f.dir.path + "/" + draftFolder)
+        #expect(!drafts.isEmpty)
+        for draft in drafts { #expect(mode(draftFolder + "/" + draft) == 0o600, "\(draft)") }
+    }
+
     @Test("TLS verification cannot be turned off: a self-signed HTTPS endpoint is refused, whatever the environment says")
     func tlsVerificationAlwaysOn() async throws {
         let dir = TemporaryDirectory()

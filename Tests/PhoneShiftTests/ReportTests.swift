@@ -164,6 +164,41 @@ extension EngineTests {
         #expect(Set(rerunRows.map(\.user)) == Set(again.map(\.user)))
     }
 
+    @Test("failures.csv comes back in the sheet's encoding (a windows-1252 sheet gives a windows-1252 failures.csv the job reads back), and is not made from a sheet that changed since the plan")
+    func failuresInTheSheetsEncoding() async throws {
+        let f = try await EngineFixture(syntheticUsers: 5) { options in
+            // bench5 is an admin: held back, so a row of failures.csv.
+            let index = options.seed.users.firstIndex { $0.userPrincipalName == "bench5@contoso.com" }!
+            options.seed.users[index].roles = ["Global Administrator"]
+        }
+        defer { Task { await f.stop() } }
+        // "Café" and "Zoë" as Windows-1252 bytes (é = E9, ë = EB).
+        var bytes = Array("UPN;Phone;Note\n".utf8)
+        for i in 1...4 { bytes += Array("bench\(i)@contoso.com;\(EngineFixture.newNumber(i));Zo".utf8) + [0xEB] + Array("\n".utf8) }
+        bytes += Array("bench5@contoso.com;+1 2127000099;Caf".utf8) + [0xE9] + Array("\n".utf8)
+        _ = f.dir.file("sheet.csv", bytes: bytes)
+        let job = f.writeJob(writesPerSecond: 200)
+        let text = try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "  path: sheet.csv", with: "  path: sheet.csv\n  encoding: windows-1252")
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        #expect(try await f.phoneshift(["plan", f.jobPath]).status == 0)
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        #expect(apply.stdout.contains("failures.csv"), "\(apply.stdout) \(apply.stderr)")
+        let failures = Array(try Data(contentsOf: URL(fileURLWithPath: f.dir.path + "/out/failures.csv")))
+        #expect(failures == Array("UPN;Phone;Note\nbench5@contoso.com;+1 2127000099;Caf".utf8) + [0xE9, 0x0A], "\(failures)")
+        // Read back as the job reads its sheet: the same text.
+        let back = try readAll(f.dir.path + "/out/failures.csv", SheetReaderOptions(encoding: .windows1252))
+        #expect(back.last?.fields == ["bench5@contoso.com", "+1 2127000099", "Café"])
+
+        // The sheet changes after the plan: report still writes its reports, says why failures.csv
+        // is not there, and leaves no failures.csv of the wrong rows behind.
+        _ = f.dir.file("sheet.csv", bytes: Array("UPN;Phone;Note\nbench9@contoso.com;+1 2127000009;new\n".utf8) + bytes.dropFirst(15))
+        let report = try await f.phoneshift(["report", f.jobPath])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stderr.contains("failures.csv was not written") && report.stderr.contains("changed since the plan"), "\(report.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: f.dir.path + "/out/failures.csv"))
+        #expect(FileManager.default.fileExists(atPath: f.dir.path + "/out/report.csv"))
+    }
+
     @Test("export: the sample tenant to a working sheet (full numbers, owner-only) that validate and plan read back with no changes; --masked for sharing")
     func exportRoundTrip() async throws {
         let f = try await EngineFixture(syntheticUsers: 0)

@@ -1,4 +1,6 @@
+import CCurl
 import Foundation
+import Logging
 import Testing
 @testable import PhoneShift
 
@@ -17,6 +19,85 @@ struct SupportTests {
         let path = dir.file("big.csv", text)
         let expected = try runTool("/usr/bin/sha256sum", [path]).split(separator: " ").first.map(String.init)
         #expect(try FileDigest.sha256Hex(ofFile: path) == expected)
+    }
+
+    @Test("The sheet reader's digest is of the bytes it read, across chunk boundaries, equal to sha256sum's; nil until the end")
+    func readerDigest() throws {
+        var text = "user,phone\n"
+        for i in 0..<3_000 { text += "u\(i)@contoso.com,+1 2065550\(i % 1000)\n" }
+        let path = dir.file("digest.csv", text)
+        let expected = try runTool("/usr/bin/sha256sum", [path]).split(separator: " ").first.map(String.init)
+        for chunk in [7, 4096, 1 << 20] {
+            let reader = try SheetReader(path: path, options: SheetReaderOptions(chunkSize: chunk))
+            _ = try reader.next()
+            if chunk < text.utf8.count { #expect(reader.sha256Hex == nil, "a digest before the end (chunk \(chunk))") }
+            while try reader.next() != nil {}
+            #expect(reader.sha256Hex == expected, "chunk \(chunk)")
+        }
+    }
+
+    @Test("One reading of a delimiter setting: the job's sheet.delimiter and validate's --delimiter take the same words",
+          arguments: [(",", ","), ("comma", ","), (";", ";"), ("Semicolon", ";"), ("tab", "\t"), ("\\t", "\t"), ("|", "|"), ("pipe", "|")])
+    func delimiterWords(_ pair: (word: String, delimiter: String)) throws {
+        let byte = UInt8(ascii: Unicode.Scalar(pair.delimiter)!)
+        #expect(SheetReaderOptions.delimiter(named: pair.word) == byte)
+        let yamlWord = pair.word.replacingOccurrences(of: "\\", with: "\\\\")
+        let definition = try JobDefinition.load(path: job("sheet:\n  path: a.csv\n  delimiter: \"\(yamlWord)\"\n\(Self.validTenant)\n"))
+        #expect(try definition.validationOptions().reader.delimiter == byte, "sheet.delimiter: \(pair.word)")
+    }
+
+    @Test("A secret and a certificate's private key stay hidden from print, debugPrint, string interpolation and dump()")
+    func secretUnderDump() throws {
+        let secret = Secret("s3cr3t-zebra-42")
+        var dumped = ""
+        dump(secret, to: &dumped)
+        var settingsDump = ""
+        let settings = try GraphSettings(tenantId: "t", clientId: "c", credential: .secret(secret),
+                                         authority: URL(string: "https://login.microsoftonline.com")!,
+                                         graphBase: URL(string: "https://graph.microsoft.com/v1.0")!)
+        dump(settings, to: &settingsDump)
+        for text in [dumped, settingsDump, "\(secret)", String(reflecting: secret), String(describing: settings)] {
+            #expect(!text.contains("zebra"), "\(text)")
+        }
+        #expect(dumped.contains("<secret>"), "\(dumped)")
+    }
+
+    @Test("Exit codes of the network itself: unreachable or timed out is 8 (run again later), a certificate TLS refuses is 4")
+    func transportExitCodes() {
+        #expect(ExitStatus.of(TransportError(code: Int32(CURLE_COULDNT_CONNECT.rawValue), message: "refused")) == ExitStatus.transient)
+        #expect(ExitStatus.of(TransportError(code: Int32(CURLE_OPERATION_TIMEDOUT.rawValue), message: "timeout")) == ExitStatus.transient)
+        #expect(ExitStatus.of(TransportError(code: Int32(CURLE_PEER_FAILED_VERIFICATION.rawValue), message: "tls")) == ExitStatus.authentication)
+    }
+
+    @Test("Log lines in text mode mask numbers in the message and the metadata, as JSON lines do")
+    func textLogsMasked() {
+        let recorder = RecordingLogHandler()
+        var logger = Logger(label: "test") { _ in MaskingLogHandler(inner: recorder) }
+        logger.logLevel = .info
+        logger[metadataKey: "number"] = "+1 206 555 0123"
+        logger.info("changing bench1 to +12065550177", metadata: ["before": "+44 20 7946 0958"])
+        let lines = recorder.lines.withLock { $0 }
+        #expect(lines.count == 1)
+        let line = lines.first ?? ""
+        for digits in ["5550177", "5550123", "79460958", "7946 0958", "555 0123"] { #expect(!line.contains(digits), "\(line)") }
+        // Masked, not dropped: the last digits stay for telling numbers apart.
+        #expect(line.contains("*77") && line.contains("+44 ") && line.contains("*0958") && line.contains("+1 ") , "\(line)")
+    }
+
+    @Test("failures.csv from a UTF-16 sheet is UTF-16 with its byte-order mark; from a sheet whose digest is not the plan's, none is written")
+    func failuresUTF16() throws {
+        func utf16le(_ text: String) -> [UInt8] { text.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] } }
+        let path = dir.file("u16.csv", bytes: [0xFF, 0xFE] + utf16le("UPN,Phone,Name\r\nalice@contoso.com,+1 2065550100,Ålice\r\nbob@contoso.com,+1 2065550101,Bøb\r\n"))
+        let hash = try FileDigest.sha256Hex(ofFile: path)
+        let out = dir.path + "/failures.csv"
+        try Reports.writeFailures(sheet: path, sheetHash: hash, options: .init(), lines: [3], to: out)
+        let written = Array(try Data(contentsOf: URL(fileURLWithPath: out)))
+        #expect(written == [0xFF, 0xFE] + utf16le("UPN,Phone,Name\nbob@contoso.com,+1 2065550101,Bøb\n"), "\(written.prefix(40))")
+        let other = dir.path + "/failures-2.csv"
+        #expect { try Reports.writeFailures(sheet: path, sheetHash: String(repeating: "0", count: 64), options: .init(), lines: [3], to: other) }
+            throws: { ($0 as? PhoneShiftError)?.code == .planOutdated }
+        #expect(!FileManager.default.fileExists(atPath: other))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasSuffix(".tmp") })
     }
 
     func runTool(_ tool: String, _ arguments: [String]) throws -> String {
@@ -173,5 +254,24 @@ struct JobKeysTests {
                 return message.contains("\(map).bogusKey") && message.contains("known keys here: " + JobKeys.children(of: map).joined(separator: ", "))
             }
         }
+    }
+}
+
+/// Keeps the lines a handler is given (the sink behind the masking handler under test).
+final class RecordingLogHandler: LogHandler, @unchecked Sendable {
+    // @unchecked: `lines` is a lock box; the rest is set before use.
+    let lines = Locked<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { _, b in b }
+        let text = "\(event.message) " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lines.withLock { $0.append(text) }
     }
 }

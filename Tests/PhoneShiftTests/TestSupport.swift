@@ -58,11 +58,18 @@ func waitForExit(_ process: Process) async {
     _ = try? await runOnThread { process.waitUntilExit() }
 }
 
+/// Runs `script` with /bin/sh, `arguments` as $0, $1… (a product under a shell's setting, such as a umask).
+func runProductBlockingShell(_ script: String, _ arguments: [String], environment: [String: String]? = nil) throws
+    -> (status: Int32, stdout: String, stderr: String)
+{
+    try runProductBlocking("/bin/sh", ["-c", script] + arguments, environment: environment)
+}
+
 func runProductBlocking(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws
     -> (status: Int32, stdout: String, stderr: String)
 {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: productsDirectory + "/" + name)
+    process.executableURL = URL(fileURLWithPath: name.hasPrefix("/") ? name : productsDirectory + "/" + name)
     process.arguments = arguments
     if let environment { process.environment = environment }
     let out = Pipe(), err = Pipe()
