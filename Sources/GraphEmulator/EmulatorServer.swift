@@ -27,9 +27,12 @@ public enum EmulatorServer {
 
     struct DroppedConnection: Error {}
 
-    /// Starts the server and returns once it listens. Throws when it cannot bind.
-    public static func start(_ options: EmulatorOptions, logger: Logger = Logger(label: "graph-emulator")) async throws -> Running {
-        let service = GraphService(options: options)
+    /// Starts the server and returns once it listens. Throws when it cannot bind. `clock`
+    /// (seconds) is the emulator's time: token lifetimes, throttling windows, Retry-After;
+    /// a test can share one clock, moved by hand, with the client it checks.
+    public static func start(_ options: EmulatorOptions, logger: Logger = Logger(label: "graph-emulator"),
+                             clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) async throws -> Running {
+        let service = GraphService(options: options, clock: clock)
         let (stream, continuation) = AsyncStream<Result<Int, Error>>.makeStream()
         let responder = CallbackResponder<BasicRequestContext> { request, context in
             var request = request

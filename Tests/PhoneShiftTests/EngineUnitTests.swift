@@ -28,7 +28,7 @@ struct EngineUnitTests {
     func rateLimiterLanes() async throws {
         // The limiter's clock is moved by hand: no figure depends on the machine's speed.
         let clock = ManualClock()
-        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 1, clock: { clock.now })
+        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 1, time: clock)
         await limiter.throttled(retryAfter: 0.5, scope: "Tenant_Application/Write/app/tenant")
         #expect(await limiter.pausedFor(.read) == 0, "a write limit stopped reads")
         #expect(abs(await limiter.pausedFor(.write) - 0.5) < 1e-9)
@@ -57,7 +57,7 @@ struct EngineUnitTests {
     @Test("RateLimiter: a 429 to a request sent before the last decrease is the same wall and lowers the rate no more, however late it arrives")
     func rateLimiterEpochs() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(writesPerSecond: 40, readsPerSecond: 1000, burst: 100, clock: { clock.now })
+        let limiter = RateLimiter(writesPerSecond: 40, readsPerSecond: 1000, burst: 100, time: clock)
         let early = try await limiter.acquire(.write)
         let alsoEarly = try await limiter.acquire(.write)
         clock.advance(0.5)
@@ -80,7 +80,7 @@ struct EngineUnitTests {
     @Test("RateLimiter: a 429 that names no quota keeps 80 % of what succeeded in the last seconds (and with no Retry-After pauses nobody); one that names the write quota halves the rate")
     func rateLimiterUnscopedFloor() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 100, clock: { clock.now })
+        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 100, time: clock)
         // 16 writes answered per second for 12 seconds.
         for _ in 0..<(12 * 16) {
             let ticket = try await limiter.acquire(.write)
@@ -106,7 +106,7 @@ struct EngineUnitTests {
     @Test("RateLimiter: the first throttle mark halves the rate; then the level steers it: marks over the target lower it, marks under it raise it, time does not grow it while marked")
     func rateLimiterMarks() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(writesPerSecond: 30, readsPerSecond: 1000, burst: 100, clock: { clock.now })
+        let limiter = RateLimiter(writesPerSecond: 30, readsPerSecond: 1000, burst: 100, time: clock)
         await limiter.observe(limitPercentage: 0.7, kind: .write)
         #expect(await limiter.currentRate(.write) == 30, "a share under 0.8 is no mark")
         // The first mark: the bucket filled to 80 % at this rate, which is well over its refill rate.
@@ -151,7 +151,7 @@ struct EngineUnitTests {
     @Test("RateLimiter with no configured write rate: starts at 5/s, grows ×1.15 per second until the first mark halves it; with the marks gone it grows back (×1.05 per second) up to 60/s")
     func rateLimiterDiscovery() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(writesPerSecond: nil, readsPerSecond: 1000, burst: 100, clock: { clock.now })
+        let limiter = RateLimiter(writesPerSecond: nil, readsPerSecond: 1000, burst: 100, time: clock)
         #expect(await limiter.currentRate(.write) == RateLimiter.discoveryStart)
         for _ in 0..<10 {
             clock.advance(1)
@@ -186,7 +186,7 @@ struct EngineUnitTests {
     @Test("RateLimiter: in flight follows latency (rate × latency × 1.5, plus one, capped); a request beyond it waits for an answer")
     func rateLimiterInFlight() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 1000, maxInFlight: 64, clock: { clock.now })
+        let limiter = RateLimiter(writesPerSecond: 20, readsPerSecond: 1000, burst: 1000, maxInFlight: 64, time: clock)
         // Latency 400 ms: 20 × 0.4 × 1.5 = 12, plus one.
         let first = try await limiter.acquire(.write)
         clock.advance(0.4)
@@ -233,17 +233,22 @@ struct EngineUnitTests {
         #expect(ContinuousClock.now - start >= .milliseconds(400), "a write went through during the write pause")
     }
 
-    func client(_ emulator: EmulatorServer.Running, maxAttempts: Int = 3) throws -> GraphClient {
+    func client(_ emulator: EmulatorServer.Running, maxAttempts: Int = 3, retry: RetryPolicy? = nil,
+                time: any TimeSource = SystemTime()) throws -> GraphClient {
         let settings = try GraphSettings(tenantId: "9188040d-6c67-4c5b-b112-36a304b66dad", clientId: EmulatorOptions.defaultClientId,
                                          credential: .secret(Secret(EmulatorOptions.defaultClientSecret)),
                                          authority: URL(string: emulator.baseURL)!, graphBase: URL(string: emulator.baseURL + "/v1.0")!)
-        return GraphClient(settings: settings, transport: CurlTransport(), limiter: RateLimiter(writesPerSecond: 100, readsPerSecond: 100),
-                           retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: 0.01, maxDelay: 0.05), logger: Logger(label: "test"))
+        return GraphClient(settings: settings, transport: CurlTransport(),
+                           limiter: RateLimiter(writesPerSecond: 100, readsPerSecond: 100, time: time),
+                           retry: retry ?? RetryPolicy(maxAttempts: maxAttempts, baseDelay: 0.01, maxDelay: 0.05), logger: Logger(label: "test"),
+                           time: time)
     }
 
-    func emulator(users: Int = 3, _ configure: (inout EmulatorOptions) -> Void = { _ in }) async throws -> EmulatorServer.Running {
+    func emulator(users: Int = 3, clock: (any TimeSource)? = nil,
+                  _ configure: (inout EmulatorOptions) -> Void = { _ in }) async throws -> EmulatorServer.Running {
         var options = EmulatorOptions(seed: try DirectorySeed.load(path: packageRoot + "/Samples/directory.json").adding(syntheticUsers: users))
         configure(&options)
+        if let clock { return try await EmulatorServer.start(options, clock: { clock.now }) }
         return try await EmulatorServer.start(options)
     }
 
@@ -271,25 +276,68 @@ struct EngineUnitTests {
         #expect(server.service.requestLog().filter { $0.method == "GET" && $0.path.hasSuffix("bench2@contoso.com") }.count == 3)
     }
 
-    @Test("Tokens: a revoked one is replaced once and the request goes through; renewed before they expire")
+    @Test("Tokens: a revoked one is replaced once and the request goes through; renewed before they expire (the client and the emulator on one clock, moved by hand)")
     func tokens() async throws {
-        let server = try await emulator { $0.tokenLifetime = 6 }
+        let clock = ManualClock()
+        let server = try await emulator(clock: clock) { $0.tokenLifetime = 6 }
         defer { Task { await server.stop() } }
-        let graph = try client(server)
+        let graph = try client(server, time: clock)
         #expect(try await graph.send("GET", "/users/bench1@contoso.com").status == 200)
         server.service.revokeTokens()
         #expect(try await graph.send("GET", "/users/bench1@contoso.com").status == 200)
         #expect(server.service.requestLog().filter { $0.status == 401 }.count == 1)
-        // 6 s tokens are renewed after 4.8 s; requests 2.5 s apart: the third renews ahead of
-        // expiry, and a request would have to wait 3.5 s in this process to meet an expired one.
+        // 6 s tokens are renewed after 4.8 s; requests 2.5 s apart: the one at 5 s renews ahead
+        // of expiry, so the one at 7.5 s does not meet an expired token (which would be a 401).
         let tokensBefore = server.service.requestLog().filter { $0.path.hasSuffix("/token") }.count
         for _ in 0..<3 {
-            try await Task.sleep(nanoseconds: 2_500_000_000)
+            clock.advance(2.5)
             #expect(try await graph.send("GET", "/users/bench1@contoso.com").status == 200)
         }
         let log = server.service.requestLog()
-        #expect(log.filter { $0.path.hasSuffix("/token") }.count > tokensBefore, "the token was not renewed")
+        #expect(log.filter { $0.path.hasSuffix("/token") }.count == tokensBefore + 1, "the token was not renewed once")
         #expect(log.filter { $0.status == 401 }.count == 1, "a request went out with an expired token")
+    }
+
+    @Test("Backoff in virtual time: a 503 with Retry-After waits what Graph asked (capped by maxDelay), one without waits the policy's growing, jittered delay; none is spent")
+    func backoffWaits() async throws {
+        let time = VirtualTime()
+        let server = try await emulator(clock: time) { $0.faults = FaultSettings(errorRates: ["503": 1.0], retryAfterSeconds: 7) }
+        defer { Task { await server.stop() } }
+        let graph = try client(server, retry: RetryPolicy(maxAttempts: 4, baseDelay: 2, maxDelay: 5), time: time)
+        #expect(try await graph.send("GET", "/users/bench1@contoso.com").status == 503)
+        // Three waits between four tries: Retry-After 7, capped at 5.
+        #expect(time.waits.filter { $0 >= 1 } == [5, 5, 5], "\(time.waits)")
+
+        let plain = VirtualTime()
+        let other = try await emulator(clock: plain) { $0.faults = FaultSettings(errorRates: ["500": 1.0]) }
+        defer { Task { await other.stop() } }
+        let graph2 = try client(other, retry: RetryPolicy(maxAttempts: 4, baseDelay: 2, maxDelay: 5), time: plain)
+        #expect(try await graph2.send("GET", "/users/bench1@contoso.com").status == 500)
+        // No Retry-After: full jitter under 2, 4, then the 5 s cap.
+        let waits = plain.waits.filter { $0 >= 0.9 }
+        #expect(waits.count == 3, "\(plain.waits)")
+        for (wait, ceiling) in zip(waits, [2.0, 4.0, 5.0]) { #expect(wait >= ceiling / 2 && wait <= ceiling, "\(waits)") }
+    }
+
+    @Test("A write the tenant's quota throttles waits Retry-After in virtual time (the emulator's windows on the same clock) and goes through on the next try")
+    func throttledWriteWaitsRetryAfter() async throws {
+        let time = VirtualTime()
+        let server = try await emulator(clock: time) { options in
+            options.throttle = ThrottleSettings(appWrites: 1, appWritesWindow: 10, resourceUnits: 200_000, resourceUnitsWindow: 10)
+        }
+        defer { Task { await server.stop() } }
+        let graph = try client(server, time: time)
+        // The mobile method's id is the same for every user (Graph's phone method ids).
+        let mobile = "/authentication/phoneMethods/3179e48a-750b-4051-897c-87b9720928f7"
+        let first = try await graph.send("PATCH", "/users/bench1@contoso.com" + mobile, json: ["phoneNumber": "+1 2065550100", "phoneType": "mobile"])
+        #expect(first.status == 204, "\(first.status)")
+        let before = time.now
+        let second = try await graph.send("PATCH", "/users/bench2@contoso.com" + mobile, json: ["phoneNumber": "+1 2065550101", "phoneType": "mobile"])
+        #expect(second.status == 204, "\(second.status)")
+        let answers429 = server.service.requestLog().filter { $0.status == 429 }.count
+        #expect(answers429 >= 1, "the quota never answered 429")
+        // The wait was the emulator's Retry-After (the rest of its 10 s window), not more.
+        #expect(time.now - before >= 9 && time.now - before <= 12, "waited \(time.now - before) s: \(time.waits)")
     }
 
     @Test("A transport dropped without shutdown() ends its transfer thread (nothing keeps it alive)")
@@ -306,6 +354,32 @@ struct EngineUnitTests {
         // once the thread has stopped.
         let gone = try await EngineFixture.poll { engine == nil }
         #expect(gone, "the transfer thread outlived its transport")
+    }
+
+    @Test("An answer larger than the cap ends its transfer with a transport error naming the cap; under the default cap the same answer arrives")
+    func responseBodyCapped() async throws {
+        let server = try await emulator()
+        defer { Task { await server.stop() } }
+        let request = HTTPRequest(method: "GET", url: server.baseURL + "/v1.0/users/x")
+        let whole = try await CurlTransport().send(request)
+        #expect(whole.status == 401 && whole.body.count > 50, "\(whole.body.count) bytes")
+        var options = TransportOptions()
+        options.maxResponseBytes = 50
+        await #expect { _ = try await CurlTransport(options: options).send(request) } throws: { error in
+            "\(error)".contains("larger than the 50 bytes accepted")
+        }
+    }
+
+    @Test("Every curl option is checked: one libcurl refuses (a URL over its 8 MB limit) fails that request with the option named, and the next request works")
+    func setoptRefusalFailsTheRequest() async throws {
+        let server = try await emulator()
+        defer { Task { await server.stop() } }
+        let transport = CurlTransport()
+        let huge = server.baseURL + "/v1.0/users/" + String(repeating: "x", count: 9 << 20)
+        await #expect { _ = try await transport.send(HTTPRequest(method: "GET", url: huge)) } throws: { error in
+            "\(error)".contains("cannot set up the request (URL)")
+        }
+        #expect(try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/v1.0/users/x")).status == 401)
     }
 
     /// The national digits a masked number shows (the characters after the country code that are digits).
@@ -548,11 +622,28 @@ struct EngineUnitTests {
     }
 }
 
-/// A clock a test moves by hand (monotonic seconds).
-final class ManualClock: @unchecked Sendable {
-    // @unchecked: `seconds` is only touched while holding `lock`.
-    private let lock = NSLock()
-    private var seconds = 1_000.0
-    var now: Double { lock.withLock { seconds } }
-    func advance(_ by: Double) { lock.withLock { seconds += by } }
+/// A clock a test moves by hand (monotonic seconds). Its sleeps are real: only the readings
+/// are the test's (see `VirtualTime` for sleeps that take no time).
+final class ManualClock: TimeSource {
+    private let seconds = Locked(1_000.0)
+    var now: Double { seconds.withLock { $0 } }
+    func advance(_ by: Double) { seconds.withLock { $0 += by } }
+    func sleep(seconds: Double) async throws { try await SystemTime().sleep(seconds: seconds) }
+}
+
+/// Time in which a sleep returns at once, having moved the clock on by its length: a test
+/// sees every wait the code asked for (`waits`) and spends none of them.
+final class VirtualTime: TimeSource {
+    private let state = Locked((now: 1_000.0, waits: [Double]()))
+    var now: Double { state.withLock { $0.now } }
+    var waits: [Double] { state.withLock { $0.waits } }
+    func advance(_ by: Double) { state.withLock { $0.now += by } }
+    func sleep(seconds: Double) async throws {
+        try Task.checkCancellation()
+        state.withLock {
+            $0.waits.append(seconds)
+            $0.now += max(0, seconds)
+        }
+        await Task.yield()
+    }
 }

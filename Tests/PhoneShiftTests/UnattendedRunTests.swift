@@ -129,14 +129,26 @@ extension EndToEndTenantTests {
         let line = try #require(report.split(separator: "\n").first { $0.contains("bench9@contoso.com") })
         #expect(line.contains("changed-elsewhere") && line.contains("changed outside PhoneShift"), "\(line)")
 
-        // The job says restore, and the full comparison comes round by the calendar (the last
-        // one is made 8 days old): the sheet's number is written back.
+        // The job says restore. bench9 is known to differ (the full comparison saw it), so the
+        // next delta run restores it; bench10 is changed behind PhoneShift's back now, and only
+        // a full comparison can find it: not while the last one is six days old (fullEveryDays: 7),
+        // at once when it is eight days old.
         _ = f.writeJob(writesPerSecond: 200, concurrency: 8, extra: Self.deltaJob + "\npolicy:\n  changedElsewhere: restore")
-        try await f.storeSQL("UPDATE meta SET value = '2026-01-01T00:00:00Z' WHERE key = 'delta_last_full'")
+        try await f.changeInGraph(userId: ids["bench10@contoso.com"]!, slot: "mobile", number: "+1 2065551010")
+        func lastFull(daysAgo: Double) async throws {
+            let when = JobStore.timestamp(Date().addingTimeInterval(-daysAgo * 86_400))
+            try await f.storeSQL("UPDATE meta SET value = '\(when)' WHERE key = 'delta_last_full'")
+        }
+        try await lastFull(daysAgo: 6)
+        let notDue = try await f.phoneshift(["run", f.jobPath, "--detailed-exitcode"])
+        #expect(notDue.status == ExitStatus.successWithChanges && !notDue.stdout.contains("(full comparison)"), "\(notDue.stdout) \(notDue.stderr)")
+        #expect(try await f.state()["bench9@contoso.com"]?["mobile"] == EngineFixture.newNumber(9))
+        #expect(try await f.state()["bench10@contoso.com"]?["mobile"] == "+1 2065551010", "a delta run that was not due read bench10")
+        try await lastFull(daysAgo: 8)
         let restore = try await f.phoneshift(["run", f.jobPath, "--detailed-exitcode"])
         #expect(restore.status == ExitStatus.successWithChanges, "\(restore.stdout) \(restore.stderr)")
         #expect(restore.stdout.contains("(full comparison)"), "\(restore.stdout)")
-        #expect(try await f.state()["bench9@contoso.com"]?["mobile"] == EngineFixture.newNumber(9))
+        #expect(try await f.state()["bench10@contoso.com"]?["mobile"] == EngineFixture.newNumber(10))
 
         // Two users leave the export: listed, never touched.
         let before = try await f.state()
@@ -210,6 +222,33 @@ extension EndToEndTenantTests {
         await waitForExit(first)
         #expect(first.terminationStatus == 0, "\(f.launchedOutput())")
         #expect(try await f.successfulWrites().values.allSatisfy { $0 == 1 })
+    }
+
+    @Test("Every command takes the same output options: with --log-format json only JSON lines on standard error and nothing on standard output; with --quiet nothing at all on success; -v everywhere")
+    func sameOutputOptionsEverywhere() async throws {
+        let f = try await EngineFixture(syntheticUsers: 5)
+        defer { Task { await f.stop() } }
+        let sheet = f.writeSheet(count: 5)
+        _ = f.writeJob(writesPerSecond: 200)
+        let commands: [[String]] = [["validate", sheet], ["plan", f.jobPath], ["apply", f.jobPath], ["status", f.jobPath],
+                                    ["report", f.jobPath], ["verify", f.jobPath], ["export", f.jobPath]]
+        for command in commands {
+            let name = command[0]
+            let json = try await f.phoneshift(command + ["--log-format", "json", "-v"])
+            #expect(json.status == 0, "\(name): \(json.stderr)")
+            #expect(json.stdout.isEmpty, "\(name) wrote to standard output: \(json.stdout)")
+            let lines = json.stderr.split(separator: "\n")
+            #expect(!lines.isEmpty, "\(name): no JSON line")
+            for line in lines {
+                let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+                #expect(object?["time"] != nil && object?["level"] != nil && object?["message"] != nil, "\(name): \(line)")
+            }
+            #expect(!json.stderr.contains("2127000003"), "\(name): a number unmasked")
+            let quiet = try await f.phoneshift(command + ["--quiet"])
+            #expect(quiet.status == 0 && quiet.stdout.isEmpty && quiet.stderr.isEmpty, "\(name) --quiet: \(quiet.stdout) \(quiet.stderr)")
+        }
+        let text = try await f.phoneshift(["status", f.jobPath])
+        #expect(text.stdout.contains("Written:"), "\(text.stdout)")
     }
 
     @Test("Output for machines: --log-format json writes only JSON lines (masked, no secret) with the exit code; --quiet prints nothing on success; --version names the libraries")

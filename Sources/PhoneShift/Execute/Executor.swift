@@ -10,8 +10,6 @@ public struct ApplySummary: Sendable {
     public var elapsed: Double = 0
     /// Rows left undone because the run was interrupted.
     public var interrupted = false
-    /// Rows put back to pending because the interruption came before their write was sent.
-    public var returnedToPending = 0
     /// Transactions the checkpointer wrote (in-flight marks and outcomes, grouped).
     public var checkpointBatches = 0
     /// Graph refused a write with 403: the run stopped after it (no point failing the rest).
@@ -53,7 +51,7 @@ public struct Executor: Sendable {
     public let verifyBeforeWrite: Bool
     public let logger: Logger
     /// Set by the first worker whose write is refused; read by the loop that hands out rows.
-    let stopSignal = FirstValue<RefusedWrite>()
+    let stopSignal = Locked<RefusedWrite?>(nil)
     /// Tells a user Graph will not let us write from a permission lost (see `RefusalJudge`).
     let refusals: RefusalJudge
     /// The outcome of a row whose number changed since its plan: `moved` for apply,
@@ -112,12 +110,11 @@ public struct Executor: Sendable {
         summary.processed = snapshot.processed
         summary.outcomes = snapshot.outcomes
         summary.failed = snapshot.failed
-        summary.returnedToPending = snapshot.returned
         summary.throttled = await client.limiter.throttledCount
         summary.elapsed = RateLimiter.now() - started
         summary.interrupted = Task.isCancelled
         summary.checkpointBatches = await checkpoint.batchesWritten
-        summary.refused = stopSignal.value
+        summary.refused = stopSignal.current
         logger.info("checkpoint: \(summary.checkpointBatches) batches for \(summary.processed) rows")
         return summary
     }
@@ -126,7 +123,7 @@ public struct Executor: Sendable {
         var afterLine = 0
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
-            pages: while !Task.isCancelled && stopSignal.value == nil {
+            pages: while !Task.isCancelled && stopSignal.current == nil {
                 let page = try await store.openRows(plan: plan, after: afterLine, limit: 500)
                 guard let last = page.last else { break }
                 afterLine = last.line
@@ -135,7 +132,7 @@ public struct Executor: Sendable {
                         try await group.next()
                         running -= 1
                     }
-                    if Task.isCancelled || stopSignal.value != nil { break pages }
+                    if Task.isCancelled || stopSignal.current != nil { break pages }
                     running += 1
                     group.addTask {
                         guard let update = try await self.process(row, checkpoint: checkpoint) else { return }
@@ -225,7 +222,7 @@ public struct Executor: Sendable {
             case .stillBefore: break
             }
         }
-        if Task.isCancelled || stopSignal.value != nil { return nil }
+        if Task.isCancelled || stopSignal.current != nil { return nil }
         // 2. The in-flight mark is durable before the write leaves.
         try await checkpoint.commit(RowUpdate(line: row.line, state: .inFlight))
         // 3. Write: PATCH the existing method, or POST the missing type. A write whose
@@ -268,7 +265,7 @@ public struct Executor: Sendable {
                                          requestId: error.requestId, clientRequestId: error.clientRequestId)
                     }
                     let wait = max(client.retry.delay(afterAttempt: attempts), min(client.retry.maxDelay, error.retryAfter ?? 0))
-                    try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+                    try await client.time.sleep(seconds: wait)
                     continue
                 }
             }
@@ -293,7 +290,7 @@ public struct Executor: Sendable {
     private func smsSignInDidNotFollow(_ row: PlanRow, target: String?, response: GraphResponse, attempts: Int,
                                        reader: GraphReader) async throws -> RowUpdate? {
         for delay in [0] + notUniqueRereadDelays {
-            if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
+            if delay > 0 { try await client.time.sleep(seconds: delay) }
             guard case .success(let live) = try await reader.phoneMethods(of: row.userId ?? "") else { return nil }
             guard sameNumber(live.phones[.mobile], target) else { continue }
             guard live.smsSignIn[.mobile] == "phoneNumberNotUnique" else { return nil }
@@ -335,7 +332,7 @@ public struct Executor: Sendable {
             // Graph saves the method but will not let two users sign in by SMS with one
             // number. A re-read can lag behind the write: ask again with backoff (~30 s).
             for (index, delay) in ([0] + notUniqueRereadDelays).enumerated() {
-                if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
+                if delay > 0 { try await client.time.sleep(seconds: delay) }
                 let live = try await check(row, target: target, reader: reader)
                 if case .landed = live {
                     if index > 0 { logger.info("line \(row.line): the saved number showed after \(index) re-reads (replication lag)") }

@@ -55,14 +55,16 @@ actor TokenProvider {
     private var token: String?
     private var renewAt: Double = 0
     private var fetching: Task<String, Error>?
+    private let time: any TimeSource
 
-    init(settings: GraphSettings, transport: CurlTransport) {
+    init(settings: GraphSettings, transport: CurlTransport, time: any TimeSource) {
         self.settings = settings
         self.transport = transport
+        self.time = time
     }
 
     func current() async throws -> String {
-        if let token, RateLimiter.now() < renewAt { return token }
+        if let token, time.now < renewAt { return token }
         return try await refresh()
     }
 
@@ -103,7 +105,7 @@ actor TokenProvider {
             allowed.insert(charactersIn: "-._~")
             return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
         }
-        let started = RateLimiter.now()
+        let started = time.now
         var lastError: Error?
         for attempt in 1...4 {
             // A certificate signs a new assertion (fresh jti, short life) for every request.
@@ -132,13 +134,13 @@ actor TokenProvider {
                 if [429, 500, 502, 503, 504].contains(response.status), attempt < 4 {
                     // Busy, not refused: ask again (after Retry-After when given, capped).
                     let wait = response.headers["retry-after"].flatMap(Double.init).map { min($0, 30) } ?? Double(attempt) * 0.5
-                    try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+                    try await time.sleep(seconds: wait)
                     continue
                 }
                 throw Self.explain(status: response.status, object: object, settings: settings)
             } catch let error as TransportError {
                 lastError = error
-                if attempt < 4 { try await Task.sleep(nanoseconds: UInt64(Double(attempt) * 0.5e9)) }
+                if attempt < 4 { try await time.sleep(seconds: Double(attempt) * 0.5) }
             }
         }
         // Unreachable is not refused: transient (exit 8), not an authentication failure; a
@@ -187,14 +189,18 @@ public final class GraphClient: Sendable {
     let retry: RetryPolicy
     private let logger: Logger
 
+    /// The clock and sleeps of retries, backoffs and token renewal (the system's in a run).
+    public let time: any TimeSource
+
     public init(settings: GraphSettings, transport: CurlTransport, limiter: RateLimiter,
-                retry: RetryPolicy = .init(), logger: Logger) {
+                retry: RetryPolicy = .init(), logger: Logger, time: any TimeSource = SystemTime()) {
         self.settings = settings
         self.transport = transport
         self.limiter = limiter
         self.retry = retry
         self.logger = logger
-        tokens = TokenProvider(settings: settings, transport: transport)
+        self.time = time
+        tokens = TokenProvider(settings: settings, transport: transport, time: time)
     }
 
     /// Gets a token now: a wrong secret or tenant fails here, before any row is touched.
@@ -272,7 +278,7 @@ public final class GraphClient: Sendable {
                                      requestId: nil, clientRequestId: clientRequestId)
                 }
                 freshConnection = true
-                try await Task.sleep(nanoseconds: UInt64(retry.delay(afterAttempt: failures) * 1e9))
+                try await time.sleep(seconds: retry.delay(afterAttempt: failures))
                 continue
             }
             if [500, 502, 503, 504].contains(response.status) && !idempotent {
@@ -309,14 +315,14 @@ public final class GraphClient: Sendable {
                 let pausesLanes = retryAfter != nil || scope != nil
                 await limiter.throttled(retryAfter: pausesLanes ? retryAfter ?? backoff : nil, scope: scope, sentAt: ticket.sentAt)
                 if throttledAttempts >= retry.maxThrottledAttempts { return answer }
-                if !pausesLanes { try await Task.sleep(nanoseconds: UInt64(backoff * 1e9)) }
+                if !pausesLanes { try await time.sleep(seconds: backoff) }
                 continue
             case 500, 502, 503, 504:
                 failures += 1
                 if failures >= retry.maxAttempts { return answer }
                 let wait = response.headers["retry-after"].flatMap(Double.init) ?? retry.delay(afterAttempt: failures)
                 freshConnection = response.status == 503
-                try await Task.sleep(nanoseconds: UInt64(min(retry.maxDelay, wait) * 1e9))
+                try await time.sleep(seconds: min(retry.maxDelay, wait))
                 continue
             default:
                 renewedToken = false

@@ -112,7 +112,7 @@ struct GraphReader: Sendable {
                                               message: "Graph kept answering 202 Accepted (background work on the user is not finished); plan again later",
                                               requestId: r.requestId, clientRequestId: r.clientRequestId))
                 }
-                try await Task.sleep(nanoseconds: UInt64(Self.acceptedRetryDelays[accepted] * 1e9))
+                try await client.time.sleep(seconds: Self.acceptedRetryDelays[accepted])
                 accepted += 1
             case 404: return .notFound
             default: return .failed(r.failure())

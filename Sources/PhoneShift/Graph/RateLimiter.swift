@@ -288,23 +288,22 @@ public actor RateLimiter {
     ///   - readsPerSecond: sustained read rate, the ceiling; nil: discovered the same way.
     ///   - burst: requests that may go at once before pacing starts.
     ///   - maxInFlight: the most requests one lane has in flight, whatever the latency.
-    ///   - clock: monotonic seconds (tests pass their own, so that no figure depends on how
-    ///     fast the machine runs).
+    ///   - time: the clock and the sleeps of the waits (tests pass their own, so that no
+    ///     figure depends on how fast the machine runs).
     public init(writesPerSecond: Double?, readsPerSecond: Double?, burst: Double = 10, maxInFlight: Int = 64,
-                clock: @escaping @Sendable () -> Double = RateLimiter.now) {
-        self.clock = clock
-        let now = clock()
+                time: any TimeSource = SystemTime()) {
+        self.time = time
+        let now = time.now
         write = Lane(rate: writesPerSecond, ceiling: Self.discoveryCeiling, burst: burst, maxInFlight: maxInFlight, now: now)
         read = Lane(rate: readsPerSecond, ceiling: Self.discoveryCeiling * 10, burst: burst, maxInFlight: maxInFlight, now: now)
     }
 
-    private let clock: @Sendable () -> Double
+    private let time: any TimeSource
 
-    public static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    private func clock() -> Double { time.now }
+
+    /// The system's monotonic seconds.
+    public static func now() -> Double { SystemTime().now }
 
     private func withLane<T>(_ kind: Kind, _ body: (inout Lane) -> T) -> T {
         kind == .write ? body(&write) : body(&read)
@@ -335,10 +334,10 @@ public actor RateLimiter {
             let now = clock()
             let slot = withLane(kind) { $0.reserve(now: now) }
             let wait = slot - now
-            if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+            if wait > 0 { try await time.sleep(seconds: wait) }
             // A 429 that arrived while waiting pauses the lane, this request too.
             let paused = withLane(kind) { $0.pausedUntil } - clock()
-            if paused > 0 { try await Task.sleep(nanoseconds: UInt64(paused * 1e9)) }
+            if paused > 0 { try await time.sleep(seconds: paused) }
             try Task.checkCancellation()
         } catch {
             leave(kind)

@@ -28,7 +28,7 @@ extension JobRunner {
                          progress: @escaping @Sendable (ApplyProgress) -> Void = { _ in }) async throws -> ApplyOutcome? {
         let folder = job.outputs + "/rollback-of-run-\(sourceId)"
         try ResultsWriter.prepareOutputs(folder)
-        let session = try JobSession(job: job, logger: logger, environment: environment)
+        let session = try JobSession(job: job, logger: logger, environment: environment, time: time)
         defer { session.close() }
         let store = session.store
         let job = self.job

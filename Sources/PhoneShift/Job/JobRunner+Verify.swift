@@ -22,7 +22,7 @@ extension JobRunner {
     /// lost goes back to pending (apply writes it again); a number changed since by someone
     /// else becomes `moved`. Under the job's lock; read-only towards Graph.
     public func verify(run: Int? = nil, forceUnlock: Bool = false, notice: @escaping @Sendable (String) -> Void = { _ in }) async throws -> VerifyOutcome {
-        let session = try JobSession(job: job, logger: logger, environment: environment)
+        let session = try JobSession(job: job, logger: logger, environment: environment, time: time)
         defer { session.close() }
         return try await withLock(session.store, command: "verify", force: forceUnlock, notice: notice) { runRef in
             guard let plan = try await session.store.latestPlan() else {
@@ -78,7 +78,7 @@ extension JobRunner {
             candidates += try await sort(page)
         }
         for delay in delays where !candidates.isEmpty {
-            try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            try await session.client.time.sleep(seconds: delay)
             candidates = try await sort(candidates)
         }
         try await store.recordVerification(plan: plan, run: recordAs, lost: candidates, drifted: [])

@@ -15,6 +15,10 @@ public struct JobRunner: Sendable {
     /// Verify reads a row that looks lost again after each of these waits (seconds) before it
     /// calls it lost: a read can trail a write. Tests that lose writes on purpose shorten them.
     public var verifyRereadDelays: [Double] = [1, 2, 4]
+    /// The clock and sleeps of Graph's retries, backoffs, token renewal, the rate limiter and
+    /// verify's re-read waits (tests pass `VirtualTime`: every wait checked, none spent). The
+    /// heartbeat keeps the system's time.
+    public var time: any TimeSource = SystemTime()
 
     public init(job: JobDefinition, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.job = job
@@ -66,7 +70,7 @@ public struct JobRunner: Sendable {
     /// authentication errors (exit 4), and `CancellationError` when interrupted (the
     /// half-made plan is never used).
     public func plan(_ options: PlanOptions = .init(), notice: @escaping @Sendable (String) -> Void = { _ in }) async throws -> PlanOutcome {
-        let session = try JobSession(job: job, logger: logger, environment: environment)
+        let session = try JobSession(job: job, logger: logger, environment: environment, time: time)
         defer { session.close() }
         let store = session.store
         return try await withLock(store, command: "plan", force: options.forceUnlock, notice: notice) { runRef in
@@ -203,7 +207,7 @@ public struct JobRunner: Sendable {
                       starting: @escaping @Sendable (ApplyStart) -> Void = { _ in },
                       progress: @escaping @Sendable (ApplyProgress) -> Void = { _ in }) async throws -> ApplyOutcome {
         try ResultsWriter.prepareOutputs(job.outputs)
-        let session = try JobSession(job: job, logger: logger, environment: environment)
+        let session = try JobSession(job: job, logger: logger, environment: environment, time: time)
         defer { session.close() }
         return try await withLock(session.store, command: "apply", force: options.forceUnlock, notice: notice) { runRef in
             try await applyLocked(session, runRef: runRef, options, notice: notice, starting: starting, progress: progress)
@@ -324,7 +328,7 @@ public struct JobRunner: Sendable {
                     starting: @escaping @Sendable (ApplyStart) -> Void = { _ in },
                     progress: @escaping @Sendable (ApplyProgress) -> Void = { _ in }) async throws -> RunOutcome {
         try ResultsWriter.prepareOutputs(job.outputs)
-        let session = try JobSession(job: job, logger: logger, environment: environment)
+        let session = try JobSession(job: job, logger: logger, environment: environment, time: time)
         defer { session.close() }
         return try await withLock(session.store, command: "run", force: options.forceUnlock, notice: notice) { runRef in
             let plan = try await planLocked(session, runRef: runRef,

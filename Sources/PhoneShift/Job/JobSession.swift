@@ -8,7 +8,8 @@ public final class JobSession: Sendable {
     public let client: GraphClient
     let transport: CurlTransport
 
-    public init(job: JobDefinition, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public init(job: JobDefinition, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment,
+                time: any TimeSource = SystemTime()) throws {
         self.job = job
         let settings = try job.graphSettings(environment: environment)
         store = try JobStore(path: job.store)
@@ -17,9 +18,9 @@ public final class JobSession: Sendable {
                                                             maxConnectionsPerHost: max(2, 2 * job.rate.concurrency),
                                                             proxy: job.tenant.proxy))
         let limiter = RateLimiter(writesPerSecond: job.rate.writesPerSecond, readsPerSecond: job.rate.readsPerSecond,
-                                  burst: job.rate.burst, maxInFlight: job.rate.concurrency)
+                                  burst: job.rate.burst, maxInFlight: job.rate.concurrency, time: time)
         client = GraphClient(settings: settings, transport: transport, limiter: limiter,
-                             retry: RetryPolicy(maxAttempts: job.rate.maxAttempts), logger: logger)
+                             retry: RetryPolicy(maxAttempts: job.rate.maxAttempts), logger: logger, time: time)
     }
 
     public func close() {
