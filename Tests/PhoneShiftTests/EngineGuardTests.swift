@@ -29,7 +29,7 @@ extension EngineTests {
         #expect(!output.stdout.contains("Done in"))
         let rows = try await f.storeRows()
         #expect(rows.values.allSatisfy { $0.state != .inFlight }, "rows left in flight after the interruption")
-        let done = rows.values.filter { $0.outcome == "changed" }.count
+        let done = rows.values.filter { $0.outcome == .changed }.count
         #expect(done >= 20 && done < 60, "\(done) rows changed")
         // Every write that reached Graph is recorded: nothing was sent unaccounted for.
         #expect(try await f.successfulWrites().count == done)
@@ -182,8 +182,8 @@ extension EngineTests {
         #expect(retry.status == 1, "\(retry.stdout)")
         #expect(retry.stdout.contains("Retrying 30 rows that failed"), "\(retry.stdout)")
         rows = try await f.storeRows()
-        #expect(rows[4]?.outcome == "moved")
-        #expect(rows.values.filter { $0.outcome == "changed" }.count == 29)
+        #expect(rows[4]?.outcome == .moved)
+        #expect(rows.values.filter { $0.outcome == .changed }.count == 29)
         #expect(try await f.state()["bench3@contoso.com"]?["mobile"] == "+1 2127999003", "a moved number was overwritten")
         // A second retry does not touch the moved row, and says it needs a new plan.
         let again = try await f.phoneshift(["apply", f.jobPath, "--retry-failed"])
@@ -242,8 +242,8 @@ extension EngineTests {
         let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
         rows = try await f.storeRows()
-        #expect(rows[3]?.outcome == "added")
-        #expect(rows[4]?.outcome == "changed-not-unique" && rows[4]?.errorCode == "phoneNumberNotUnique")
+        #expect(rows[3]?.outcome == .added)
+        #expect(rows[4]?.outcome == .changedNotUnique && rows[4]?.errorCode == "phoneNumberNotUnique")
         let log = try await f.requests()
         #expect(log.contains { $0["method"] as? String == "POST" && $0["status"] as? Int == 201 })
         #expect(log.contains { $0["status"] as? Int == 409 })

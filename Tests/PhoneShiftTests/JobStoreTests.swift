@@ -10,8 +10,8 @@ struct JobStoreTests {
         try await store.perform { db in try db.prepare(text).run(values) }
     }
 
-    @Test("Stored rows are read by column name; a value this PhoneShift does not know (an action, a state, a flag) is an error naming the row, never a default",
-          arguments: ["action = 'frobnicate'", "state = 'half-done'", "phone_type = 'pager'", "flags = 'phones-only,teleported'"])
+    @Test("Stored rows are read by column name; a value this PhoneShift does not know (an action, a state, a flag, an outcome) is an error naming the row, never a default",
+          arguments: ["action = 'frobnicate'", "state = 'half-done'", "phone_type = 'pager'", "flags = 'phones-only,teleported'", "outcome = 'vaporised'"])
     func unknownStoredValue(_ damage: String) async throws {
         let store = try JobStore(path: dir.path + "/rows.sqlite")
         let plan = try await store.beginPlan(sheetPath: "/s.csv", sheetHash: "h", phoneType: .mobile, settings: "")
@@ -169,9 +169,9 @@ struct JobStoreTests {
         let batches = await checkpoint.batchesWritten
         #expect(batches < 400, "no commits were grouped: \(batches) batches")
         // Final outcomes are buffered and written by flush.
-        try await checkpoint.submit(RowUpdate(line: 1, state: .done, outcome: "changed"))
+        try await checkpoint.submit(RowUpdate(line: 1, state: .done, outcome: .changed))
         try await checkpoint.flush()
-        #expect(try await reader.allRows(plan: plan).first?.outcome == "changed")
+        #expect(try await reader.allRows(plan: plan).first?.outcome == .changed)
     }
 }
 

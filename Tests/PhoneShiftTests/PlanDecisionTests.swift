@@ -21,7 +21,7 @@ struct DecisionCase: Sendable, CustomTestStringConvertible {
     // Expected.
     let action: PlanAction
     var state: RowState? = nil
-    var outcome: String? = nil
+    var outcome: PlanRow.Outcome? = nil
     var errorCode: String? = nil
     var reason: String? = nil
     var noReason: String? = nil
@@ -45,10 +45,10 @@ struct DecisionCase: Sendable, CustomTestStringConvertible {
         // The plain cases.
         DecisionCase(name: "a different number: update", action: .update, state: .pending, noReason: "besides phones"),
         DecisionCase(name: "no number of the type: add", phones: [:], action: .add, state: .pending),
-        DecisionCase(name: "the same number, spaced and cased otherwise: unchanged", target: "+1 206 555 0100", action: .unchanged, state: .done, outcome: "unchanged"),
+        DecisionCase(name: "the same number, spaced and cased otherwise: unchanged", target: "+1 206 555 0100", action: .unchanged, state: .done, outcome: .unchanged),
         // Admins.
         DecisionCase(name: "a directory role holder: blocked, the roles named", roles: ["Global Administrator"], action: .blocked, state: .done,
-                     outcome: "blocked", reason: "privileged account (Global Administrator)"),
+                     outcome: .blocked, reason: "privileged account (Global Administrator)"),
         DecisionCase(name: "four roles: three named, then …", roles: ["A", "B", "C", "D"], action: .blocked, reason: "(A, B, C, …)"),
         DecisionCase(name: "an admin whose number is already the target: still blocked (never shown as fine)", target: "+1 2065550100",
                      roles: ["User Administrator"], action: .blocked),
@@ -59,7 +59,7 @@ struct DecisionCase: Sendable, CustomTestStringConvertible {
         DecisionCase(name: "a user in a restricted unit who has the number already: unchanged", target: "+1 2065550100", units: ["Executives"], action: .unchanged),
         // onlySetWhenEmpty.
         DecisionCase(name: "onlySetWhenEmpty and a number there: kept", policy: { $0.onlySetWhenEmpty = true }, action: .skipped, state: .done,
-                     outcome: "kept", reason: "policy.onlySetWhenEmpty"),
+                     outcome: .kept, reason: "policy.onlySetWhenEmpty"),
         DecisionCase(name: "onlySetWhenEmpty and no number: add", phones: [:], policy: { $0.onlySetWhenEmpty = true }, action: .add),
         // blankRemovesNumber (the sheet row reaches decide with no target only under it).
         DecisionCase(name: "a blank cell and a number in Graph: remove", target: nil, action: .remove, state: .pending, reason: "blankRemovesNumber is on"),
@@ -77,7 +77,7 @@ struct DecisionCase: Sendable, CustomTestStringConvertible {
         DecisionCase(name: "other methods not read: no claim either way", others: nil, policy: { $0.requireBackupMethod = true }, action: .update),
         // changedElsewhere (delta).
         DecisionCase(name: "delta, the sheet still has what PhoneShift applied, Graph another: kept", target: "+1 2065550177", delta: true,
-                     known: "+1 2065550177", action: .skipped, outcome: "changed-elsewhere", errorCode: "changed-elsewhere",
+                     known: "+1 2065550177", action: .skipped, outcome: .changedElsewhere, errorCode: "changed-elsewhere",
                      reason: "since 2026-11-30T02:00:00Z"),
         DecisionCase(name: "the same under changedElsewhere: restore: update", target: "+1 2065550177", delta: true, known: "+1 2065550177",
                      policy: { $0.changedElsewhere = .restore }, action: .update, reason: "restored"),

@@ -213,9 +213,9 @@ extension EndToEndTenantTests {
         let rows = try await f.storeRows()
         for i in [4, 9, 17, 23] {
             let row = rows[i + 1]
-            #expect(row?.outcome == "blocked" && row?.state == .done && row?.reason.contains("'Executives'") == true, "\(String(describing: row))")
+            #expect(row?.outcome == .blocked && row?.state == .done && row?.reason.contains("'Executives'") == true, "\(String(describing: row))")
         }
-        #expect(rows.values.filter { $0.outcome == "changed" }.count == 36)
+        #expect(rows.values.filter { $0.outcome == .changed }.count == 36)
         let refused = try await f.requests().filter { $0["status"] as? Int == 403 && $0["method"] as? String == "PATCH" }
         #expect(refused.count == 4, "each protected user is sent one write: \(refused.count)")
         let failures = try String(contentsOfFile: f.dir.path + "/out/failures.csv", encoding: .utf8)
@@ -237,7 +237,7 @@ extension EndToEndTenantTests {
         let apply = try await f.phoneshift(["apply", f.jobPath])
         #expect(apply.status == 1, "\(apply.stdout) \(apply.stderr)")
         let row = try await f.storeRows()[7]
-        #expect(row?.outcome == "blocked" && row?.reason.contains("grant AdministrativeUnit.Read.All") == true, "\(String(describing: row))")
+        #expect(row?.outcome == .blocked && row?.reason.contains("grant AdministrativeUnit.Read.All") == true, "\(String(describing: row))")
         #expect(try await f.successfulWrites().count == 11)
 
         // Every user refused in a row, the token still claiming the permission: stops after 3.
@@ -320,7 +320,7 @@ extension EndToEndTenantTests {
         #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
         let writes = try await f.successfulWrites()
         #expect(writes.count == 10 && writes.values.allSatisfy { $0 == 1 }, "\(writes)")
-        #expect(try await f.storeRows().values.filter { $0.outcome == "changed" }.count == 10)
+        #expect(try await f.storeRows().values.filter { $0.outcome == .changed }.count == 10)
     }
 
     @Test("Client assertions as documented: PS256 with x5t#S256 by default, RS256 with x5t (the SHA-1 thumbprint); the emulator takes each pairing and refuses the other")

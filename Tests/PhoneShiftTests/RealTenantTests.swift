@@ -169,10 +169,10 @@ extension EndToEndTenantTests {
         #expect(apply.status == 0, "\(apply.stdout) \(apply.stderr)")
         let rows = try await f.storeRows()
         let conflicted = rows.values.first { $0.user == "bench2@contoso.com" }!
-        #expect(conflicted.outcome == "changed-not-unique" && conflicted.state == .done, "\(conflicted)")
+        #expect(conflicted.outcome == .changedNotUnique && conflicted.state == .done, "\(conflicted)")
         #expect(rows.values.filter { $0.state == .failed }.isEmpty)
         // bench3 (enabled, nobody else has its number): SMS sign-in followed.
-        #expect(rows.values.first { $0.user == "bench3@contoso.com" }?.outcome == "changed")
+        #expect(rows.values.first { $0.user == "bench3@contoso.com" }?.outcome == .changed)
         // Graph answered as documented: no 409 anywhere; bench2's write was a 204.
         let ids = try await f.userIds()
         let log = try await f.requests()

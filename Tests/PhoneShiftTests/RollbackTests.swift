@@ -54,10 +54,10 @@ extension EndToEndTenantTests {
         #expect(final["bench50@contoso.com"]?["mobile"] == "+1 2065551234")
         #expect(final["bench120@contoso.com"]?["mobile"] == after["bench120@contoso.com"]?["mobile"])
         let rows = try await rollbackRows()
-        #expect(rows.first { $0.user == "bench50@contoso.com" }?.outcome == "drifted")
-        #expect(rows.filter { $0.outcome == "removed" }.count == 4)
+        #expect(rows.first { $0.user == "bench50@contoso.com" }?.outcome == .drifted)
+        #expect(rows.filter { $0.outcome == .removed }.count == 4)
         let blocked = rows.first { $0.user == "bench120@contoso.com" }
-        #expect(blocked?.outcome == "blocked" && blocked?.reason.contains("default sign-in method") == true, "\(String(describing: blocked))")
+        #expect(blocked?.outcome == .blocked && blocked?.reason.contains("default sign-in method") == true, "\(String(describing: blocked))")
         // No user was written twice by the rollback, kill -9 or not.
         let writes = try await f.requests().dropFirst(mark).filter {
             ["PATCH", "POST", "DELETE"].contains($0["method"] as? String ?? "") && ($0["status"] as? Int ?? 0) < 300

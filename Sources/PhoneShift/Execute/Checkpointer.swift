@@ -48,7 +48,7 @@ actor Checkpointer {
         if update.state != .pending {
             totals.processed += 1
             if update.state == .failed { totals.failed += 1 }
-            totals.outcomes[update.outcome ?? update.state.rawValue, default: 0] += 1
+            totals.outcomes[update.outcome?.rawValue ?? update.state.rawValue, default: 0] += 1
         }
         if buffer.count >= 200 { startBatch() }
     }

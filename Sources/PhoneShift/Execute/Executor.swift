@@ -56,7 +56,7 @@ public struct Executor: Sendable {
     let refusals: RefusalJudge
     /// The outcome of a row whose number changed since its plan: `moved` for apply,
     /// `drifted` for a rollback (that row is left as it is).
-    var movedOutcome = "moved"
+    var movedOutcome: PlanRow.Outcome = .moved
     /// `run`: until then the plan's own read (made moments ago under the same lock) stands
     /// for the re-read before a write; a row of unknown outcome is re-read all the same.
     public var skipVerifyUntil: Date?
@@ -156,10 +156,10 @@ public struct Executor: Sendable {
         switch try await reader.phones(of: row.userId ?? "") {
         case .failure(let error):
             if error.status == 404 {
-                return .failed(RowUpdate(line: row.line, state: .failed, outcome: "user-not-found", errorCode: error.code,
+                return .failed(RowUpdate(line: row.line, state: .failed, outcome: .userNotFound, errorCode: error.code,
                                          errorMessage: "the user no longer exists", requestId: error.requestId))
             }
-            return .failed(RowUpdate(line: row.line, state: row.state == .inFlight ? .inFlight : .failed, outcome: row.state == .inFlight ? nil : "failed",
+            return .failed(RowUpdate(line: row.line, state: row.state == .inFlight ? .inFlight : .failed, outcome: row.state == .inFlight ? nil : .failed,
                                      errorCode: error.code ?? error.status.map(String.init) ?? "network",
                                      errorMessage: "could not read the current number: \(error.message)", requestId: error.requestId,
                                      clientRequestId: error.clientRequestId))
@@ -184,18 +184,18 @@ public struct Executor: Sendable {
     }
 
     private func movedUpdate(_ row: PlanRow, live: String?) -> RowUpdate {
-        movedOutcome == "moved"
-            ? RowUpdate(line: row.line, state: .done, outcome: "moved",
+        movedOutcome == .moved
+            ? RowUpdate(line: row.line, state: .done, outcome: .moved,
                         reason: "the number changed in Graph since the plan (to \(live.map(PhoneMask.mask) ?? "none")); not overwritten — plan again to include it")
             : RowUpdate(line: row.line, state: .done, outcome: movedOutcome,
                         reason: "the number changed in Graph since that run (to \(live.map(PhoneMask.mask) ?? "none")); not rolled back")
     }
 
-    static func doneOutcome(_ action: PlanAction) -> String {
+    static func doneOutcome(_ action: PlanAction) -> PlanRow.Outcome {
         switch action {
-        case .add: "added"
-        case .remove: "removed"
-        default: "changed"
+        case .add: .added
+        case .remove: .removed
+        default: .changed
         }
     }
 
@@ -204,7 +204,7 @@ public struct Executor: Sendable {
     func process(_ row: PlanRow, checkpoint: Checkpointer) async throws -> RowUpdate? {
         let reader = GraphReader(client: client)
         guard row.userId != nil, row.target != nil || row.action == .remove else {
-            return RowUpdate(line: row.line, state: .failed, outcome: "failed", errorCode: "no-user",
+            return RowUpdate(line: row.line, state: .failed, outcome: .failed, errorCode: "no-user",
                              errorMessage: "the plan has no user id or number for this row")
         }
         let target = row.target
@@ -215,7 +215,7 @@ public struct Executor: Sendable {
             do { live = try await check(row, target: target, reader: reader) } catch is CancellationError { return nil }
             switch live {
             case .landed:
-                return RowUpdate(line: row.line, state: .done, outcome: row.state == .inFlight ? "already-applied" : "unchanged",
+                return RowUpdate(line: row.line, state: .done, outcome: row.state == .inFlight ? .alreadyApplied : .unchanged,
                                  reason: row.state == .inFlight ? "the write before the interruption had landed" : "already the target number")
             case .moved(let now): return movedUpdate(row, live: now)
             case .failed(let update): return update
@@ -259,7 +259,7 @@ public struct Executor: Sendable {
                 case .stillBefore:
                     if attempts >= client.retry.maxAttempts {
                         // Not landed, and Graph kept failing: nothing was written.
-                        return RowUpdate(line: row.line, state: .failed, outcome: "failed", attempts: attempts,
+                        return RowUpdate(line: row.line, state: .failed, outcome: .failed, attempts: attempts,
                                          errorCode: error.status.map(String.init) ?? "network",
                                          errorMessage: "\(error.message) (\(attempts) tries; a re-read shows the number unchanged)",
                                          requestId: error.requestId, clientRequestId: error.clientRequestId)
@@ -294,7 +294,7 @@ public struct Executor: Sendable {
             guard case .success(let live) = try await reader.phoneMethods(of: row.userId ?? "") else { return nil }
             guard sameNumber(live.phones[.mobile], target) else { continue }
             guard live.smsSignIn[.mobile] == "phoneNumberNotUnique" else { return nil }
-            return RowUpdate(line: row.line, state: .done, outcome: "changed-not-unique", attempts: attempts,
+            return RowUpdate(line: row.line, state: .done, outcome: .changedNotUnique, attempts: attempts,
                              errorCode: "phoneNumberNotUnique", errorMessage: Self.notUniqueMessage,
                              requestId: response.requestId, clientRequestId: response.clientRequestId)
         }
@@ -319,13 +319,13 @@ public struct Executor: Sendable {
         case 404 where row.action == .remove:
             // Already gone (an earlier try that landed): check.
             if case .landed = try await check(row, target: target, reader: reader) {
-                return RowUpdate(line: row.line, state: .done, outcome: "removed", attempts: attempts,
+                return RowUpdate(line: row.line, state: .done, outcome: .removed, attempts: attempts,
                                  requestId: response.requestId, clientRequestId: response.clientRequestId)
             }
         case 400 where row.action == .remove:
             // Graph's rules forbid it (the default method; a mobile while an alternate exists).
             let error = response.failure()
-            return RowUpdate(line: row.line, state: .done, outcome: "blocked", attempts: attempts, errorCode: error.code,
+            return RowUpdate(line: row.line, state: .done, outcome: .blocked, attempts: attempts, errorCode: error.code,
                              errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,
                              reason: "Graph does not allow removing this method: \(Sanitize.forMessage(error.message, limit: 200))")
         case 409 where response.error?.code == "phoneNumberNotUnique":
@@ -336,7 +336,7 @@ public struct Executor: Sendable {
                 let live = try await check(row, target: target, reader: reader)
                 if case .landed = live {
                     if index > 0 { logger.info("line \(row.line): the saved number showed after \(index) re-reads (replication lag)") }
-                    return RowUpdate(line: row.line, state: .done, outcome: "changed-not-unique", attempts: attempts,
+                    return RowUpdate(line: row.line, state: .done, outcome: .changedNotUnique, attempts: attempts,
                                      errorCode: "phoneNumberNotUnique", errorMessage: Self.notUniqueMessage,
                                      requestId: response.requestId, clientRequestId: response.clientRequestId)
                 }
@@ -351,12 +351,12 @@ public struct Executor: Sendable {
             switch try await refusals.judge(userId: row.userId ?? "") {
             case .protectedUser(let units):
                 logger.warning("line \(row.line): Graph refused the write: the user is in a restricted management administrative unit; held back")
-                return RowUpdate(line: row.line, state: .done, outcome: "blocked", attempts: attempts, errorCode: GraphReader.restrictedCode,
+                return RowUpdate(line: row.line, state: .done, outcome: .blocked, attempts: attempts, errorCode: GraphReader.restrictedCode,
                                  errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,
                                  reason: GraphReader.restrictedReason(units))
             case .refusedUser(let auditUnits):
                 logger.warning("line \(row.line): Graph refused the write for this user although the app holds the permission; held back")
-                return RowUpdate(line: row.line, state: .done, outcome: "blocked", attempts: attempts, errorCode: error.code ?? "403",
+                return RowUpdate(line: row.line, state: .done, outcome: .blocked, attempts: attempts, errorCode: error.code ?? "403",
                                  errorMessage: error.message, requestId: response.requestId, clientRequestId: response.clientRequestId,
                                  reason: "Graph refused this user's write (403) although the app still holds the write permission; not written. The user is most likely protected (a restricted management administrative unit)" + (auditUnits ? "; grant \(GraphNeed.readAdministrativeUnits.toGrant) so that PhoneShift can tell" : "") + " — check the user in the Microsoft Entra admin center")
             case .permissionLost:
@@ -377,7 +377,7 @@ public struct Executor: Sendable {
         }
         let error = response.failure()
         logger.warning("line \(row.line): \(row.action.rawValue) failed: \(error)")
-        return RowUpdate(line: row.line, state: .failed, outcome: response.status == 429 ? "throttled" : "failed", attempts: attempts,
+        return RowUpdate(line: row.line, state: .failed, outcome: response.status == 429 ? .throttled : .failed, attempts: attempts,
                          errorCode: error.code ?? String(response.status), errorMessage: error.message,
                          requestId: response.requestId, clientRequestId: response.clientRequestId)
     }

@@ -63,7 +63,7 @@ extension JobRunner {
             await runRef.set(run)
             var executor = Executor(client: session.client, store: store, plan: plan.id, run: run,
                                     concurrency: job.rate.concurrency, verifyBeforeWrite: true, logger: logger)
-            executor.movedOutcome = "drifted"
+            executor.movedOutcome = .drifted
             let summary = try await Self.execute(executor, session: session, total: counts.pending + counts.inFlight, progress: progress)
             let state = try await store.progress(plan: plan.id)
             let reports = try await Reports.write(store: store, job: job, run: run, folder: folder, plan: plan)
@@ -90,11 +90,11 @@ extension JobRunner {
             case .success(let phones):
                 switch Executor.standing(phones[row.phoneType], of: row, target: row.target) {
                 case .landed:
-                    updates.append(RowUpdate(line: row.line, state: .done, outcome: "already-applied", reason: "the write before the interruption had landed (read back before a rollback)"))
+                    updates.append(RowUpdate(line: row.line, state: .done, outcome: .alreadyApplied, reason: "the write before the interruption had landed (read back before a rollback)"))
                 case .stillBefore:
                     updates.append(RowUpdate(line: row.line, state: .pending, reason: "the write before the interruption had not landed (read back before a rollback)"))
                 case .moved:
-                    updates.append(RowUpdate(line: row.line, state: .done, outcome: "moved", reason: "the number changed in Graph since the plan; not rolled back"))
+                    updates.append(RowUpdate(line: row.line, state: .done, outcome: .moved, reason: "the number changed in Graph since the plan; not rolled back"))
                 }
             }
         }

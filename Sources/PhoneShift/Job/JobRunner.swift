@@ -180,7 +180,7 @@ public struct JobRunner: Sendable {
         }
         /// Rows this apply (and the earlier runs of its plan) changed in Graph.
         public var changed: Int {
-            ["changed", "added", "removed", "already-applied", "changed-not-unique"].reduce(0) { $0 + (progress.byOutcome[$1] ?? 0) }
+            PlanRow.Outcome.allCases.filter(\.written).reduce(0) { $0 + (progress.byOutcome[$1.rawValue] ?? 0) }
         }
         public func exitStatus(detailed: Bool = false) -> Int32 {
             if summary.interrupted { return ExitStatus.interrupted }

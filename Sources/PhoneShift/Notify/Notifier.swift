@@ -76,10 +76,10 @@ public struct Notifier: Sendable {
                     failures.append(["user": who, "error": Sanitize.forMessage([row.errorCode, row.errorMessage].compactMap { $0 }.joined(separator: ": "), limit: 200)])
                     continue
                 }
-                guard Reports.writtenOutcomes.contains(row.outcome ?? "") else { continue }
+                guard row.outcome?.written == true else { continue }
                 if row.flags.contains(.phonesOnly) { noBackup.append(who) }
                 // Graph said after the write (read back) that SMS sign-in did not follow the number.
-                let smsNotMoved = row.outcome == "changed-not-unique"
+                let smsNotMoved = row.outcome == .changedNotUnique
                 let smsMoved = PlanRow.smsSignInFollows(row.smsSignIn) && row.action == .update && !smsNotMoved
                 if smsMoved { sms.append(who) }
                 if smsNotMoved { smsNotUnique.append(who) }

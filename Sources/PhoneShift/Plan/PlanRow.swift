@@ -51,7 +51,7 @@ public struct PlanRow: Sendable, Equatable {
     public var action: PlanAction
     public var reason: String
     public var state: RowState
-    public var outcome: String?
+    public var outcome: Outcome?
     public var attempts: Int
     public var errorCode: String?
     public var errorMessage: String?
@@ -70,6 +70,51 @@ public struct PlanRow: Sendable, Equatable {
     /// Typed findings (stored with the row).
     public var flags: Set<RowFlag> = []
 
+    /// What became of a row: written (and how), found so, held back, failed. Stored and
+    /// reported by its raw value; the store refuses a value this version does not know.
+    public enum Outcome: String, Sendable, CaseIterable, Codable {
+        case changed, added, removed
+        /// Found written when its outcome was unknown (a crash, a lost answer): read back.
+        case alreadyApplied = "already-applied"
+        /// Written, but the number is also another user's (Graph's phoneNumberNotUnique).
+        case changedNotUnique = "changed-not-unique"
+        case unchanged
+        /// Someone changed the number since the plan: not overwritten.
+        case moved
+        /// Rollback: the number changed since the run being rolled back.
+        case drifted
+        case failed
+        /// Failed on 429 after every try.
+        case throttled
+        case blocked
+        case userNotFound = "user-not-found"
+        /// Delta: the number was changed outside PhoneShift, and the job keeps it.
+        case changedElsewhere = "changed-elsewhere"
+        /// The job keeps the user's own number (policy.onlySetWhenEmpty).
+        case kept
+        case skipped, invalid, conflict
+
+        /// The outcomes that wrote to Graph (or found the write made).
+        public var written: Bool {
+            switch self {
+            case .changed, .added, .removed, .alreadyApplied, .changedNotUnique: true
+            default: false
+            }
+        }
+
+        /// The outcome of a row settled at plan time with `action` (nothing to write).
+        init(settled action: PlanAction) {
+            switch action {
+            case .unchanged: self = .unchanged
+            case .userNotFound: self = .userNotFound
+            case .blocked: self = .blocked
+            case .invalid: self = .invalid
+            case .conflict: self = .conflict
+            case .skipped, .update, .add, .toRead, .remove: self = .skipped
+            }
+        }
+    }
+
     /// A user in this state who gets a new mobile number gets it as their SMS sign-in
     /// number too (Graph registers it when the policy enables them).
     public static func smsSignInFollows(_ state: String?) -> Bool {
@@ -81,7 +126,7 @@ public struct PlanRow: Sendable, Equatable {
 
     public init(line: Int, user: String, userId: String? = nil, userPrincipalName: String? = nil, displayName: String? = nil,
                 mail: String? = nil, phoneType: PhoneType, before: String? = nil, target: String?, action: PlanAction,
-                reason: String = "", state: RowState = .pending, outcome: String? = nil, attempts: Int = 0) {
+                reason: String = "", state: RowState = .pending, outcome: Outcome? = nil, attempts: Int = 0) {
         self.line = line
         self.user = user
         self.userId = userId
@@ -103,7 +148,7 @@ public struct PlanRow: Sendable, Equatable {
 public struct RowUpdate: Sendable {
     public var line: Int
     public var state: RowState
-    public var outcome: String?
+    public var outcome: PlanRow.Outcome?
     public var attempts: Int
     public var errorCode: String?
     public var errorMessage: String?
@@ -111,7 +156,7 @@ public struct RowUpdate: Sendable {
     public var clientRequestId: String?
     public var reason: String?
 
-    public init(line: Int, state: RowState, outcome: String? = nil, attempts: Int = 0, errorCode: String? = nil,
+    public init(line: Int, state: RowState, outcome: PlanRow.Outcome? = nil, attempts: Int = 0, errorCode: String? = nil,
                 errorMessage: String? = nil, requestId: String? = nil, clientRequestId: String? = nil, reason: String? = nil) {
         self.line = line
         self.state = state

@@ -39,7 +39,7 @@ extension PlanRow {
         var row = self
         row.action = action
         row.state = .done
-        row.outcome = action == .skipped ? "skipped" : action.rawValue
+        row.outcome = PlanRow.Outcome(settled: action)
         if let reason { row.reason = reason }
         if let errorCode { row.errorCode = errorCode }
         return row
@@ -393,7 +393,7 @@ public struct Planner: Sendable {
             if policy.changedElsewhere == .keep {
                 var kept = row.settled(.skipped, "the number was changed outside PhoneShift since \(known.at) while the sheet still has the old one; kept (policy.changedElsewhere: keep) — update the HR system, or set changedElsewhere: restore",
                                        errorCode: "changed-elsewhere")
-                kept.outcome = "changed-elsewhere"
+                kept.outcome = .changedElsewhere
                 return kept
             }
             notes.append("changed outside PhoneShift since \(known.at); the sheet's number is restored (policy.changedElsewhere: restore)")
@@ -410,7 +410,7 @@ public struct Planner: Sendable {
         } else {
             if policy.onlySetWhenEmpty {
                 var kept = row.settled(.skipped, "the user already has a \(phoneType.rawValue) number; kept (policy.onlySetWhenEmpty)")
-                kept.outcome = "kept"
+                kept.outcome = .kept
                 return kept
             }
             row.action = .update

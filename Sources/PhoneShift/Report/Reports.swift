@@ -32,7 +32,7 @@ public enum Reports {
                                     "attempts", "time", "reason"]
     public static let schemaVersion = 1
     /// The outcomes of a row whose number a run wrote (or found already written).
-    public static let writtenOutcomes: Set<String> = ["changed", "added", "removed", "changed-not-unique", "already-applied"]
+    public static let writtenOutcomes: Set<String> = Set(PlanRow.Outcome.allCases.filter(\.written).map(\.rawValue))
 
     /// What a report (or the drafts) describe: `plan` (default: the latest), and run `runId`
     /// of it (default: its last run; none before its first apply).
@@ -121,7 +121,7 @@ public enum Reports {
                 let (before, after) = numbers(r, full: fullNumbers)
                 CSVFormatting.append([String(r.line), r.user, r.displayName ?? "", r.userId ?? "", r.phoneType.rawValue,
                                       before ?? "", after ?? "", r.action.rawValue,
-                                      r.state.rawValue, r.outcome ?? "", r.smsSignIn ?? "", r.errorCode ?? "", r.errorMessage ?? "",
+                                      r.state.rawValue, r.outcome?.rawValue ?? "", r.smsSignIn ?? "", r.errorCode ?? "", r.errorMessage ?? "",
                                       r.requestId ?? "", r.clientRequestId ?? "", String(r.attempts), r.updated ?? "", r.reason], to: &line)
                 try writer.write(bytes: line)
             }
@@ -142,7 +142,7 @@ public enum Reports {
     static func result(_ r: PlanRow) -> String {
         if r.state == .pending && r.action.writes { return "pending" }
         if r.state == .inFlight { return "unknown" }
-        return r.outcome ?? r.action.rawValue
+        return r.outcome?.rawValue ?? r.action.rawValue
     }
 
     static func writeJSON(store: JobStore, summary: ReportSummary, job: JobDefinition, path: String, fullNumbers: NumberDisplay) async throws {
@@ -188,7 +188,7 @@ public enum Reports {
                     ("attempts", .int(r.attempts)), ("reason", .string(r.reason)),
                     ("displayName", .optional(r.displayName)), ("userId", .optional(r.userId)),
                     ("userPrincipalName", .optional(r.userPrincipalName)), ("before", .optional(before)), ("after", .optional(after)),
-                    ("outcome", .optional(r.outcome)), ("smsSignIn", .optional(r.smsSignIn)), ("errorCode", .optional(r.errorCode)),
+                    ("outcome", .optional(r.outcome?.rawValue)), ("smsSignIn", .optional(r.smsSignIn)), ("errorCode", .optional(r.errorCode)),
                     ("errorMessage", .optional(r.errorMessage)), ("requestId", .optional(r.requestId)),
                     ("clientRequestId", .optional(r.clientRequestId)), ("time", .optional(r.updated)),
                 ])

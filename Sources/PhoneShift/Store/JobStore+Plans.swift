@@ -47,7 +47,7 @@ extension JobStore {
                                 r.userId.map(SQLiteValue.text), r.userPrincipalName.map(SQLiteValue.text),
                                 r.displayName.map(SQLiteValue.text), r.mail.map(SQLiteValue.text), .text(r.phoneType.rawValue),
                                 r.before.map(SQLiteValue.text), r.target.map(SQLiteValue.text), .text(r.action.rawValue),
-                                .text(r.reason), .text(r.state.rawValue), r.outcome.map(SQLiteValue.text),
+                                .text(r.reason), .text(r.state.rawValue), r.outcome.map { .text($0.rawValue) },
                                 r.errorCode.map(SQLiteValue.text), .text(now)])
             }
         }
@@ -71,7 +71,7 @@ extension JobStore {
             for r in rows {
                 try q.run([.int(plan), .int(r.line), r.userId.map(SQLiteValue.text), r.userPrincipalName.map(SQLiteValue.text),
                            r.displayName.map(SQLiteValue.text), r.mail.map(SQLiteValue.text), r.before.map(SQLiteValue.text),
-                           .text(r.action.rawValue), .text(r.reason), .text(r.state.rawValue), r.outcome.map(SQLiteValue.text),
+                           .text(r.action.rawValue), .text(r.reason), .text(r.state.rawValue), r.outcome.map { .text($0.rawValue) },
                            r.errorCode.map(SQLiteValue.text), .text(now), r.smsSignIn.map(SQLiteValue.text), Self.flagsText(r.flags)])
             }
         }
@@ -280,7 +280,7 @@ extension JobStore {
                         displayName: try q.text("display_name"), mail: try q.text("mail"), phoneType: try required("phone_type", as: PhoneType.self),
                         before: try q.text("before"), target: try q.text("target"), action: try required("action", as: PlanAction.self),
                         reason: try q.text("reason") ?? "", state: try required("state", as: RowState.self),
-                        outcome: try q.text("outcome"), attempts: try q.int("attempts"))
+                        outcome: try known("outcome", as: PlanRow.Outcome.self), attempts: try q.int("attempts"))
         r.userKind = try known("user_kind", as: UserKeyKind.self)
         r.errorCode = try q.text("error_code")
         r.errorMessage = try q.text("error_message")
@@ -317,13 +317,13 @@ extension JobStore {
                 """)
             let now = Self.now()
             for u in updates {
-                try q.run([.int(plan), .int(u.line), .text(u.state.rawValue), u.outcome.map(SQLiteValue.text),
+                try q.run([.int(plan), .int(u.line), .text(u.state.rawValue), u.outcome.map { .text($0.rawValue) },
                            .int(u.attempts), u.errorCode.map(SQLiteValue.text), u.errorMessage.map(SQLiteValue.text),
                            u.requestId.map(SQLiteValue.text), u.clientRequestId.map(SQLiteValue.text),
                            u.reason.map(SQLiteValue.text), .text(now), .int(run)])
                 if u.state == .done || u.state == .failed {
                     try self.appendEvent(db, run: run, line: u.line, kind: u.state.rawValue,
-                                         detail: [u.outcome, u.errorCode, u.requestId.map { "request-id \($0)" }].compactMap { $0 }.joined(separator: " "))
+                                         detail: [u.outcome?.rawValue, u.errorCode, u.requestId.map { "request-id \($0)" }].compactMap { $0 }.joined(separator: " "))
                 }
             }
         }
