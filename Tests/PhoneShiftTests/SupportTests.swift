@@ -229,6 +229,41 @@ struct JobKeysTests {
         #expect(changed.changedPlanSettings(recorded: base.planSettings).map(\.key) == ["phoneType", "policy.onlySetWhenEmpty"])
     }
 
+    @Test("Keys read by the registry: each one's default column is the model's default; set in a job, it reaches its field (rate.maxThrottledAttempts, added in one line, reaches the retry policy); out of range is an error naming key, line and range")
+    func registryReadsKeys() throws {
+        let dir = TemporaryDirectory()
+        _ = dir.file("sheet.csv", "user,phone\n")
+        func job(_ extra: String) throws -> JobDefinition {
+            try JobDefinition.load(path: dir.file("job.yaml", """
+                sheet:
+                  path: sheet.csv
+                tenant:
+                  tenantId: t
+                  clientId: c
+                  clientSecret: {env: S}
+                \(extra)
+                """))
+        }
+        let base = try job("")
+        let readers = JobKeys.all.filter { $0.reader != nil }
+        #expect(readers.count >= 17)
+        for key in readers {
+            // A default said in words ("all", "found from Graph's answers") is no value in the model.
+            let current = key.reader!.current(base)
+            #expect(current == key.defaultValue || (current == nil && Double(key.defaultValue) == nil), "\(key.path): registry says \(key.defaultValue), the model \(current ?? "nil")")
+        }
+        let set = try job("rate:\n  maxThrottledAttempts: 3\n  burst: 2.5\n  writesPerSecond: 12\npolicy:\n  verifyBeforeWrite: false\nstrict: true\nkeepRuns: 4\nreports:\n  fullNumbers: yes")
+        #expect(set.rate.maxThrottledAttempts == 3 && set.rate.burst == 2.5 && set.rate.writesPerSecond == 12)
+        #expect(!set.policy.verifyBeforeWrite && set.strict && set.keepRuns == 4 && set.fullNumbersInReports)
+        let session = try JobSession(job: set, logger: Logger(label: "test"), environment: ["S": "x"])
+        defer { session.close() }
+        #expect(session.client.retry.maxThrottledAttempts == 3)
+        #expect { _ = try job("rate:\n  maxThrottledAttempts: 0") } throws: { error in
+            let message = "\(error)"
+            return message.contains("rate.maxThrottledAttempts (line 8)") && message.contains("from 1 to 1000")
+        }
+    }
+
     @Test("The loader accepts exactly the registry's keys: each map's unknown-key error lists them")
     func unknownKeysListTheRegistry() throws {
         let dir = TemporaryDirectory()

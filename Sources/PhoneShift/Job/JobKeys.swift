@@ -14,13 +14,57 @@ public struct JobKey: Sendable {
     /// apply refuses a plan whose job changed any of them since (`planSettings`).
     let planValue: (@Sendable (JobDefinition) -> String)?
     public var shapesPlan: Bool { planValue != nil }
+    /// How the loader reads a key that sets one field (its type, range and field). Keys
+    /// without one need more than a type (paths, addresses, secrets, one of two words, two
+    /// keys that must agree) and are read by `JobDefinition.load`'s own code.
+    let reader: KeyReader?
 
-    init(_ path: String, _ type: String, _ defaultValue: String, _ doc: String, plan: (@Sendable (JobDefinition) -> String)? = nil) {
+    /// The mapping the key is in ("" for the top) and its name there.
+    var parent: String { path.split(separator: ".").dropLast().joined(separator: ".") }
+    var leaf: String { String(path.split(separator: ".").last ?? "") }
+
+    init(_ path: String, _ type: String, _ defaultValue: String, _ doc: String, read: KeyReader? = nil,
+         plan: (@Sendable (JobDefinition) -> String)? = nil) {
         self.path = path
         self.type = type
         self.defaultValue = defaultValue
         self.doc = doc
+        self.reader = read
         self.planValue = plan
+    }
+}
+
+/// Reads one key into one field of a job: the type and range it takes, the field it sets.
+/// Adding such a key is one line in `JobKeys.all` (and the field it sets in the model).
+struct KeyReader: Sendable {
+    let read: @Sendable (YAMLMap, String, inout JobDefinition) throws -> Void
+    /// The field's value in a job, as the default column says it (nil: none set); a test holds
+    /// every reader key's default in the registry to the model's.
+    let current: @Sendable (JobDefinition) -> String?
+
+    static func number(_ field: WritableKeyPath<JobDefinition, Double> & Sendable, in range: ClosedRange<Double>) -> KeyReader {
+        KeyReader(read: { map, key, job in if let value = try map.number(key, in: range) { job[keyPath: field] = value } },
+                  current: { YAMLMap.plain($0[keyPath: field]) })
+    }
+
+    static func optionalNumber(_ field: WritableKeyPath<JobDefinition, Double?> & Sendable, in range: ClosedRange<Double>) -> KeyReader {
+        KeyReader(read: { map, key, job in if let value = try map.number(key, in: range) { job[keyPath: field] = value } },
+                  current: { $0[keyPath: field].map(YAMLMap.plain) })
+    }
+
+    static func integer(_ field: WritableKeyPath<JobDefinition, Int> & Sendable, in range: ClosedRange<Int>) -> KeyReader {
+        KeyReader(read: { map, key, job in if let value = try map.integer(key, range: range) { job[keyPath: field] = value } },
+                  current: { String($0[keyPath: field]) })
+    }
+
+    static func optionalInteger(_ field: WritableKeyPath<JobDefinition, Int?> & Sendable, in range: ClosedRange<Int>) -> KeyReader {
+        KeyReader(read: { map, key, job in if let value = try map.integer(key, range: range) { job[keyPath: field] = value } },
+                  current: { $0[keyPath: field].map(String.init) })
+    }
+
+    static func flag(_ field: WritableKeyPath<JobDefinition, Bool> & Sendable) -> KeyReader {
+        KeyReader(read: { map, key, job in if let value = try map.bool(key) { job[keyPath: field] = value } },
+                  current: { String($0[keyPath: field]) })
     }
 }
 
@@ -38,7 +82,7 @@ public enum JobKeys {
         JobKey("sheet.delimiter", "comma, semicolon, tab or pipe", "detected", "The sheet's delimiter.", plan: { $0.sheet.delimiter ?? "" }),
         JobKey("sheet.encoding", "utf-8, windows-1252, utf-16", "detected (UTF-8, or UTF-16 by its BOM)", "The sheet's text encoding.", plan: { $0.sheet.encoding ?? "" }),
         JobKey("phoneType", "mobile, alternateMobile, office", "mobile", "The phone method the job changes.", plan: { $0.phoneType.rawValue }),
-        JobKey("strict", "true/false", "false", "Numbers libphonenumber only calls possible are errors, not warnings.", plan: { String($0.strict) }),
+        JobKey("strict", "true/false", "false", "Numbers libphonenumber only calls possible are errors, not warnings.", read: .flag(\.strict), plan: { String($0.strict) }),
         JobKey("tenant.tenantId", "GUID or domain", "(required)", "The Entra ID tenant.", plan: { $0.tenant.tenantId }),
         JobKey("tenant.clientId", "GUID", "(required)", "The app registration's application (client) id."),
         JobKey("tenant.clientSecret.env", "variable name", "—", "The environment variable holding the client secret (never the secret itself)."),
@@ -50,32 +94,41 @@ public enum JobKeys {
         JobKey("tenant.graph", "URL", "the cloud's", "Microsoft Graph's base URL (set by tenant.cloud).", plan: { $0.tenant.graph }),
         JobKey("tenant.cloud", "global, usgov, usgovdod, china", "global", "The national cloud.", plan: { $0.tenant.cloud.rawValue }),
         JobKey("tenant.proxy", "URL or none", "HTTPS_PROXY", "An HTTP proxy for every call (no password in the URL)."),
-        JobKey("rate.writesPerSecond", "0.1–10000", "found from Graph's answers", "A ceiling on writes per second (leave out to use the quota Graph allows)."),
-        JobKey("rate.readsPerSecond", "0.1–10000", "150", "Reads per second."),
-        JobKey("rate.burst", "1–10000", "10", "Requests that may go at once after a pause."),
-        JobKey("rate.concurrency", "1–256", "64", "The most requests in flight per lane (in flight follows latency below it)."),
-        JobKey("rate.maxAttempts", "1–100", "6", "Tries for a 5xx or a network error (first try included)."),
-        JobKey("rate.connectTimeoutSeconds", "0.5–600", "10", "Seconds to connect."),
-        JobKey("rate.requestTimeoutSeconds", "1–3600", "60", "Seconds for a whole request."),
-        JobKey("policy.allowPrivileged", "true/false", "false", "Change accounts that hold a directory role (admins).", plan: { String($0.policy.allowPrivileged) }),
+        JobKey("rate.writesPerSecond", "0.1–10000", "found from Graph's answers", "A ceiling on writes per second (leave out to use the quota Graph allows).",
+               read: .optionalNumber(\.rate.writesPerSecond, in: JobDefinition.Rate.requestsPerSecondRange)),
+        JobKey("rate.readsPerSecond", "0.1–10000", "150", "Reads per second.", read: .number(\.rate.readsPerSecond, in: JobDefinition.Rate.requestsPerSecondRange)),
+        JobKey("rate.burst", "1–10000", "10", "Requests that may go at once after a pause.", read: .number(\.rate.burst, in: 1...10_000)),
+        JobKey("rate.concurrency", "1–256", "64", "The most requests in flight per lane (in flight follows latency below it).",
+               read: .integer(\.rate.concurrency, in: 1...256)),
+        JobKey("rate.maxAttempts", "1–100", "6", "Tries for a 5xx or a network error (first try included).", read: .integer(\.rate.maxAttempts, in: 1...100)),
+        JobKey("rate.maxThrottledAttempts", "1–1000", "30", "Tries while Graph keeps answering 429 (each waits its Retry-After).",
+               read: .integer(\.rate.maxThrottledAttempts, in: 1...1_000)),
+        JobKey("rate.connectTimeoutSeconds", "0.5–600", "10", "Seconds to connect.", read: .number(\.rate.connectTimeoutSeconds, in: 0.5...600)),
+        JobKey("rate.requestTimeoutSeconds", "1–3600", "60", "Seconds for a whole request.", read: .number(\.rate.requestTimeoutSeconds, in: 1...3_600)),
+        JobKey("policy.allowPrivileged", "true/false", "false", "Change accounts that hold a directory role (admins).",
+               read: .flag(\.policy.allowPrivileged), plan: { String($0.policy.allowPrivileged) }),
         JobKey("policy.maxChanges", "whole number or off", "off", "Older name of valves.maxChanges."),
-        JobKey("policy.verifyBeforeWrite", "true/false", "true", "Re-read each number right before writing it; a moved one is not overwritten."),
-        JobKey("policy.blankRemovesNumber", "true/false", "false", "A blank cell removes the user's number.", plan: { String($0.policy.blankRemovesNumber) }),
-        JobKey("policy.onlySetWhenEmpty", "true/false", "false", "Only give numbers to users who have none of the type.", plan: { String($0.policy.onlySetWhenEmpty) }),
-        JobKey("policy.requireBackupMethod", "true/false", "false", "Hold back users whose only MFA methods are phones.", plan: { String($0.policy.requireBackupMethod) }),
+        JobKey("policy.verifyBeforeWrite", "true/false", "true", "Re-read each number right before writing it; a moved one is not overwritten.",
+               read: .flag(\.policy.verifyBeforeWrite)),
+        JobKey("policy.blankRemovesNumber", "true/false", "false", "A blank cell removes the user's number.", read: .flag(\.policy.blankRemovesNumber), plan: { String($0.policy.blankRemovesNumber) }),
+        JobKey("policy.onlySetWhenEmpty", "true/false", "false", "Only give numbers to users who have none of the type.",
+               read: .flag(\.policy.onlySetWhenEmpty), plan: { String($0.policy.onlySetWhenEmpty) }),
+        JobKey("policy.requireBackupMethod", "true/false", "false", "Hold back users whose only MFA methods are phones.",
+               read: .flag(\.policy.requireBackupMethod), plan: { String($0.policy.requireBackupMethod) }),
         JobKey("policy.changedElsewhere", "keep, restore", "keep", "Delta: a number changed outside PhoneShift while the sheet kept the old one.",
                plan: { $0.policy.changedElsewhere.rawValue }),
-        JobKey("policy.verifyAfterApply", "true/false", "false", "After every apply, re-read what it changed (as verify does)."),
+        JobKey("policy.verifyAfterApply", "true/false", "false", "After every apply, re-read what it changed (as verify does).",
+               read: .flag(\.policy.verifyAfterApply)),
         JobKey("valves.maxChanges", "whole number or off", "off", "Refuse a plan with more changes."),
         JobKey("valves.maxChangePercent", "0–100 or off", "off", "Refuse a plan changing more than this share of its rows."),
         JobKey("valves.maxShrinkPercent", "0–100 or off", "25 for delta jobs, else off", "Refuse a sheet this much shorter than at the last good run."),
         JobKey("valves.maxBlankOrInvalidPercent", "0–100 or off", "50", "Refuse a sheet with this share of blank or invalid numbers."),
         JobKey("delta", "true or a mapping", "off", "Nightly imports: rows unchanged since the last run cost no Graph call."),
         JobKey("delta.fullEveryDays", "0–3650", "7", "Read every row again after this many days (0: every run)."),
-        JobKey("keepRuns", "1–100000", "all", "Keep the newest N plans with their runs and drafts."),
+        JobKey("keepRuns", "1–100000", "all", "Keep the newest N plans with their runs and drafts.", read: .optionalInteger(\.keepRuns, in: 1...100_000)),
         JobKey("store", "path", "OUTPUTS/NAME.sqlite", "The job store (SQLite), owner-only."),
         JobKey("outputs", "path", "out/NAME", "Reports, failures.csv and drafts."),
-        JobKey("reports.fullNumbers", "true/false", "false", "Full numbers in the reports (masked by default)."),
+        JobKey("reports.fullNumbers", "true/false", "false", "Full numbers in the reports (masked by default).", read: .flag(\.fullNumbersInReports)),
         JobKey("notify.from", "address", "(required in notify)", "The drafts' sender, such as IT Helpdesk <helpdesk@contoso.com>."),
         JobKey("notify.replyTo", "address", "none", "Where replies go."),
         JobKey("notify.helpdeskTo", "address", "notify.from", "Where the helpdesk summary is addressed."),
@@ -100,6 +153,13 @@ public enum JobKeys {
             if !name.isEmpty && !seen.contains(name) { seen.append(name) }
         }
         return seen
+    }
+
+    /// Sets every field of `job` whose key has a reader and is in `map`.
+    static func read(_ map: YAMLMap, into job: inout JobDefinition) throws {
+        for key in all where key.parent == map.path && map.has(key.leaf) {
+            try key.reader?.read(map, key.leaf, &job)
+        }
     }
 
     /// The plan-shaping keys with their values in `job`, one `key=value` per line.

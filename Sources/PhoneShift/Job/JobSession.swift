@@ -20,7 +20,8 @@ public final class JobSession: Sendable {
         let limiter = RateLimiter(writesPerSecond: job.rate.writesPerSecond, readsPerSecond: job.rate.readsPerSecond,
                                   burst: job.rate.burst, maxInFlight: job.rate.concurrency, time: time)
         client = GraphClient(settings: settings, transport: transport, limiter: limiter,
-                             retry: RetryPolicy(maxAttempts: job.rate.maxAttempts), logger: logger, time: time)
+                             retry: RetryPolicy(maxAttempts: job.rate.maxAttempts, maxThrottledAttempts: job.rate.maxThrottledAttempts),
+                             logger: logger, time: time)
     }
 
     public func close() {
