@@ -32,10 +32,13 @@ struct ReportCommand: AsyncParsableCommand {
     @OptionGroup var display: OutputOptions
 
     func run() async throws {
-        _ = display.activate()
+        let logger = display.activate().makeLogger("phoneshift.report")
         let definition = try await JobDefinition.open(job)
         let store = try existingStore(of: definition, else: "nothing planned")
         let set = try await Reports.write(store: store, job: definition, run: run, folder: output)
+        let s = set.summary
+        logger.info("reported plan \(s.plan.id) (\(s.rowCount) rows) and \(s.run.map { "run \($0.id) (\($0.command), \($0.status))" } ?? "no run yet") into \(Sanitize.forMessage(output ?? definition.outputs, limit: 300)); numbers \(definition.fullNumbersInReports ? "in full (reports.fullNumbers)" : "masked")")
+        logger.info("results: \(s.byResult.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); 429 answers: \(s.throttles.count)")
         say("Report: \(set.csv), \(set.json)")
         say("Open in a browser: \(set.html)")
         if let failures = set.failures { say("Rows to run again: \(set.failureRows) in \(failures)") }
@@ -143,9 +146,10 @@ struct NotifyCommand: AsyncParsableCommand {
     @OptionGroup var display: OutputOptions
 
     func run() async throws {
-        _ = display.activate()
+        let logger = display.activate().makeLogger("phoneshift.notify")
         let definition = try await JobDefinition.open(job)
         let outcome = try await Notifier(job: definition, store: try existingStore(of: definition, else: "nothing applied")).write(run: run)
+        logger.info("drafts for \(run.map { "run \($0)" } ?? "the last run") in \(Sanitize.forMessage(outcome.folder, limit: 300)): \(outcome.drafts) written, \(outcome.noMail.count) users without a usable address, templates \(definition.notify?.templates.map { Sanitize.forMessage($0, limit: 200) } ?? "built in")")
         printDrafts(outcome)
     }
 }

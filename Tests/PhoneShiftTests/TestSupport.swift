@@ -96,3 +96,21 @@ enum RunSize {
     static let full = ProcessInfo.processInfo.environment["PHONESHIFT_FULL_SIZE"] == "1"
     static func pick<T>(short: T, full: T) -> T { Self.full ? full : short }
 }
+
+/// The column list README.md gives after `marker`: the next back-quoted, comma-separated list
+/// (it may wrap lines). Tests hold the files PhoneShift writes to what the README promises,
+/// not to the code's own constants.
+func readmeColumns(after marker: String) throws -> [String] {
+    let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
+    guard let start = readme.range(of: marker) else { throw ReadmeError(what: "no '\(marker)' in README.md") }
+    let rest = readme[start.upperBound...]
+    guard let open = rest.firstIndex(of: "`"), let close = rest[rest.index(after: open)...].firstIndex(of: "`") else {
+        throw ReadmeError(what: "no back-quoted list after '\(marker)' in README.md")
+    }
+    return rest[rest.index(after: open)..<close].split(separator: ",").map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+}
+
+struct ReadmeError: Error, CustomStringConvertible {
+    let what: String
+    var description: String { what }
+}

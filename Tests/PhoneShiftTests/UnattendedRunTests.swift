@@ -229,9 +229,9 @@ extension EndToEndTenantTests {
         let f = try await EngineFixture(syntheticUsers: 5)
         defer { Task { await f.stop() } }
         let sheet = f.writeSheet(count: 5)
-        _ = f.writeJob(writesPerSecond: 200)
+        _ = f.writeJob(writesPerSecond: 200, extra: EngineFixture.notifyAfterApply)
         let commands: [[String]] = [["validate", sheet], ["plan", f.jobPath], ["apply", f.jobPath], ["status", f.jobPath],
-                                    ["report", f.jobPath], ["verify", f.jobPath], ["export", f.jobPath]]
+                                    ["report", f.jobPath], ["verify", f.jobPath], ["export", f.jobPath], ["notify", f.jobPath]]
         for command in commands {
             let name = command[0]
             let json = try await f.phoneshift(command + ["--log-format", "json", "-v"])
@@ -249,6 +249,11 @@ extension EndToEndTenantTests {
         }
         let text = try await f.phoneshift(["status", f.jobPath])
         #expect(text.stdout.contains("Written:"), "\(text.stdout)")
+        // -v is not parsed and ignored: report and notify say what they decided.
+        let report = try await f.phoneshift(["report", f.jobPath, "-v"])
+        #expect(report.stderr.contains("reported plan") && report.stderr.contains("numbers masked"), "\(report.stderr)")
+        let notify = try await f.phoneshift(["notify", f.jobPath, "-v"])
+        #expect(notify.stderr.contains("drafts for the last run") && notify.stderr.contains("templates built in"), "\(notify.stderr)")
     }
 
     @Test("Output for machines: --log-format json writes only JSON lines (masked, no secret) with the exit code; --quiet prints nothing on success; --version names the libraries")
