@@ -49,7 +49,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
-            exclude: ["Report/report-v1.schema.json"]
+            exclude: ["Report/report-v1.schema.json", "Readiness/readiness-v1.schema.json"]
         ),
         // Thin executable: argument parsing, exit codes, terminal output.
         .executableTarget(

@@ -10,6 +10,9 @@ public struct DirectorySeed: Codable, Sendable {
         /// The tenant has a Microsoft Entra ID P2 or Governance licence (PIM). Absent: it has.
         /// Without one, every PIM read answers 400 `AadPremiumLicenseRequired`.
         public var entraIdP2: Bool?
+        /// The tenant has Microsoft Entra ID P1 (or P2): the authentication-methods reports
+        /// need it. Absent: it has. Without one, `userRegistrationDetails` answers 403.
+        public var entraIdP1: Bool?
     }
     public struct PhoneMethodSeed: Codable, Sendable {
         public var phoneType: String

@@ -83,6 +83,8 @@ extension EmulatorState {
         static let readGroupEligibility = ["PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"]
         /// Administrative units and their members (directory-list-administrativeunits,
         /// administrativeunit-list-members).
+        /// The authentication-methods registration report (authenticationmethodsroot-list-userregistrationdetails).
+        static let readRegistrationDetails = ["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"]
         static let readAdministrativeUnits = ["AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All", "Directory.Read.All",
                                               "Directory.ReadWrite.All"]
     }
@@ -119,6 +121,10 @@ extension EmulatorState {
         if ["directoryRoles", "roleManagement", "groups", "directoryObjects", "identityGovernance", "directory"].contains(segments.first ?? "") {
             guard method == "GET" else { return CallResult(response: error(405, "Request_BadRequest", "The method \(method) is not supported on this resource.", context: context)) }
             return directoryCall(segments: segments, params: params, base: base, context: context)
+        }
+        if segments == ["reports", "authenticationMethods", "userRegistrationDetails"] {
+            guard method == "GET" else { return CallResult(response: error(405, "Request_BadRequest", "The method \(method) is not supported on this resource.", context: context)) }
+            return registrationDetails(params: params, base: base, context: context)
         }
         guard segments.first == "users" else {
             return CallResult(response: error(400, "BadRequest", "Resource not found for the segment '\(segments.first ?? "")'.", context: context), user: nil)
@@ -324,6 +330,56 @@ extension EmulatorState {
             ("@odata.type", .string("#microsoft.graph.directoryRole")), ("id", .string(DirectoryRoles.roleObjectId(name))),
             ("deletedDateTime", .null), ("description", .string("Members of this role: \(name).")),
             ("displayName", .string(name)), ("roleTemplateId", .string(DirectoryRoles.templateId(name))),
+        ])
+    }
+
+    /// `GET /reports/authenticationMethods/userRegistrationDetails`: one row per enabled user
+    /// ("this method doesn't work for disabled users"), paged; AuditLog.Read.All (or
+    /// UserAuthenticationMethod.Read.All) and a P1 or P2 licence (OurChoices.reportsLicenseCode).
+    func registrationDetails(params: [String: String], base: String, context: CallContext) -> CallResult {
+        guard hasPermission(Permissions.readRegistrationDetails) else { return directoryDenied(context) }
+        if options.seed.tenant.entraIdP1 == false {
+            return CallResult(response: error(403, OurChoices.reportsLicenseCode, OurChoices.reportsLicenseMessage, context: context))
+        }
+        let enabled = tenant.users.indices.filter { tenant.users[$0].accountEnabled }
+        var query = params
+        query["$top"] = String(OurChoices.registrationDetailsPageSize)
+        let updated = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: context.now))
+        return page(count: enabled.count, item: { registrationJSON(tenant.users[enabled[$0]], updated: updated) },
+                    path: "reports/authenticationMethods/userRegistrationDetails",
+                    context: "reports/authenticationMethods/userRegistrationDetails", params: query, base: base, call: context)
+    }
+
+    func registrationJSON(_ u: UserState, updated: String) -> JSON {
+        var registered: [String] = []
+        for slot in PhoneSlot.allCases where u.phones[slot] != nil {
+            switch slot {
+            case .mobile: registered.append("mobilePhone")
+            case .alternateMobile: registered.append("alternateMobilePhone")
+            case .office: registered.append("officePhone")
+            }
+        }
+        for other in u.others { if let name = OurChoices.registeredMethodNames[other.type], !registered.contains(name) { registered.append(name) } }
+        let strong = registered.contains { !["email", "temporaryAccessPass"].contains($0) }
+        let passwordless = registered.contains { ["passKeyDeviceBound", "windowsHelloForBusiness", "macOsSecureEnclaveKey"].contains($0) }
+        let preferred: String
+        switch u.defaultMethod {
+        case "microsoftAuthenticator": preferred = "push"
+        case "softwareOath", "hardwareOath": preferred = "oath"
+        case "mobile": preferred = "sms"
+        case "alternateMobile": preferred = "voiceAlternateMobile"
+        case "office": preferred = "voiceOffice"
+        default: preferred = registered.isEmpty ? "" : "none"
+        }
+        return .object([
+            ("id", .string(u.id)), ("userPrincipalName", .string(u.userPrincipalName)), ("userDisplayName", .string(u.displayName)),
+            ("userType", .string(u.userType.lowercased() == "guest" ? "guest" : "member")), ("isAdmin", .bool(!u.roles.isEmpty)),
+            ("isSsprRegistered", .bool(strong)), ("isSsprEnabled", .bool(false)), ("isSsprCapable", .bool(false)),
+            ("isMfaRegistered", .bool(strong)), ("isMfaCapable", .bool(strong)), ("isPasswordlessCapable", .bool(passwordless)),
+            ("lastUpdatedDateTime", .string(updated)),
+            ("methodsRegistered", .array(registered.map(JSON.string))),
+            ("isSystemPreferredAuthenticationMethodEnabled", .bool(false)), ("systemPreferredAuthenticationMethods", .array([])),
+            ("userPreferredMethodForSecondaryAuthentication", .string(preferred)),
         ])
     }
 }

@@ -14,6 +14,30 @@ public enum OurChoices {
     public static let premiumLicenseCode = "AadPremiumLicenseRequired"
     public static let premiumLicenseMessage = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
 
+    /// `GET /reports/authenticationMethods/userRegistrationDetails` on a tenant without
+    /// Microsoft Entra ID P1 or P2. Documented: the reports need that licence
+    /// (learn.microsoft.com/graph/api/resources/authenticationmethods-usage-insights-overview,
+    /// "Licenses"); the answer is not. Our choice: 403 with the code and message Graph gives
+    /// the other Entra reports (sign-in logs) on such tenants, after the permission check.
+    public static let reportsLicenseCode = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+    public static let reportsLicenseMessage = "Neither tenant is B2C or tenant doesn't have premium license"
+    /// Its page size: the list page supports only `$filter` and `$orderby` (no `$top`), and the
+    /// size of a page is not documented. Our choice: 500, with `@odata.nextLink` as elsewhere.
+    public static let registrationDetailsPageSize = 500
+    /// What `methodsRegistered` says for each method the emulator models. The list's values are
+    /// documented by example (userregistrationdetails.md: `mobilePhone`, `email`, `fido2`…;
+    /// userRegistrationMethodSummary's enumeration names `passKeyDeviceBound`,
+    /// `windowsHelloForBusiness`, `softwareOneTimePasscode`, `temporaryAccessPass`…). Our
+    /// choice: a FIDO2 security key reports as `passKeyDeviceBound` (current portal wording),
+    /// a password is not listed, and `isAdmin` is true for a user holding an active directory
+    /// role (eligible-only roles are not counted).
+    public static let registeredMethodNames: [String: String] = [
+        "microsoftAuthenticator": "microsoftAuthenticatorPush", "softwareOath": "softwareOneTimePasscode",
+        "hardwareOath": "hardwareOneTimePasscode", "fido2": "passKeyDeviceBound",
+        "windowsHelloForBusiness": "windowsHelloForBusiness", "platformCredential": "macOsSecureEnclaveKey",
+        "temporaryAccessPass": "temporaryAccessPass", "email": "email",
+    ]
+
     /// `GET /directoryObjects/{id}` for an application: Directory.Read.All, with no higher
     /// permission listed (microsoft-graph-docs, includes/permissions/directoryobject-get-permissions.md).
     /// Documented, kept here beside the choice that needs it: how often Graph returns a role

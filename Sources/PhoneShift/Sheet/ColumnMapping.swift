@@ -124,25 +124,10 @@ public struct ColumnMapping: Sendable, Equatable {
             userKind = userAliases.first { $0.alias == keys[userColumn] }?.kind ?? .automatic
             notes.append("user: '\(headers[userColumn])' (column \(userColumn + 1), \(userKind.label)), as asked")
         } else {
-            var found: [(column: Int, kind: UserKeyKind, rank: Int)] = []
-            for (rank, entry) in userAliases.enumerated() {
-                let matches = keys.indices.filter { keys[$0] == entry.alias }
-                if matches.count > 1 { throw duplicate(headers, matches) }
-                if let only = matches.first { found.append((only, entry.kind, rank)) }
-            }
-            guard let best = found.first else {
-                throw PhoneShiftError(.columnNotFound, line: 1,
-                    "no user column found (looked for UPN, Email, Object ID, Employee ID and similar); "
-                    + "the header has: \(list(headers)). Name the column with --user-column")
-            }
-            userColumn = best.column
-            userKind = best.kind
-            var note = "user: '\(headers[userColumn])' (column \(userColumn + 1), \(userKind.label))"
-            let others = found.dropFirst().map { "'\(headers[$0.column])'" }
-            if !others.isEmpty {
-                note += "; also found \(others.joined(separator: ", ")), not used: Graph resolves the \(userKind.label) most directly"
-            }
-            notes.append(note)
+            let found = try detectUserColumn(headers: headers)
+            userColumn = found.column
+            userKind = found.kind
+            notes.append(found.note)
         }
 
         // Phone column.
@@ -181,6 +166,29 @@ public struct ColumnMapping: Sendable, Equatable {
         }
         return ColumnMapping(headers: headers, userColumn: userColumn, userKind: userKind,
                              phoneColumn: phoneColumn, regionColumn: regionColumn, notes: notes)
+    }
+
+    /// The user column a header names (UPN, e-mail, object id, employee id and their aliases),
+    /// the best kind first; `note` says which was taken and which were not.
+    public static func detectUserColumn(headers: [String]) throws -> (column: Int, kind: UserKeyKind, note: String) {
+        let keys = headers.map(key)
+        var found: [(column: Int, kind: UserKeyKind)] = []
+        for entry in userAliases {
+            let matches = keys.indices.filter { keys[$0] == entry.alias }
+            if matches.count > 1 { throw duplicate(headers, matches) }
+            if let only = matches.first { found.append((only, entry.kind)) }
+        }
+        guard let best = found.first else {
+            throw PhoneShiftError(.columnNotFound, line: 1,
+                "no user column found (looked for UPN, Email, Object ID, Employee ID and similar); "
+                + "the header has: \(list(headers)). Name the column with --user-column")
+        }
+        var note = "user: '\(headers[best.column])' (column \(best.column + 1), \(best.kind.label))"
+        let others = found.dropFirst().map { "'\(headers[$0.column])'" }
+        if !others.isEmpty {
+            note += "; also found \(others.joined(separator: ", ")), not used: Graph resolves the \(best.kind.label) most directly"
+        }
+        return (best.column, best.kind, note)
     }
 
     private static func duplicate(_ headers: [String], _ columns: [Int]) -> PhoneShiftError {

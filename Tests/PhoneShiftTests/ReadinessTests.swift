@@ -1,0 +1,182 @@
+import Foundation
+import GraphEmulator
+import Testing
+@testable import PhoneShift
+
+/// `phoneshift readiness` against a tenant of mixed users: the class of each, from either
+/// source, written to a sheet (libcsv), JSON (its schema) and a page (a real browser).
+extension EndToEndTenantTests {
+    /// bench1…10 as the retirement sorts them (the sample tenant's own users are there too).
+    static func mixedTenant(_ options: inout EmulatorOptions) {
+        func edit(_ n: Int, _ change: (inout DirectorySeed.UserSeed) -> Void) {
+            let index = options.seed.users.firstIndex { $0.userPrincipalName == "bench\(n)@contoso.com" }!
+            change(&options.seed.users[index])
+        }
+        let password = DirectorySeed.OtherMethodSeed(type: "password")
+        edit(1) { $0.otherMethods = [password, .init(type: "fido2", displayName: "YubiKey")] }
+        edit(2) { $0.otherMethods = [password, .init(type: "windowsHelloForBusiness", displayName: "Laptop")]; $0.phoneMethods = [] }
+        // bench3 keeps the synthetic default: mobile and Microsoft Authenticator.
+        edit(4) { $0.otherMethods = [password]; $0.defaultMethod = "mobile" }
+        edit(5) {
+            $0.otherMethods = [password, .init(type: "temporaryAccessPass", isUsable: true)]
+            $0.phoneMethods?.append(.init(phoneType: "office", phoneNumber: "+1 4255550105"))
+            $0.defaultMethod = "mobile"
+        }
+        edit(6) { $0.otherMethods = [password]; $0.phoneMethods = []; $0.defaultMethod = nil }
+        edit(7) { $0.otherMethods = [password]; $0.roles = ["Global Administrator"]; $0.defaultMethod = "mobile" }
+        edit(8) { $0.otherMethods = [password, .init(type: "softwareOath")]; $0.phoneMethods = []; $0.defaultMethod = "softwareOath" }
+        edit(9) {
+            $0.otherMethods = [password, .init(type: "email", emailAddress: "b9@fabrikam.example"), .init(type: "temporaryAccessPass", isUsable: false)]
+            $0.defaultMethod = "mobile"
+        }
+        edit(10) { $0.otherMethods = [password]; $0.accountEnabled = false; $0.defaultMethod = "mobile" }
+    }
+
+    static let expectedClasses: [Int: String] = [1: "phishing-resistant", 2: "phishing-resistant", 3: "app", 4: "phone-only",
+                                                 5: "phone-only", 6: "none", 7: "phone-only", 8: "app", 9: "phone-only", 10: "phone-only"]
+
+    /// The sheet's rows by UPN (columns by the README's names).
+    static func readinessSheet(_ path: String) throws -> (header: [String], rows: [String: [String: String]]) {
+        let records = try readAll(path)
+        let header = try #require(records.first).fields
+        var rows: [String: [String: String]] = [:]
+        for record in records.dropFirst() {
+            rows[record.fields[0].lowercased()] = Dictionary(uniqueKeysWithValues: zip(header, record.fields).map { ($0, $1) })
+        }
+        return (header, rows)
+    }
+
+    @Test("readiness from the registration report (AuditLog.Read.All): each user's class, TAP and admin; the sheet has the README's columns and masks nothing it does not have; JSON valid against its schema; the page checked in a headless browser")
+    func readinessFromReport() async throws {
+        let f = try await EngineFixture(syntheticUsers: 10) { options in
+            Self.mixedTenant(&options)
+            options.permissions.insert("AuditLog.Read.All")
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 10)
+        _ = f.writeJob(writesPerSecond: 200)
+        let run = try await f.phoneshift(["readiness", f.jobPath])
+        #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("registration report"), "\(run.stdout)")
+        let log = try await f.requests()
+        #expect(log.contains { ($0["path"] as? String ?? "").hasPrefix("/v1.0/reports/authenticationMethods/userRegistrationDetails") })
+        #expect(!log.contains { ($0["path"] as? String ?? "").hasSuffix("/authentication/methods") }, "per-user reads although the report answered")
+        let out = f.dir.path + "/out"
+        let (header, rows) = try Self.readinessSheet(out + "/readiness.csv")
+        let documented = try readmeColumns(after: "`readiness.csv` columns:")
+        #expect(header == documented, "readiness.csv's columns are not the README's")
+        for (n, cls) in Self.expectedClasses where n != 10 {
+            #expect(rows["bench\(n)@contoso.com"]?["Class"] == cls, "bench\(n): \(rows["bench\(n)@contoso.com"] ?? [:])")
+        }
+        // A disabled account is not in Microsoft's report.
+        #expect(rows["bench10@contoso.com"] == nil)
+        #expect(rows["bench5@contoso.com"]?["Temporary Access Pass"] == "registered")
+        #expect(rows["bench5@contoso.com"]?["Phone methods"] == "mobile; office")
+        #expect(rows["bench7@contoso.com"]?["Admin"]?.hasPrefix("yes") == true && rows["bench4@contoso.com"]?["Admin"] == "no")
+        #expect(rows["bench8@contoso.com"]?["Default method"] == "oath" && rows["bench4@contoso.com"]?["Default method"] == "sms")
+
+        // JSON: valid against the schema in the repository; its counts are the sheet's.
+        let schema = packageRoot + "/Sources/PhoneShift/Readiness/readiness-v1.schema.json"
+        let python = try await runTool("/usr/bin/env", ["python3", "-c", "import jsonschema"], in: f.dir).status == 0 ? "python3" : "/usr/bin/python3"
+        let check = try await runTool("/usr/bin/env", [python, "-c", """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+            print(json.dumps({"counts": doc["counts"], "total": doc["total"], "source": doc["source"], "admins": doc["phoneOnlyAdmins"]}, sort_keys=True))
+            """, schema, out + "/readiness.json"], in: f.dir)
+        #expect(check.status == 0, "readiness.json does not match its schema: \(check.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any] ?? [:]
+        var sheetCounts: [String: Int] = [:]
+        for row in rows.values { sheetCounts[row["Class"] ?? "", default: 0] += 1 }
+        #expect(summary["counts"] as? [String: Int] == ReadinessClass.allCases.reduce(into: [:]) { $0[$1.rawValue] = sheetCounts[$1.rawValue] ?? 0 })
+        #expect(summary["total"] as? Int == rows.count && summary["source"] as? String == "registration-report")
+        #expect((summary["admins"] as? Int ?? 0) >= 1)
+
+        // The page: loads with no console message and no request; its figures are the sheet's; phone-only users first.
+        let chromium = try #require(browser, "chromium-headless-shell is not installed (.ci/setup installs it)")
+        let netLog = f.dir.path + "/net.json"
+        let page = try await runTool(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+                                                "--log-net-log=\(netLog)", "--virtual-time-budget=2000", "--dump-dom", "file://\(out)/readiness.html"],
+                                     in: f.dir)
+        #expect(page.status == 0, "\(page.stderr)")
+        let dom = page.stdout
+        func figure(_ key: String) -> Int? {
+            guard let match = dom.firstMatch(of: try! Regex("data-figure=\"\(key)\">([0-9]+)<")) else { return nil }
+            return Int(match.output[1].substring ?? "")
+        }
+        #expect(figure("phone-only") == sheetCounts["phone-only"] && figure("total") == rows.count, "\(figure("phone-only") ?? -1)")
+        #expect(!page.stderr.contains("CONSOLE"))
+        let urls = Set(try String(contentsOfFile: netLog, encoding: .utf8).matches(of: /"url":"([^"]+)"/).map { String($0.1) })
+        #expect(urls.allSatisfy { $0.hasPrefix("file://") }, "network requests: \(urls)")
+        let firstRow = try #require(dom.firstMatch(of: /<tr data-class="([a-z-]+)">/))
+        #expect(firstRow.output.1 == "phone-only")
+        for file in ["readiness.csv", "readiness.json", "readiness.html"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: out + "/" + file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file)")
+        }
+    }
+
+    @Test("readiness falls back to per-user reads when the report is refused — for a missing AuditLog.Read.All, or a tenant without P1 — and says why; numbers masked; usable and spent TAPs told apart; disabled accounts included")
+    func readinessPerUser() async throws {
+        for noLicence in [false, true] {
+            let f = try await EngineFixture(syntheticUsers: 10) { options in
+                Self.mixedTenant(&options)
+                if noLicence {
+                    options.permissions.insert("AuditLog.Read.All")
+                    options.seed.tenant.entraIdP1 = false
+                }
+            }
+            defer { Task { await f.stop() } }
+            _ = f.writeSheet(count: 10)
+            _ = f.writeJob(writesPerSecond: 200)
+            let run = try await f.phoneshift(["readiness", f.jobPath])
+            #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+            let why = noLicence ? "no Microsoft Entra ID P1 or P2 licence" : "lacks AuditLog.Read.All"
+            #expect(run.stderr.contains("per-user reads") && run.stderr.contains(why), "\(run.stderr)")
+            let (_, rows) = try Self.readinessSheet(f.dir.path + "/out/readiness.csv")
+            for (n, cls) in Self.expectedClasses {
+                #expect(rows["bench\(n)@contoso.com"]?["Class"] == cls, "bench\(n): \(rows["bench\(n)@contoso.com"] ?? [:])")
+            }
+            #expect(rows["bench10@contoso.com"]?["Account enabled"] == "no")
+            #expect(rows["bench5@contoso.com"]?["Temporary Access Pass"] == "usable" && rows["bench9@contoso.com"]?["Temporary Access Pass"] == "not usable")
+            let phones = rows["bench5@contoso.com"]?["Phone methods"] ?? ""
+            #expect(phones.contains("mobile +1 ") && phones.contains("office +1 ") && phones.contains("*") && !phones.contains("4255550105"), "\(phones)")
+            #expect(rows["bench7@contoso.com"]?["Admin"]?.contains("Global Administrator") == true)
+            let text = try String(contentsOfFile: f.dir.path + "/out/readiness.csv", encoding: .utf8)
+                + String(contentsOfFile: f.dir.path + "/out/readiness.json", encoding: .utf8)
+                + String(contentsOfFile: f.dir.path + "/out/readiness.html", encoding: .utf8)
+            #expect(!text.contains("2065000004") && !text.contains("2065000005"), "a full number in the outputs")
+        }
+    }
+
+    @Test("readiness --users SHEET: only the users it names, the ones not found listed; without any permission to read methods it exits 4 naming AuditLog.Read.All and UserAuthenticationMethod.Read.All")
+    func readinessUsersAndPermissions() async throws {
+        let f = try await EngineFixture(syntheticUsers: 10) { options in
+            Self.mixedTenant(&options)
+            options.permissions.insert("AuditLog.Read.All")
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 10)
+        _ = f.writeJob(writesPerSecond: 200)
+        let users = f.dir.file("users.csv", "UPN\nBench4@contoso.com\nbench6@contoso.com\nghost@contoso.com\n")
+        let run = try await f.phoneshift(["readiness", f.jobPath, "--users", users, "--output", f.dir.path + "/few.csv"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let (_, rows) = try Self.readinessSheet(f.dir.path + "/few.csv")
+        #expect(Set(rows.keys) == ["bench4@contoso.com", "bench6@contoso.com"], "\(rows.keys)")
+        #expect(run.stderr.contains("1 users of") && run.stderr.contains("ghost@contoso.com"), "\(run.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.dir.path + "/few.json"))) as? [String: Any]
+        #expect(json?["notFound"] as? [String] == ["ghost@contoso.com"])
+
+        let bare = try await EngineFixture(syntheticUsers: 3) { options in
+            options.permissions = ["User.Read.All", "UserAuthMethod-Phone.Read.All"]
+        }
+        defer { Task { await bare.stop() } }
+        _ = bare.writeSheet(count: 3)
+        _ = bare.writeJob(writesPerSecond: 200)
+        let refused = try await bare.phoneshift(["readiness", bare.jobPath])
+        #expect(refused.status == ExitStatus.authentication, "\(refused.stderr)")
+        #expect(refused.stderr.contains("AuditLog.Read.All") && refused.stderr.contains("UserAuthenticationMethod.Read.All"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: bare.dir.path + "/out/readiness.csv"))
+    }
+}
