@@ -65,6 +65,14 @@ struct DemoCommand: AsyncParsableCommand {
             say("\n== 5. notification drafts")
             say("Open them in a mail client (nothing was sent): \(drafts.folder)  — one .eml per user, and \(drafts.summary)")
         }
+        say("\n== 6. readiness for the end of SMS and voice (read-only)")
+        let session = try JobSession(job: definition, logger: logger, environment: environment)
+        defer { session.close() }
+        let readiness = try await ReadinessScan(session: session, logger: logger)
+            .run(.init(output: definition.outputs + "/readiness.csv"))
+        say("\(readiness.total) users: " + ReadinessClass.allCases.map { "\($0.rawValue) \(readiness.counts[$0] ?? 0)" }.joined(separator: ", ")
+            + " (\(readiness.source == .registrationReport ? "registration report" : "per-user reads: \(readiness.sourceNote)"))")
+        say("Open in a browser: file://\(readiness.html)  (every user in \(readiness.csv))")
         if outcome.exitStatus() != 0 { throw ExitCode(outcome.exitStatus()) }
     }
 

@@ -236,3 +236,53 @@ struct GraphContractTests {
         #expect(try await h.tokenReply().header("request-id") != nil)
     }
 }
+
+@Suite("Emulator: the authentication-methods registration report")
+struct RegistrationReportTests {
+    @Test("userRegistrationDetails: enabled users only, paged by 500 with nextLink; methodsRegistered, isAdmin and the preferred method from each user's methods; AuditLog.Read.All or UserAuthenticationMethod.Read.All, else 403; a tenant without P1 answers 403 with the premium-licence code")
+    func registrationDetails() async throws {
+        let h = try await Harness { options in
+            options.seed = options.seed.adding(syntheticUsers: 600)
+            options.permissions.insert("AuditLog.Read.All")
+            let index = options.seed.users.firstIndex { $0.userPrincipalName == "bench3@contoso.com" }!
+            options.seed.users[index].otherMethods = [.init(type: "password"), .init(type: "fido2"), .init(type: "email", emailAddress: "x@y.example")]
+            options.seed.users[index].roles = ["Helpdesk Administrator"]
+            let disabled = options.seed.users.firstIndex { $0.userPrincipalName == "bench4@contoso.com" }!
+            options.seed.users[disabled].accountEnabled = false
+        }
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        var rows: [[String: Any]] = []
+        var next: String? = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
+        var pages = 0
+        while let path = next {
+            let page = try await h.send("GET", path, token: token)
+            #expect(page.status == 200)
+            let value = page.json["value"] as? [[String: Any]] ?? []
+            #expect(value.count <= 500)
+            rows += value
+            pages += 1
+            next = (page.json["@odata.nextLink"] as? String).map { String($0[$0.range(of: "/v1.0/")!.lowerBound...]) }
+        }
+        let enabled = h.seed.users.filter { $0.accountEnabled != false }.count + 600 - 1
+        #expect(rows.count == enabled && pages == 2, "\(rows.count) rows in \(pages) pages")
+        let byUPN = Dictionary(uniqueKeysWithValues: rows.map { ($0["userPrincipalName"] as? String ?? "", $0) })
+        #expect(byUPN["bench4@contoso.com"] == nil, "a disabled user is in the report")
+        let three = try #require(byUPN["bench3@contoso.com"])
+        #expect(three["methodsRegistered"] as? [String] == ["mobilePhone", "passKeyDeviceBound", "email"])
+        #expect(three["isAdmin"] as? Bool == true && three["isPasswordlessCapable"] as? Bool == true)
+        #expect(byUPN["bench5@contoso.com"]?["userPreferredMethodForSecondaryAuthentication"] as? String == "push")
+
+        let denied = try await Harness { $0.permissions = ["User.Read.All", "UserAuthenticationMethod.ReadWrite.All"] }
+        defer { Task { await denied.stop() } }
+        let refused = try await denied.send("GET", "/v1.0/reports/authenticationMethods/userRegistrationDetails", token: try await denied.token())
+        #expect(refused.status == 403 && refused.errorCode == "Authorization_RequestDenied")
+        let unlicensed = try await Harness { options in
+            options.permissions = ["UserAuthenticationMethod.Read.All"]
+            options.seed.tenant.entraIdP1 = false
+        }
+        defer { Task { await unlicensed.stop() } }
+        let noP1 = try await unlicensed.send("GET", "/v1.0/reports/authenticationMethods/userRegistrationDetails", token: try await unlicensed.token())
+        #expect(noP1.status == 403 && noP1.errorCode == OurChoices.reportsLicenseCode)
+    }
+}

@@ -325,7 +325,13 @@ extension EngineTests {
             #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
             #expect(run.stdout.contains("== 3. apply") && run.stdout.contains("Open in a browser: file://") && run.stdout.contains("report.html")
                     && run.stdout.contains("== 5. notification drafts") && run.stdout.contains("/drafts/run-"), "\(run.stdout)")
+            #expect(run.stdout.contains("== 6. readiness") && run.stdout.contains("readiness.html"), "\(run.stdout)")
         }
+        // Readiness of the sample tenant: its sheet names every user with a class.
+        let readiness = try readAll(dir.path + "/out/readiness.csv")
+        let classes = Set(readiness.dropFirst().map { $0.fields[3] })
+        #expect(readiness.count > 1 && classes.isSubset(of: ["phishing-resistant", "app", "phone-only", "none", "unknown"]) && classes.contains("phone-only"),
+                "\(classes)")
         // The sample tenant's hard cases (Samples/generate.py, add_protection and the sheet's
         // SMS collision), as the report tells them.
         let report = try String(contentsOfFile: dir.path + "/out/report.csv", encoding: .utf8).split(separator: "\n")
