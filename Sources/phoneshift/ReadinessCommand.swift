@@ -24,6 +24,9 @@ struct ReadinessCommand: AsyncParsableCommand {
     @Option(help: "Only the users this sheet names (a UPN or object id column).")
     var users: String?
 
+    @Flag(help: "Also write notification drafts (.eml) telling phone-only users to register a passkey, and a helpdesk summary (needs the job's notify: section).")
+    var drafts = false
+
     @OptionGroup var display: OutputOptions
 
     func run() async throws {
@@ -42,7 +45,7 @@ struct ReadinessCommand: AsyncParsableCommand {
         let session = try JobSession(job: definition, logger: logger)
         defer { session.close() }
         let interactive = Console.current.interactive
-        let outcome = try await ReadinessScan(session: session, logger: logger).run(.init(output: path, users: filter)) { p in
+        let outcome = try await ReadinessScan(session: session, logger: logger).run(.init(output: path, users: filter, drafts: drafts)) { p in
             if interactive { printError("\r\(p.users) users read (\(p.pages) pages)…", newline: false) }
         }
         if interactive { printError("") }
@@ -59,5 +62,11 @@ struct ReadinessCommand: AsyncParsableCommand {
                                     + outcome.notFound.prefix(5).map { Sanitize.forMessage($0) }.joined(separator: ", ") + (outcome.notFound.count > 5 ? ", …" : ""))
         }
         say("Sheet: \(outcome.csv) (also \(outcome.json)); open \(outcome.html) in a browser")
+        if let folder = outcome.draftsFolder {
+            say("Drafts: \(outcome.drafts) letters to phone-only users and the helpdesk summary in \(folder) (nothing was sent)")
+            if !outcome.noMail.isEmpty {
+                Console.current.problem("warning", "\(outcome.noMail.count) phone-only users have no usable e-mail address (listed in the helpdesk summary); tell them another way")
+            }
+        }
     }
 }

@@ -179,4 +179,57 @@ extension EndToEndTenantTests {
         #expect(refused.stderr.contains("AuditLog.Read.All") && refused.stderr.contains("UserAuthenticationMethod.Read.All"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: bare.dir.path + "/out/readiness.csv"))
     }
+
+    @Test("readiness --drafts: one letter per enabled phone-only user with a usable address (mail read by id when the report has none), parsed by Python's email package, naming the date and the security-info page and no number; the helpdesk summary lists phone-only admins and who has no address; without notify: exit 2")
+    func readinessDrafts() async throws {
+        let f = try await EngineFixture(syntheticUsers: 10) { options in
+            Self.mixedTenant(&options)
+            options.permissions.insert("AuditLog.Read.All")
+            let nine = options.seed.users.firstIndex { $0.userPrincipalName == "bench9@contoso.com" }!
+            options.seed.users[nine].mail = "not an address"
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 10)
+        _ = f.writeJob(writesPerSecond: 200, extra: EngineFixture.notifyAfterApply)
+        let users = f.dir.file("users.csv", "UPN\n" + (1...10).map { "bench\($0)@contoso.com" }.joined(separator: "\n") + "\n")
+        let run = try await f.phoneshift(["readiness", f.jobPath, "--users", users, "--drafts"])
+        #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("Drafts: 3 letters"), "\(run.stdout)")
+        #expect(run.stderr.contains("1 phone-only users have no usable e-mail address"), "\(run.stderr)")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: f.dir.path + "/out/drafts").filter { $0.hasPrefix("readiness-") }
+        let folder = f.dir.path + "/out/drafts/" + (try #require(folders.first))
+        let parse = try await runTool("/usr/bin/env", ["python3", "-c", """
+            import email, email.policy, json, os, sys
+            out = {}
+            for name in sorted(os.listdir(sys.argv[1])):
+                with open(os.path.join(sys.argv[1], name), "rb") as fh:
+                    m = email.message_from_bytes(fh.read(), policy=email.policy.default)
+                parts = {p.get_content_type(): p.get_content() for p in m.walk() if not p.is_multipart()}
+                out[name] = {"to": m["To"].addresses[0].addr_spec, "subject": str(m["Subject"]), "parts": parts,
+                             "defects": [str(d) for d in m.defects] + [str(d) for p in m.walk() for d in p.defects]}
+            print(json.dumps(out))
+            """, folder], in: f.dir)
+        #expect(parse.status == 0, "\(parse.stderr)")
+        let drafts = try JSONSerialization.jsonObject(with: Data(parse.stdout.utf8)) as! [String: [String: Any]]
+        let letters = drafts.filter { $0.key != "helpdesk-summary.eml" }
+        #expect(Set(letters.values.compactMap { $0["to"] as? String }) == ["bench4@contoso.com", "bench5@contoso.com", "bench7@contoso.com"])
+        for (name, d) in letters {
+            let text = (d["parts"] as? [String: String])?["text/plain"] ?? ""
+            #expect((d["subject"] as? String)?.contains("register a passkey before 1 February 2027") == true, "\(name)")
+            #expect(text.contains("https://mysignins.microsoft.com/security-info") && text.contains("1 February 2027"), "\(name): \(text)")
+            #expect(!text.contains("2065000"), "\(name): a number in the letter")
+            #expect((d["defects"] as? [Any])?.isEmpty == true, "\(name)")
+        }
+        #expect(((letters.values.first { $0["to"] as? String == "bench5@contoso.com" }?["parts"] as? [String: String])?["text/plain"] ?? "").contains("mobile phone or office phone"))
+        let summary = (drafts["helpdesk-summary.eml"]?["parts"] as? [String: String])?["text/plain"] ?? ""
+        #expect(summary.contains("Phone-only admins (1)") && summary.contains("bench7@contoso.com"), "\(summary)")
+        #expect(summary.contains("no usable e-mail address (1)") && summary.contains("bench9@contoso.com"), "\(summary)")
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+            #expect((try FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.posixPermissions] as? Int) == 0o600, "\(name)")
+        }
+
+        _ = f.writeJob(writesPerSecond: 200)
+        let refused = try await f.phoneshift(["readiness", f.jobPath, "--drafts"])
+        #expect(refused.status == ExitStatus.usage && refused.stderr.contains("needs a notify: section"), "\(refused.stderr)")
+    }
 }

@@ -84,7 +84,74 @@ enum DraftTemplates {
             <h3>No usable e-mail address</h3><ul>{{#noMail}}<li>{{user}}</li>{{/noMail}}</ul>
             </body></html>
             """#,
+        "readiness-user.subject": #"""
+            Action needed: register a passkey before {{{retirementDate}}}
+            """#,
+        "readiness-user.txt": #"""
+            Hello {{{displayName}}},
+
+            You confirm your sign-ins (multi-factor authentication, MFA) with a code by text message or a phone call to your {{{phoneLabels}}}. Microsoft stops sending these codes on {{{retirementDate}}}.
+
+            From then on, you will be asked to register a passkey when you sign in, and cannot go on until you have one. Please register one now, while your phone still works for sign-in:
+
+              1. Open {{{securityInfoUrl}}} and sign in.
+              2. Choose "Add sign-in method", then "Passkey" (on your phone, with the Microsoft Authenticator app, or a security key your IT department gave you).
+              3. Follow the steps, then sign out and sign in again with the passkey.
+
+            Your phone number stays on your account for now; nothing else changes.
+
+            If you need help, or did not expect this message, contact the helpdesk: {{{helpdesk}}}.
+
+            {{{organization}}}
+            """#,
+        "readiness-user.html": #"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <p>Hello {{displayName}},</p>
+            <p>You confirm your sign-ins (multi-factor authentication, MFA) with a code by text message or a phone call to your {{phoneLabels}}. Microsoft stops sending these codes on <b>{{retirementDate}}</b>.</p>
+            <p>From then on, you will be asked to register a passkey when you sign in, and cannot go on until you have one. Please register one now, while your phone still works for sign-in:</p>
+            <ol>
+            <li>Open <a href="{{securityInfoUrl}}">{{securityInfoUrl}}</a> and sign in.</li>
+            <li>Choose "Add sign-in method", then "Passkey" (on your phone, with the Microsoft Authenticator app, or a security key your IT department gave you).</li>
+            <li>Follow the steps, then sign out and sign in again with the passkey.</li>
+            </ol>
+            <p>Your phone number stays on your account for now; nothing else changes.</p>
+            <p>If you need help, or did not expect this message, contact the helpdesk: {{helpdesk}}.</p>
+            <p>{{organization}}</p>
+            </body></html>
+            """#,
+        "readiness-helpdesk.subject": #"""
+            PhoneShift readiness for {{{jobName}}}: {{{phoneOnly}}} users have only phones for MFA
+            """#,
+        "readiness-helpdesk.txt": #"""
+            PhoneShift readiness for {{{jobName}}} ({{{generated}}}), before Microsoft stops SMS and voice codes on {{{retirementDate}}}
+
+            Phishing-resistant: {{{phishingResistant}}}   App only: {{{app}}}   Phone-only: {{{phoneOnly}}}   No MFA method: {{{none}}}
+            Drafts written for {{{drafted}}} phone-only users; {{{noMailCount}}} have no usable e-mail address and must be told another way.
+
+            Phone-only admins ({{{adminCount}}}), to give a passkey first:
+            {{#admins}}
+              - {{{user}}}
+            {{/admins}}
+
+            Phone-only users with no usable e-mail address ({{{noMailCount}}}):
+            {{#noMail}}
+              - {{{user}}}
+            {{/noMail}}
+            """#,
+        "readiness-helpdesk.html": #"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <h2>PhoneShift readiness for {{jobName}}</h2>
+            <p>{{generated}} · Microsoft stops SMS and voice codes on <b>{{retirementDate}}</b></p>
+            <p>Phishing-resistant: <b>{{phishingResistant}}</b> · App only: <b>{{app}}</b> · Phone-only: <b>{{phoneOnly}}</b> · No MFA method: <b>{{none}}</b> · Drafts: {{drafted}} · No usable e-mail: {{noMailCount}}</p>
+            <h3>Phone-only admins (give them a passkey first)</h3><ul>{{#admins}}<li>{{user}}</li>{{/admins}}</ul>
+            <h3>Phone-only users with no usable e-mail address</h3><ul>{{#noMail}}<li>{{user}}</li>{{/noMail}}</ul>
+            </body></html>
+            """#,
     ]
 
-    static let names = ["user.subject", "user.txt", "user.html", "helpdesk.subject", "helpdesk.txt", "helpdesk.html"]
+    static let names = ["user.subject", "user.txt", "user.html", "helpdesk.subject", "helpdesk.txt", "helpdesk.html",
+                        "readiness-user.subject", "readiness-user.txt", "readiness-user.html",
+                        "readiness-helpdesk.subject", "readiness-helpdesk.txt", "readiness-helpdesk.html"]
 }

@@ -61,6 +61,14 @@ struct MailDraft {
     var text: String
     var html: String
 
+    /// A user's name as part of a draft's file name: ASCII letters, digits and `._@-`, the
+    /// rest `_`, at most 80 characters.
+    static func fileName(_ user: String) -> String {
+        String(user.unicodeScalars.map {
+            CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._@-".unicodeScalars.contains($0) ? Character($0) : "_"
+        }.prefix(80))
+    }
+
     /// `=?UTF-8?B?…?=` words of at most 75 characters each, split on character boundaries.
     static func encodedWord(_ text: String) -> String {
         var words: [String] = []

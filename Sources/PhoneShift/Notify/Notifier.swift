@@ -22,7 +22,9 @@ public struct Notifier: Sendable {
     }
 
     /// The templates: the job's folder (each file it has replaces the default) or the defaults.
-    func templates() throws -> [String: MustacheTemplate] {
+    func templates() throws -> [String: MustacheTemplate] { try Self.templates(job) }
+
+    static func templates(_ job: JobDefinition) throws -> [String: MustacheTemplate] {
         var out: [String: MustacheTemplate] = [:]
         for name in DraftTemplates.names {
             var text = DraftTemplates.defaults[name]!
@@ -98,10 +100,7 @@ public struct Notifier: Sendable {
                                       to: MailAddress(name: row.displayName, address: address),
                                       subject: templates["user.subject"]!.render(context), date: Date(),
                                       text: templates["user.txt"]!.render(context), html: templates["user.html"]!.render(context))
-                let safe = String((row.userPrincipalName ?? row.user).unicodeScalars.map {
-                    CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._@-".unicodeScalars.contains($0) ? Character($0) : "_"
-                }.prefix(80))
-                let writer = try AtomicFileWriter(path: folder + "/\(row.line)-\(safe).eml")
+                let writer = try AtomicFileWriter(path: folder + "/\(row.line)-\(MailDraft.fileName(row.userPrincipalName ?? row.user)).eml")
                 try writer.write(draft.rendered())
                 try writer.commit()
                 drafted += 1

@@ -114,6 +114,8 @@ public struct ReadinessRow: Sendable {
     public var id: String
     public var userPrincipalName: String
     public var displayName: String
+    /// The user's mail, when the source gave it (per-user reads; the report has none).
+    public var mail: String?
     /// nil: the source does not say (the report lists enabled users only).
     public var enabled: Bool?
     public var methods: Set<MethodKind>

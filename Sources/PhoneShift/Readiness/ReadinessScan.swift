@@ -20,9 +20,12 @@ public struct ReadinessScan: Sendable {
         public var output: String
         /// Only these users (UPNs and object ids, lowercased), from `--users SHEET`; nil: everyone.
         public var users: Set<String>?
-        public init(output: String, users: Set<String>? = nil) {
+        /// Write notification drafts for the phone-only users (needs the job's notify section).
+        public var drafts = false
+        public init(output: String, users: Set<String>? = nil, drafts: Bool = false) {
             self.output = output
             self.users = users
+            self.drafts = drafts
         }
     }
 
@@ -45,6 +48,10 @@ public struct ReadinessScan: Sendable {
         public var html: String
         /// Users the `--users` sheet names that no read returned (disabled, or not in the tenant).
         public var notFound: [String]
+        /// The drafts' folder, how many were written, the phone-only users with no usable mail.
+        public var draftsFolder: String?
+        public var drafts = 0
+        public var noMail: [String] = []
     }
 
     /// The sheet's columns (README "Moving off SMS and voice" lists them).
@@ -57,10 +64,13 @@ public struct ReadinessScan: Sendable {
     public func run(_ options: Options, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Outcome {
         let client = session.client
         try await client.authenticate()
+        if options.drafts && session.job.notify == nil {
+            throw PhoneShiftError(.badSetting, "\(session.job.jobFile): readiness --drafts needs a notify: section (from:, helpdesk:) in the job")
+        }
         let base = options.output.hasSuffix(".csv") ? String(options.output.dropLast(4)) : options.output
         let paths = (csv: options.output, json: base + ".json", html: base + ".html")
         // The registration report first; any refusal of its first page falls back to per-user reads.
-        var sink = try Sink(paths: paths, job: session.job, filter: options.users)
+        var sink = try Sink(paths: paths, job: session.job, filter: options.users, keepPhoneOnly: options.drafts)
         let reader = GraphReader(client: client, listsAllMethods: true)
         var pages = 0
         let failure = try await reader.pages(Self.reportPath) { page in
@@ -75,13 +85,21 @@ public struct ReadinessScan: Sendable {
             note = "per-user reads of /authentication/methods, because the registration report was refused: " + Self.explain(failure)
             logger.notice("readiness: \(note)")
             source = .perUserReads
-            sink = try Sink(paths: paths, job: session.job, filter: options.users)
+            sink = try Sink(paths: paths, job: session.job, filter: options.users, keepPhoneOnly: options.drafts)
             try await perUser(into: &sink, progress: progress)
         }
         let notFound = options.users.map { Array($0.subtracting(sink.seen)).sorted() } ?? []
         try sink.finish(source: source, note: note, notFound: notFound)
-        return Outcome(source: source, sourceNote: note, counts: sink.counts, unreadable: sink.unreadable, phoneOnlyAdmins: sink.phoneOnlyAdmins,
-                       total: sink.total, csv: paths.csv, json: paths.json, html: paths.html, notFound: notFound)
+        var outcome = Outcome(source: source, sourceNote: note, counts: sink.counts, unreadable: sink.unreadable, phoneOnlyAdmins: sink.phoneOnlyAdmins,
+                              total: sink.total, csv: paths.csv, json: paths.json, html: paths.html, notFound: notFound)
+        if options.drafts {
+            let drafts = try await ReadinessDrafts(job: session.job, client: client, logger: logger)
+                .write(phoneOnly: sink.phoneOnly, counts: sink.counts)
+            outcome.draftsFolder = drafts.folder
+            outcome.drafts = drafts.drafts
+            outcome.noMail = drafts.noMail
+        }
+        return outcome
     }
 
     /// Why the report could not be used, for the note and the log.
@@ -116,7 +134,7 @@ public struct ReadinessScan: Sendable {
         let concurrency = max(1, job.rate.concurrency)
         let filter = sink.filter
         var pages = 0
-        let failure = try await reader.pages("/users?$select=id,userPrincipalName,displayName,accountEnabled&$top=999") { page in
+        let failure = try await reader.pages("/users?$select=id,userPrincipalName,displayName,accountEnabled,mail&$top=999") { page in
             let listed = page.map(Listed.init).filter { user in
                 guard let filter else { return true }
                 return filter.contains(user.id.lowercased()) || filter.contains(user.userPrincipalName.lowercased())
@@ -157,18 +175,20 @@ public struct ReadinessScan: Sendable {
         var userPrincipalName: String
         var displayName: String
         var enabled: Bool?
+        var mail: String?
         init(_ o: [String: Any]) {
             id = o["id"] as? String ?? ""
             userPrincipalName = o["userPrincipalName"] as? String ?? ""
             displayName = o["displayName"] as? String ?? ""
             enabled = o["accountEnabled"] as? Bool
+            mail = o["mail"] as? String
         }
     }
 
     /// A listed user, with their methods read.
     static func row(listed user: Listed, client: GraphClient, admins: [String: [String]]?) async throws -> ReadinessRow {
         let id = user.id
-        var row = ReadinessRow(id: id, userPrincipalName: user.userPrincipalName, displayName: user.displayName,
+        var row = ReadinessRow(id: id, userPrincipalName: user.userPrincipalName, displayName: user.displayName, mail: user.mail,
                                enabled: user.enabled, methods: [], admin: admins.map { $0[id.lowercased()] ?? [] })
         let r = try await client.send("GET", GraphReader.userPath(id) + "/authentication/methods")
         guard r.status == 200 else {
@@ -210,12 +230,16 @@ public struct ReadinessScan: Sendable {
         var total = 0
         var seen = Set<String>()
         var needAction: [ReadinessRow] = []
+        /// Every phone-only user, kept only for the drafts (`keepPhoneOnly`).
+        var phoneOnly: [ReadinessRow] = []
+        let keepPhoneOnly: Bool
         var first = true
 
-        init(paths: (csv: String, json: String, html: String), job: JobDefinition, filter: Set<String>?) throws {
+        init(paths: (csv: String, json: String, html: String), job: JobDefinition, filter: Set<String>?, keepPhoneOnly: Bool) throws {
             self.paths = paths
             self.job = job
             self.filter = filter
+            self.keepPhoneOnly = keepPhoneOnly
             csv = try AtomicFileWriter(path: paths.csv)
             json = try AtomicFileWriter(path: paths.json)
             try csv.write(CSVFormatting.line(ReadinessScan.columns))
@@ -232,6 +256,7 @@ public struct ReadinessScan: Sendable {
             let cls = row.readinessClass
             if let cls { counts[cls, default: 0] += 1 } else { unreadable += 1 }
             if cls == .phoneOnly, let admin = row.admin, !admin.isEmpty { phoneOnlyAdmins += 1 }
+            if cls == .phoneOnly && keepPhoneOnly { phoneOnly.append(row) }
             if (cls == .phoneOnly || cls == .none || cls == nil) && needAction.count < Self.listed { needAction.append(row) }
             try csv.write(CSVFormatting.line(Self.cells(row)))
             try json.write((first ? "" : ",") + Self.jsonRow(row))
