@@ -6,6 +6,8 @@ import Testing
 /// what the plan must decide.
 struct DecisionCase: Sendable, CustomTestStringConvertible {
     let name: String
+    /// `mode: removePhones` (the sheet names users only: no target).
+    var remove = false
     var phoneType: PhoneType = .mobile
     /// The sheet's number (nil: a blank cell under blankRemovesNumber).
     var target: String? = "+1 2065550199"
@@ -31,13 +33,14 @@ struct DecisionCase: Sendable, CustomTestStringConvertible {
     static let userId = "0b6a2f4e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
 
     func run() -> PlanRow {
-        var row = PlanRow(line: 7, user: "ada@contoso.com", userId: Self.userId, phoneType: phoneType, target: target, action: .toRead)
+        var row = PlanRow(line: 7, user: "ada@contoso.com", userId: Self.userId, phoneType: phoneType, target: remove ? nil : target, action: .toRead)
         if let known { row.known = KnownNumber(value: known, source: "applied", at: "2026-11-30T02:00:00Z") }
         var rulesPolicy = JobDefinition.Policy()
         policy(&rulesPolicy)
         let rules = Planner.Rules(privileged: roles.isEmpty ? [:] : [Self.userId: roles],
                                   restricted: units.map { [Self.userId: $0] } ?? [:],
-                                  allowPrivileged: rulesPolicy.allowPrivileged, policy: rulesPolicy, delta: delta, clientId: "app")
+                                  allowPrivileged: rulesPolicy.allowPrivileged, policy: rulesPolicy, delta: delta, clientId: "app",
+                                  removePhones: remove)
         return Planner.decide(row, live: LiveMethods(phones: phones, smsSignIn: smsSignIn, others: others), rules: rules)
     }
 
@@ -95,6 +98,30 @@ struct DecisionCase: Sendable, CustomTestStringConvertible {
                      noReason: "SMS"),
         DecisionCase(name: "an office phone: SMS sign-in is not its business", phoneType: .office, phones: [.office: "+1 2065550100"],
                      smsSignIn: [.mobile: "ready"], action: .update, noReason: "SMS"),
+        // mode: removePhones — only where a phishing-resistant method stays.
+        DecisionCase(name: "removePhones: a FIDO2 key stays, so the mobile goes", remove: true,
+                     others: ["passwordAuthenticationMethod", "fido2AuthenticationMethod"], action: .remove, state: .pending,
+                     reason: "passkey/FIDO2: the mobile phone number is removed"),
+        DecisionCase(name: "removePhones: Windows Hello for Business counts; SMS sign-in goes with the number", remove: true, smsSignIn: [.mobile: "ready"],
+                     others: ["windowsHelloForBusinessAuthenticationMethod"], action: .remove, reason: "signs in by SMS with this number"),
+        DecisionCase(name: "removePhones: Authenticator alone is not phishing-resistant: blocked", remove: true,
+                     action: .blocked, reason: "no phishing-resistant method"),
+        DecisionCase(name: "removePhones: phones only: blocked", remove: true, others: ["passwordAuthenticationMethod"],
+                     action: .blocked, reason: "register a passkey first"),
+        DecisionCase(name: "removePhones: other methods not read: blocked, never guessed", remove: true, others: nil,
+                     action: .blocked, reason: "no phishing-resistant method"),
+        DecisionCase(name: "removePhones: a mobile while an alternate mobile exists: blocked as Graph would refuse", remove: true,
+                     phones: [.mobile: "+1 2065550100", .alternateMobile: "+1 2065550101"], others: ["fido2AuthenticationMethod"],
+                     action: .blocked, reason: "remove the alternate mobile first"),
+        DecisionCase(name: "removePhones: the alternate mobile itself goes", remove: true, phoneType: .alternateMobile,
+                     phones: [.mobile: "+1 2065550100", .alternateMobile: "+1 2065550101"], others: ["fido2AuthenticationMethod"],
+                     action: .remove),
+        DecisionCase(name: "removePhones: no number of the type: unchanged", remove: true, phoneType: .office,
+                     others: ["fido2AuthenticationMethod"], action: .unchanged, reason: "no office phone number to remove"),
+        DecisionCase(name: "removePhones: an admin is never touched without allowPrivileged", remove: true, others: ["fido2AuthenticationMethod"],
+                     roles: ["Global Administrator"], action: .blocked, reason: "privileged account"),
+        DecisionCase(name: "removePhones: a user in a restricted administrative unit: blocked with the code", remove: true,
+                     others: ["fido2AuthenticationMethod"], units: ["Executives"], action: .blocked, errorCode: GraphReader.restrictedCode),
     ]
 }
 

@@ -232,4 +232,70 @@ extension EndToEndTenantTests {
         let refused = try await f.phoneshift(["readiness", f.jobPath, "--drafts"])
         #expect(refused.status == ExitStatus.usage && refused.stderr.contains("needs a notify: section"), "\(refused.stderr)")
     }
+
+    @Test("mode: removePhones, with readiness.csv as its sheet: a phone goes only from a non-admin with a phishing-resistant method; the default method Graph refuses ends blocked with its answer; a mobile beside an alternate is held back; rollback puts the numbers back")
+    func removePhonesWhereSafe() async throws {
+        let f = try await EngineFixture(syntheticUsers: 8) { options in
+            func edit(_ n: Int, _ change: (inout DirectorySeed.UserSeed) -> Void) {
+                change(&options.seed.users[options.seed.users.firstIndex { $0.userPrincipalName == "bench\(n)@contoso.com" }!])
+            }
+            let password = DirectorySeed.OtherMethodSeed(type: "password")
+            let key = DirectorySeed.OtherMethodSeed(type: "fido2", displayName: "YubiKey")
+            edit(1) { $0.otherMethods = [password, key] }                                   // removed
+            edit(2) { $0.otherMethods = [password, .init(type: "windowsHelloForBusiness")]; $0.phoneMethods = [] }  // nothing to remove
+            // bench3: Authenticator and a mobile (held back: not phishing-resistant)
+            edit(4) { $0.otherMethods = [password] }                                          // phone-only: held back
+            edit(5) { $0.otherMethods = [password, key]; $0.defaultMethod = "mobile" }         // Graph refuses: default method
+            edit(6) { $0.otherMethods = [password, key]; $0.phoneMethods?.append(.init(phoneType: "alternateMobile", phoneNumber: "+1 4255550106")) }
+            edit(7) { $0.otherMethods = [password, key]; $0.roles = ["User Administrator"] }   // admin: held back
+            edit(8) { $0.otherMethods = [password, .init(type: "windowsHelloForBusiness")] }   // removed
+        }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 8)
+        _ = f.writeJob(writesPerSecond: 200)
+        let users = f.dir.file("users.csv", "UPN\n" + (1...8).map { "bench\($0)@contoso.com" }.joined(separator: "\n") + "\n")
+        #expect(try await f.phoneshift(["readiness", f.jobPath, "--users", users, "--output", f.dir.path + "/removal.csv"]).status == 0)
+        var job = try String(contentsOfFile: f.jobPath, encoding: .utf8)
+        job = job.replacingOccurrences(of: "  path: sheet.csv", with: "  path: removal.csv") + "\nmode: removePhones\n"
+        try job.write(toFile: f.jobPath, atomically: true, encoding: .utf8)
+        let before = try await f.state()
+
+        let plan = try await f.phoneshift(["plan", f.jobPath, "--show-all"])
+        #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
+        #expect(plan.stdout.contains("remove: 3"), "\(plan.stdout)")
+        let apply = try await f.phoneshift(["apply", f.jobPath])
+        let after = try await f.state()
+        #expect(after["bench1@contoso.com"]?["mobile"] == nil && after["bench8@contoso.com"]?["mobile"] == nil, "\(after)")
+        for n in [3, 4, 5, 6, 7] {
+            #expect(after["bench\(n)@contoso.com"]?["mobile"] == before["bench\(n)@contoso.com"]?["mobile"], "bench\(n) lost its number")
+        }
+        #expect(after["bench6@contoso.com"]?["alternateMobile"] == "+1 4255550106")
+        let rows = try await f.storeRows().values
+        func row(_ n: Int) -> PlanRow? { rows.first { $0.user == "bench\(n)@contoso.com" } }
+        #expect(row(1)?.outcome == .removed && row(8)?.outcome == .removed)
+        #expect(row(2)?.action == .unchanged)
+        #expect(row(3)?.action == .blocked && row(3)?.reason.contains("no phishing-resistant method") == true)
+        #expect(row(4)?.action == .blocked)
+        #expect(row(5)?.outcome == .blocked && row(5)?.reason.contains("default sign-in method") == true, "\(String(describing: row(5)))")
+        #expect(row(6)?.action == .blocked && row(6)?.reason.contains("alternate mobile") == true)
+        #expect(row(7)?.action == .blocked && row(7)?.reason.contains("privileged") == true)
+        #expect(apply.status == ExitStatus.rowsNeedAttention, "a refusal by Graph needs attention: \(apply.stdout) \(apply.stderr)")
+
+        // Rollback: the removed numbers come back.
+        let store = try JobStore(path: f.storePath)
+        let applyRun = try #require(try await store.runs(plan: 1).first { $0.command == "apply" }).id
+        let rollback = try await f.phoneshift(["rollback", f.jobPath, "--run", String(applyRun)])
+        #expect(rollback.status == 0, "\(rollback.stdout) \(rollback.stderr)")
+        let restored = try await f.state()
+        for n in 1...8 { #expect(restored["bench\(n)@contoso.com"]?["mobile"] == before["bench\(n)@contoso.com"]?["mobile"], "bench\(n)") }
+
+        // Without the permission to see other MFA methods, a removePhones plan stops before any row.
+        let phonesOnly = try await EngineFixture(syntheticUsers: 2) { $0.permissions = ["User.Read.All", "UserAuthMethod-Phone.ReadWrite.All"] }
+        defer { Task { await phonesOnly.stop() } }
+        _ = phonesOnly.writeSheet(count: 2)
+        _ = phonesOnly.writeJob(writesPerSecond: 200, extra: "mode: removePhones\npolicy:\n  allowPrivileged: true")
+        let refused = try await phonesOnly.phoneshift(["plan", phonesOnly.jobPath])
+        #expect(refused.status == ExitStatus.authentication && refused.stderr.contains("UserAuthenticationMethod.Read.All")
+                && refused.stderr.contains("mode: removePhones"), "\(refused.stderr)")
+    }
 }

@@ -159,6 +159,13 @@ extension JobDefinition {
                             helpdesk: try n.string("helpdesk", required: true)!, organization: try n.string("organization"),
                             templates: try n.string("templates").map(resolve), afterApply: try n.bool("afterApply") ?? false)
         }
+        var mode = Mode.setNumbers
+        if let text = try top.string("mode") {
+            guard let value = Mode(rawValue: text) else {
+                throw PhoneShiftError(.badSetting, "\(path): mode (line \(top.line("mode"))): '\(Sanitize.forMessage(text))' is not setNumbers or removePhones")
+            }
+            mode = value
+        }
         let phoneTypeText = try top.string("phoneType") ?? "mobile"
         guard let phoneType = PhoneType(rawValue: phoneTypeText) else {
             throw PhoneShiftError(.badSetting, "\(path): phoneType (line \(top.line("phoneType"))): '\(phoneTypeText)' is not mobile, alternateMobile or office")
@@ -180,6 +187,7 @@ extension JobDefinition {
             tenant: tenant, rate: Rate(), policy: policy, valves: valves, delta: delta, keepRuns: nil,
             store: resolve(try top.string("store") ?? outputs + "/\(name).sqlite"), outputs: outputs,
             fullNumbersInReports: false, notify: notify)
+        job.mode = mode
         for map in [top, rateMap, policyMap, reportsMap].compactMap({ $0 }) { try JobKeys.read(map, into: &job) }
         if job.policy.blankRemovesNumber && job.policy.onlySetWhenEmpty {
             throw PhoneShiftError(.badSetting, "\(path): policy.blankRemovesNumber and policy.onlySetWhenEmpty contradict each other (one removes numbers, the other never touches an existing one); keep one")

@@ -112,8 +112,19 @@ public struct JobDefinition: Sendable {
         public var fullEveryDays: Double = 7
     }
 
+    /// What a job does with its sheet's users.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Set each user's number of `phoneType` to the sheet's (the default).
+        case setNumbers
+        /// Remove each user's number of `phoneType`, only where the user has a phishing-resistant
+        /// method (passkey or FIDO2 key, Windows Hello for Business, platform credential); the
+        /// sheet names users only (readiness.csv will do).
+        case removePhones
+    }
+
     public var name: String
     public var jobFile: String
+    public var mode: Mode = .setNumbers
     public var sheet: Sheet
     public var phoneType: PhoneType
     public var strict: Bool
@@ -177,8 +188,10 @@ public struct JobDefinition: Sendable {
             }
             region = code
         }
-        return ValidationOptions(columns: ColumnOverrides(user: sheet.userColumn, phone: sheet.phoneColumn, region: sheet.regionColumn),
-                                 phoneType: phoneType, defaultRegion: region, strict: strict,
-                                 reader: SheetReaderOptions(delimiter: delimiter, encoding: encoding))
+        var options = ValidationOptions(columns: ColumnOverrides(user: sheet.userColumn, phone: sheet.phoneColumn, region: sheet.regionColumn),
+                                        phoneType: phoneType, defaultRegion: region, strict: strict,
+                                        reader: SheetReaderOptions(delimiter: delimiter, encoding: encoding))
+        options.usersOnly = mode == .removePhones
+        return options
     }
 }

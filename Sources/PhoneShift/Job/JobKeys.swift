@@ -81,6 +81,8 @@ public enum JobKeys {
         JobKey("sheet.defaultRegion", "country code", "none", "The country of national numbers on rows without one (US, GB, DE, …).", plan: { $0.sheet.defaultRegion ?? "" }),
         JobKey("sheet.delimiter", "comma, semicolon, tab or pipe", "detected", "The sheet's delimiter.", plan: { $0.sheet.delimiter ?? "" }),
         JobKey("sheet.encoding", "utf-8, windows-1252, utf-16", "detected (UTF-8, or UTF-16 by its BOM)", "The sheet's text encoding.", plan: { $0.sheet.encoding ?? "" }),
+        JobKey("mode", "setNumbers, removePhones", "setNumbers", "Set the sheet's numbers, or remove users' phoneType numbers where they have a phishing-resistant method.",
+               plan: { $0.mode.rawValue }),
         JobKey("phoneType", "mobile, alternateMobile, office", "mobile", "The phone method the job changes.", plan: { $0.phoneType.rawValue }),
         JobKey("strict", "true/false", "false", "Numbers libphonenumber only calls possible are errors, not warnings.", read: .flag(\.strict), plan: { String($0.strict) }),
         JobKey("tenant.tenantId", "GUID or domain", "(required)", "The Entra ID tenant.", plan: { $0.tenant.tenantId }),

@@ -84,6 +84,8 @@ public struct Planner: Sendable {
         var policy: JobDefinition.Policy
         var delta: Bool
         var clientId: String
+        /// `mode: removePhones`: each row removes the user's number, where that is safe.
+        var removePhones = false
     }
 
     /// Plans the job. Rows stream: the sheet goes to the store in batches as it is validated,
@@ -95,7 +97,8 @@ public struct Planner: Sendable {
         let sheet = job.sheet.path
         let store = self.store
         let phoneType = job.phoneType
-        let blankRemoves = job.policy.blankRemovesNumber
+        // A removePhones job's rows name users only: each one's number goes (where it is safe).
+        let blankRemoves = job.policy.blankRemovesNumber || job.mode == .removePhones
         try InputFile.checkSheet(sheet, allowPipe: false)
         // The digest is recorded once the sheet was read: of the bytes validated, not of a
         // read before them (the file could change between two reads).
@@ -154,7 +157,7 @@ public struct Planner: Sendable {
         }
         // Safety valves on the sheet itself, before any Graph read.
         if let valves {
-            let counts = try await store.sheetCounts(plan: planId)
+            let counts = try await store.sheetCounts(plan: planId, usersOnly: job.mode == .removePhones)
             let previous = try await store.meta(SafetyValves.lastGoodRowsKey).flatMap(Int.init)
             result.acceptedValves += try valves.checkSheet(rows: counts.rows, blankOrInvalid: counts.blankOrInvalid, previousRows: previous,
                                                            previousWhen: try await store.meta(SafetyValves.lastGoodAtKey))
@@ -171,6 +174,12 @@ public struct Planner: Sendable {
             let permissions = try await PermissionCheck(client: client)
                 .verify(needs, cloudListsMethods: job.tenant.cloud.listsAuthenticationMethods, probeMethods: probeMethods)
             listsAllMethods = permissions.listsAllMethods
+            if !listsAllMethods && job.mode == .removePhones {
+                throw GraphNeed.missingError([.readAllMethods], clientId: client.settings.clientId,
+                                             detail: job.tenant.cloud.listsAuthenticationMethods
+                                                ? "mode: removePhones removes a phone only from a user with a phishing-resistant method, so it reads every user's other MFA methods"
+                                                : "mode: removePhones needs every user's other MFA methods, which this cloud does not list")
+            }
             if !listsAllMethods {
                 if job.policy.requireBackupMethod {
                     throw GraphNeed.missingError([.readAllMethods], clientId: client.settings.clientId,
@@ -198,7 +207,7 @@ public struct Planner: Sendable {
 
         let reader = GraphReader(client: client, listsAllMethods: listsAllMethods)
         let rules = Rules(privileged: privileged, restricted: restricted, allowPrivileged: job.policy.allowPrivileged, policy: job.policy,
-                          delta: job.delta != nil, clientId: client.settings.clientId)
+                          delta: job.delta != nil, clientId: client.settings.clientId, removePhones: job.mode == .removePhones)
         let concurrency = job.rate.concurrency
         let delta = job.delta != nil
         var afterLine = 0
@@ -380,6 +389,12 @@ public struct Planner: Sendable {
             let named = roles.prefix(3).map { Sanitize.forMessage($0, limit: 160) }.joined(separator: ", ") + (roles.count > 3 ? ", …" : "")
             return row.settled(.blocked, "privileged account (\(named)); set policy.allowPrivileged: true to include it")
         }
+        if rules.removePhones {
+            if live != nil, let units = rules.restricted[userId.lowercased()] {
+                return row.settled(.blocked, GraphReader.restrictedReason(units), errorCode: GraphReader.restrictedCode)
+            }
+            return removal(row, live: live, methods: methods, notes: notes)
+        }
         let policy = rules.policy
         if sameNumber(live, target) {
             return row.settled(.unchanged, notes.isEmpty ? nil : notes.joined(separator: "; "))
@@ -429,6 +444,32 @@ public struct Planner: Sendable {
         }
         if row.action == .update, PlanRow.smsSignInFollows(row.smsSignIn) {
             notes.append("the user signs in by SMS: their sign-in number changes too")
+        }
+        row.reason = notes.joined(separator: "; ")
+        return row
+    }
+
+    /// `mode: removePhones`: the number goes only where the user keeps a phishing-resistant
+    /// method, and not where Graph's rules refuse it (a mobile while an alternate exists). A
+    /// default method Graph refuses to delete at apply: that row ends `blocked` with its answer.
+    static func removal(_ resolved: PlanRow, live: String?, methods: LiveMethods, notes readNotes: [String]) -> PlanRow {
+        var row = resolved
+        var notes = readNotes
+        let phoneType = row.phoneType
+        guard live != nil else { return row.settled(.unchanged, "no \(phoneType.label) number to remove") }
+        let strong = Set((methods.others ?? []).compactMap(MethodKind.init(odataType:)).filter(\.isPhishingResistant)).sorted()
+        guard !strong.isEmpty else {
+            return row.settled(.blocked, "no phishing-resistant method (a passkey or FIDO2 key, Windows Hello for Business, a platform credential): without the \(phoneType.label) the user could be left without MFA; they register a passkey first (phoneshift readiness lists them)")
+        }
+        if phoneType == .mobile && methods.phones[.alternateMobile] != nil {
+            return row.settled(.blocked, "Graph does not delete a mobile number while an alternate mobile exists; remove the alternate mobile first (a removePhones job with phoneType: alternateMobile)")
+        }
+        row.target = nil
+        row.action = .remove
+        row.state = .pending
+        notes.append("has \(strong.map(\.label).joined(separator: ", ")): the \(phoneType.label) number is removed (mode: removePhones)")
+        if phoneType == .mobile, PlanRow.smsSignInFollows(row.smsSignIn) {
+            notes.append("the user signs in by SMS with this number: that goes with it")
         }
         row.reason = notes.joined(separator: "; ")
         return row

@@ -41,14 +41,15 @@ public struct ColumnMapping: Sendable, Equatable {
     /// 0-based column indexes.
     public var userColumn: Int
     public var userKind: UserKeyKind
-    public var phoneColumn: Int
+    /// nil: a sheet of users only (a `mode: removePhones` job reads no number).
+    public var phoneColumn: Int?
     public var regionColumn: Int?
     /// One line per decision, for people ("user: 'Work Email' (column 3) …").
     public var notes: [String]
 
     /// The highest column index a row must have (the region column may be cut off, as
     /// spreadsheets drop trailing empty cells).
-    public var lastRequiredColumn: Int { max(userColumn, phoneColumn) }
+    public var lastRequiredColumn: Int { max(userColumn, phoneColumn ?? userColumn) }
 
     /// Header aliases, best first. Matching ignores case, spaces and punctuation.
     static let userAliases: [(alias: String, kind: UserKeyKind)] = [
@@ -90,7 +91,7 @@ public struct ColumnMapping: Sendable, Equatable {
     /// lists the headers and the flags to use), `ambiguousColumn` when the chosen column's
     /// name appears twice, `badHeader` for an empty header.
     public static func resolve(headers: [String], overrides: ColumnOverrides = .init(),
-                               phoneType: PhoneType = .mobile) throws -> ColumnMapping {
+                               phoneType: PhoneType = .mobile, usersOnly: Bool = false) throws -> ColumnMapping {
         let keys = headers.map(key)
         guard keys.contains(where: { !$0.isEmpty }) else {
             throw PhoneShiftError(.badHeader, line: 1, "the header row is empty")
@@ -130,11 +131,15 @@ public struct ColumnMapping: Sendable, Equatable {
             notes.append(found.note)
         }
 
-        // Phone column.
-        let phoneColumn: Int
-        if let name = overrides.phone {
-            phoneColumn = try column(named: name, flag: "--phone-column")
-            notes.append("phone: '\(headers[phoneColumn])' (column \(phoneColumn + 1)), as asked")
+        // Phone column (none for a sheet of users only: its numbers, if any, are not read).
+        let phoneColumn: Int?
+        if usersOnly {
+            phoneColumn = nil
+            notes.append("phone: no column read (the job removes numbers; the sheet names users only)")
+        } else if let name = overrides.phone {
+            let chosen = try column(named: name, flag: "--phone-column")
+            phoneColumn = chosen
+            notes.append("phone: '\(headers[chosen])' (column \(chosen + 1)), as asked")
         } else {
             let aliases = phoneType == .office ? officePhoneAliases + phoneAliases : phoneAliases + officePhoneAliases
             guard let found = try firstMatch(aliases) else {
@@ -143,9 +148,9 @@ public struct ColumnMapping: Sendable, Equatable {
                     + "the header has: \(list(headers)). Name the column with --phone-column")
             }
             phoneColumn = found
-            notes.append("phone: '\(headers[phoneColumn])' (column \(phoneColumn + 1))")
+            notes.append("phone: '\(headers[found])' (column \(found + 1))")
         }
-        if phoneColumn == userColumn {
+        if let phoneColumn, phoneColumn == userColumn {
             throw PhoneShiftError(.badSetting, "the user and the phone cannot come from the same column ('\(headers[phoneColumn])')")
         }
 

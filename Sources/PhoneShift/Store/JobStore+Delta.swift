@@ -114,9 +114,13 @@ extension JobStore {
 
     /// The sheet's size for the safety valves: data rows, and those whose number is blank or
     /// invalid.
-    public func sheetCounts(plan: Int) async throws -> (rows: Int, blankOrInvalid: Int) {
+    /// Rows of a plan's sheet, and those blank or invalid (`usersOnly`: a sheet that names users
+    /// only has no number to be blank, so only invalid rows count).
+    public func sheetCounts(plan: Int, usersOnly: Bool = false) async throws -> (rows: Int, blankOrInvalid: Int) {
         try await perform { db in
-            let q = try db.prepare("SELECT COUNT(*), COALESCE(SUM(action = 'invalid' OR target IS NULL), 0) FROM rows WHERE plan_id = ?1")
+            let q = try db.prepare(usersOnly
+                ? "SELECT COUNT(*), COALESCE(SUM(action = 'invalid'), 0) FROM rows WHERE plan_id = ?1"
+                : "SELECT COUNT(*), COALESCE(SUM(action = 'invalid' OR target IS NULL), 0) FROM rows WHERE plan_id = ?1")
             try q.bind([.int(plan)])
             _ = try q.step()
             return (q.int(0), q.int(1))

@@ -17,6 +17,9 @@ public struct ValidationOptions: Sendable {
     public var batchSize: Int
     /// Where the check store's temporary database goes.
     public var temporaryDirectory: String
+    /// A sheet of users only: no phone column is looked for, no number checked
+    /// (`mode: removePhones`).
+    public var usersOnly = false
 
     public init(columns: ColumnOverrides = .init(), phoneType: PhoneType = .mobile,
                 defaultRegion: String? = nil, strict: Bool = false, reader: SheetReaderOptions = .init(),
@@ -71,7 +74,8 @@ public struct SheetValidator: Sendable {
         if let problem = header.problem {
             throw PhoneShiftError(.badHeader, line: header.line, "the header cannot be read: \(problem.message)")
         }
-        let mapping = try ColumnMapping.resolve(headers: header.fields, overrides: options.columns, phoneType: options.phoneType)
+        let mapping = try ColumnMapping.resolve(headers: header.fields, overrides: options.columns, phoneType: options.phoneType,
+                                                usersOnly: options.usersOnly)
         for note in mapping.notes { logger.info("\(note)") }
 
         let started = ContinuousClock.now
@@ -204,7 +208,7 @@ struct RowChecker: Sendable {
         if !record.problems.isEmpty {
             let mapping = self.mapping
             func used(_ field: Int) -> Bool {
-                field == mapping.userColumn + 1 || field == mapping.phoneColumn + 1 || mapping.regionColumn.map { field == $0 + 1 } == true
+                field == mapping.userColumn + 1 || mapping.phoneColumn.map { field == $0 + 1 } == true || mapping.regionColumn.map { field == $0 + 1 } == true
             }
             if let problem = record.problems.first(where: { used($0.field) }) {
                 outcome.add(RowFinding.Code.unreadableRow.rawValue, problem.message, status: .invalid)
@@ -237,6 +241,8 @@ struct RowChecker: Sendable {
             outcome.add(finding.code.rawValue, finding.message, status: .invalid)
         }
 
+        // A sheet of users only: no number to check.
+        guard mapping.phoneColumn != nil else { return outcome }
         var region = defaultRegion
         let regionCell = cell(mapping.regionColumn).trimmedBlanks
         var unknownRegion = false

@@ -4,7 +4,8 @@ public struct ValidationSummary: Sendable, Codable, Equatable {
     public struct Columns: Sendable, Codable, Equatable {
         public var user: String
         public var userKind: String
-        public var phone: String
+        /// nil: a sheet of users only (`mode: removePhones`).
+        public var phone: String?
         public var region: String?
     }
     public struct Problem: Sendable, Codable, Equatable {
@@ -35,7 +36,7 @@ public struct ValidationSummary: Sendable, Codable, Equatable {
         self.delimiter = delimiter == "\t" ? "tab" : delimiter
         self.phoneType = phoneType
         columns = Columns(user: mapping.headers[mapping.userColumn], userKind: mapping.userKind.rawValue,
-                          phone: mapping.headers[mapping.phoneColumn],
+                          phone: mapping.phoneColumn.map { mapping.headers[$0] },
                           region: mapping.regionColumn.map { mapping.headers[$0] })
         columnNotes = mapping.notes
     }
