@@ -252,7 +252,7 @@ extension EndToEndTenantTests {
         }
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 8)
-        _ = f.writeJob(writesPerSecond: 200)
+        _ = f.writeJob(writesPerSecond: 200, extra: EngineFixture.notifyAfterApply)
         let users = f.dir.file("users.csv", "UPN\n" + (1...8).map { "bench\($0)@contoso.com" }.joined(separator: "\n") + "\n")
         #expect(try await f.phoneshift(["readiness", f.jobPath, "--users", users, "--output", f.dir.path + "/removal.csv"]).status == 0)
         var job = try String(contentsOfFile: f.jobPath, encoding: .utf8)
@@ -280,6 +280,25 @@ extension EndToEndTenantTests {
         #expect(row(6)?.action == .blocked && row(6)?.reason.contains("alternate mobile") == true)
         #expect(row(7)?.action == .blocked && row(7)?.reason.contains("privileged") == true)
         #expect(apply.status == ExitStatus.rowsNeedAttention, "a refusal by Graph needs attention: \(apply.stdout) \(apply.stderr)")
+        // The drafts after apply: the users whose number went get the letter for a removal.
+        let runFolder = try #require(try FileManager.default.contentsOfDirectory(atPath: f.dir.path + "/out/drafts").first { $0.hasPrefix("run-") })
+        let parse = try await runTool("/usr/bin/env", ["python3", "-c", """
+            import email, email.policy, json, os, sys
+            out = {}
+            for name in sorted(os.listdir(sys.argv[1])):
+                if name == "helpdesk-summary.eml": continue
+                with open(os.path.join(sys.argv[1], name), "rb") as fh:
+                    m = email.message_from_bytes(fh.read(), policy=email.policy.default)
+                out[m["To"].addresses[0].addr_spec] = {"subject": str(m["Subject"]), "text": m.get_body(("plain",)).get_content()}
+            print(json.dumps(out))
+            """, f.dir.path + "/out/drafts/" + runFolder], in: f.dir)
+        let letters = try JSONSerialization.jsonObject(with: Data(parse.stdout.utf8)) as? [String: [String: String]] ?? [:]
+        #expect(Set(letters.keys) == ["bench1@contoso.com", "bench8@contoso.com"], "\(parse.stdout) \(parse.stderr)")
+        for (to, letter) in letters {
+            #expect(letter["subject"] == "Your mobile phone number is no longer used for sign-in", "\(to): \(letter)")
+            #expect(letter["text"]?.contains("1 February 2027") == true && letter["text"]?.contains("removed the mobile phone number +1 ") == true, "\(letter)")
+            #expect(letter["text"]?.contains("206500000") == false, "a full number in the letter")
+        }
 
         // Rollback: the removed numbers come back.
         let store = try JobStore(path: f.storePath)

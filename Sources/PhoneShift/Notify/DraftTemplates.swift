@@ -149,9 +149,34 @@ enum DraftTemplates {
             <h3>Phone-only users with no usable e-mail address</h3><ul>{{#noMail}}<li>{{user}}</li>{{/noMail}}</ul>
             </body></html>
             """#,
+        "removed.subject": #"""
+            Your {{{phoneLabel}}} number is no longer used for sign-in
+            """#,
+        "removed.txt": #"""
+            Hello {{{displayName}}},
+
+            Your IT department removed the {{{phoneLabel}}} number {{{oldNumber}}} from the methods you use for multi-factor authentication (MFA) on {{{changedAt}}}. Microsoft stops sending sign-in codes by text message and phone call on {{{retirementDate}}}, and you already sign in with a passkey or Windows Hello, which stays as it is.{{#smsSignIn}} You also signed in by text message with this number: that sign-in is gone with it.{{/smsSignIn}}
+
+            Nothing else changes. You can see your sign-in methods at {{{securityInfoUrl}}}.
+
+            If you did not expect this change, or cannot sign in, contact the helpdesk: {{{helpdesk}}}.
+
+            {{{organization}}}
+            """#,
+        "removed.html": #"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <p>Hello {{displayName}},</p>
+            <p>Your IT department removed the {{phoneLabel}} number <code>{{oldNumber}}</code> from the methods you use for multi-factor authentication (MFA) on {{changedAt}}. Microsoft stops sending sign-in codes by text message and phone call on <b>{{retirementDate}}</b>, and you already sign in with a passkey or Windows Hello, which stays as it is.{{#smsSignIn}} You also signed in by text message with this number: that sign-in is gone with it.{{/smsSignIn}}</p>
+            <p>Nothing else changes. You can see your sign-in methods at <a href="{{securityInfoUrl}}">{{securityInfoUrl}}</a>.</p>
+            <p>If you did not expect this change, or cannot sign in, contact the helpdesk: {{helpdesk}}.</p>
+            <p>{{organization}}</p>
+            </body></html>
+            """#,
     ]
 
     static let names = ["user.subject", "user.txt", "user.html", "helpdesk.subject", "helpdesk.txt", "helpdesk.html",
                         "readiness-user.subject", "readiness-user.txt", "readiness-user.html",
-                        "readiness-helpdesk.subject", "readiness-helpdesk.txt", "readiness-helpdesk.html"]
+                        "readiness-helpdesk.subject", "readiness-helpdesk.txt", "readiness-helpdesk.html",
+                        "removed.subject", "removed.txt", "removed.html"]
 }

@@ -90,16 +90,21 @@ public struct Notifier: Sendable {
                     continue
                 }
                 let (old, new) = PhoneMask.maskPair(row.before, row.target, key: maskKey)
+                // A removed number (mode: removePhones, or a blank cell) gets its own letter.
+                let removed = row.outcome == .removed && row.target == nil
                 let context: [String: Any] = [
                     "displayName": row.displayName ?? row.userPrincipalName ?? row.user,
                     "oldNumber": old ?? "(none)", "newNumber": new ?? "", "phoneLabel": row.phoneType.label,
                     "changedAt": row.updated ?? "", "helpdesk": settings.helpdesk, "organization": settings.organization ?? "",
-                    "smsSignIn": smsMoved, "smsSignInNotMoved": smsNotMoved, "userPrincipalName": row.userPrincipalName ?? row.user,
+                    "smsSignIn": removed ? PlanRow.smsSignInFollows(row.smsSignIn) : smsMoved, "smsSignInNotMoved": smsNotMoved,
+                    "userPrincipalName": row.userPrincipalName ?? row.user,
+                    "retirementDate": ReadinessDrafts.retirementDate, "securityInfoUrl": ReadinessDrafts.securityInfoUrl,
                 ]
+                let kind = removed ? "removed" : "user"
                 let draft = MailDraft(from: settings.from, replyTo: settings.replyTo,
                                       to: MailAddress(name: row.displayName, address: address),
-                                      subject: templates["user.subject"]!.render(context), date: Date(),
-                                      text: templates["user.txt"]!.render(context), html: templates["user.html"]!.render(context))
+                                      subject: templates[kind + ".subject"]!.render(context), date: Date(),
+                                      text: templates[kind + ".txt"]!.render(context), html: templates[kind + ".html"]!.render(context))
                 let writer = try AtomicFileWriter(path: folder + "/\(row.line)-\(MailDraft.fileName(row.userPrincipalName ?? row.user)).eml")
                 try writer.write(draft.rendered())
                 try writer.commit()
