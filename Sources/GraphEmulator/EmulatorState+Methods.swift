@@ -83,6 +83,10 @@ extension EmulatorState {
         static let readGroupEligibility = ["PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"]
         /// Administrative units and their members (directory-list-administrativeunits,
         /// administrativeunit-list-members).
+        /// Temporary Access Passes (temporaryaccesspassauthenticationmethod-get / -create / -delete).
+        static let readPasses = ["UserAuthMethod-TAP.Read.All", "UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.Read.All",
+                                 "UserAuthenticationMethod.ReadWrite.All"]
+        static let writePasses = ["UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"]
         /// The authentication-methods registration report (authenticationmethodsroot-list-userregistrationdetails).
         static let readRegistrationDetails = ["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"]
         static let readAdministrativeUnits = ["AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All", "Directory.Read.All",
@@ -146,7 +150,9 @@ extension EmulatorState {
         let user = tenant.users[index]
         let rest = Array(segments.dropFirst(2))
         let phoneMethodId: String? = rest.count == 3 && rest[0] == "authentication" && rest[1] == "phoneMethods" ? rest[2] : nil
-        let path = phoneMethodId == nil ? rest.joined(separator: "/") : "authentication/phoneMethods/{id}"
+        let passId: String? = rest.count == 3 && rest[0] == "authentication" && rest[1] == "temporaryAccessPassMethods" ? rest[2] : nil
+        let path = phoneMethodId != nil ? "authentication/phoneMethods/{id}"
+            : passId != nil ? "authentication/temporaryAccessPassMethods/{id}" : rest.joined(separator: "/")
         let phones = user.visiblePhones(at: context.now)
         if method == "GET", user.unavailableReads > 0 {
             tenant.users[index].unavailableReads -= 1
@@ -248,6 +254,36 @@ extension EmulatorState {
             } catch {
                 return failure(error, context: context)
             }
+        case ("GET", "authentication/temporaryAccessPassMethods"):
+            guard hasPermission(Permissions.readPasses) else { return methodsDenied(context) }
+            result = CallResult(response: json(200, .object([
+                ("@odata.context", .string("\(base)/$metadata#users('\(user.id)')/authentication/temporaryAccessPassMethods")),
+                ("value", .array(user.others.filter { $0.type == "temporaryAccessPass" }.map { passJSON($0, showPass: false, now: context.now) })),
+            ])))
+        case ("GET", "authentication/temporaryAccessPassMethods/{id}"):
+            guard hasPermission(Permissions.readPasses) else { return methodsDenied(context) }
+            guard let pass = user.others.first(where: { $0.type == "temporaryAccessPass" && $0.id == passId! }) else {
+                return CallResult(response: error(404, OurChoices.unknownMethodCode, "The temporary access pass was not found.", context: context), user: user.id)
+            }
+            result = CallResult(response: json(200, passJSON(pass, showPass: false, now: context.now)))
+        case ("POST", "authentication/temporaryAccessPassMethods"):
+            guard hasPermission(Permissions.writePasses) else { return methodsDenied(context) }
+            if tenant.isRestricted(userId: user.id) { return CallResult(response: methodsDenied(context).response, user: user.id) }
+            let document = JSON.parse(body)
+            let lifetime = document?["lifetimeInMinutes"]?.doubleValue.map { Int($0) } ?? 60
+            guard OurChoices.temporaryAccessPassLifetimes.contains(lifetime) else {
+                return badRequest("lifetimeInMinutes must be between \(OurChoices.temporaryAccessPassLifetimes.lowerBound) and \(OurChoices.temporaryAccessPassLifetimes.upperBound) (the Temporary Access Pass policy).")
+            }
+            let pass = tenant.issuePass(user: index, lifetimeInMinutes: lifetime, isUsableOnce: document?["isUsableOnce"]?.boolValue ?? true, now: context.now)
+            result = CallResult(response: json(201, withContext(passJSON(pass, showPass: true, now: context.now),
+                                                                "\(base)/$metadata#users('\(user.id)')/authentication/temporaryAccessPassMethods/$entity")))
+        case ("DELETE", "authentication/temporaryAccessPassMethods/{id}"):
+            guard hasPermission(Permissions.writePasses) else { return methodsDenied(context) }
+            guard user.others.contains(where: { $0.type == "temporaryAccessPass" && $0.id == passId! }) else {
+                return CallResult(response: error(404, OurChoices.unknownMethodCode, "The temporary access pass was not found.", context: context), user: user.id)
+            }
+            tenant.users[index].others.removeAll { $0.type == "temporaryAccessPass" && $0.id == passId! }
+            result = CallResult(response: EmulatorResponse(status: 204, headers: [], body: []))
         case ("GET", "transitiveMemberOf/microsoft.graph.directoryRole"), ("GET", "memberOf/microsoft.graph.directoryRole"):
             guard hasPermission(Permissions.readUsers) else { return directoryDenied(context) }
             result = CallResult(response: json(200, .object([
@@ -311,11 +347,8 @@ extension EmulatorState {
             return .object([("@odata.type", .string("#microsoft.graph.softwareOathAuthenticationMethod")), ("id", .string(m.id)),
                             ("secretKey", .null)])
         case "temporaryAccessPass":
-            return .object([("@odata.type", .string("#microsoft.graph.temporaryAccessPassAuthenticationMethod")), ("id", .string(m.id)),
-                            ("temporaryAccessPass", .null), ("createdDateTime", created), ("startDateTime", created),
-                            ("lifetimeInMinutes", .int(60)), ("isUsableOnce", .bool(true)), ("isUsable", .bool(m.isUsable)),
-                            // temporaryaccesspassauthenticationmethod.md: EnabledByPolicy, DisabledByPolicy, Expired, NotYetValid, OneTimeUsed.
-                            ("methodUsabilityReason", .string(m.isUsable ? "EnabledByPolicy" : "Expired"))])
+            guard case .object(let pairs) = passJSON(m, showPass: false, now: nil) else { return .null }
+            return .object([("@odata.type", .string("#microsoft.graph.temporaryAccessPassAuthenticationMethod"))] + pairs)
         case "windowsHelloForBusiness":
             return .object([("@odata.type", .string("#microsoft.graph.windowsHelloForBusinessAuthenticationMethod")), ("id", .string(m.id)),
                             ("displayName", m.displayName.map(JSON.string) ?? .null), ("createdDateTime", created),
@@ -381,5 +414,19 @@ extension EmulatorState {
             ("isSystemPreferredAuthenticationMethodEnabled", .bool(false)), ("systemPreferredAuthenticationMethods", .array([])),
             ("userPreferredMethodForSecondaryAuthentication", .string(preferred)),
         ])
+    }
+
+    /// A Temporary Access Pass as Graph shows it; the pass itself only in the answer to its
+    /// creation ("temporaryAccessPass … returned only on creation"). An issued one is usable
+    /// while its lifetime runs (`now` nil: not checked).
+    func passJSON(_ m: OtherMethodState, showPass: Bool, now: Double?) -> JSON {
+        var usable = m.isUsable
+        // An issued pass expires with its lifetime; a seeded one is as the seed says.
+        if let now, m.pass != nil, let start = parseISODate(m.created) { usable = usable && now < start + Double(m.lifetimeInMinutes) * 60 }
+        return .object([("id", .string(m.id)), ("temporaryAccessPass", showPass ? m.pass.map(JSON.string) ?? .null : .null),
+                        ("createdDateTime", .string(m.created)), ("startDateTime", .string(m.created)),
+                        ("lifetimeInMinutes", .int(m.lifetimeInMinutes)), ("isUsableOnce", .bool(m.isUsableOnce)), ("isUsable", .bool(usable)),
+                        // temporaryaccesspassauthenticationmethod.md: EnabledByPolicy, DisabledByPolicy, Expired, NotYetValid, OneTimeUsed.
+                        ("methodUsabilityReason", .string(usable ? "EnabledByPolicy" : "Expired"))])
     }
 }

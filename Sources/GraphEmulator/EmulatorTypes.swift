@@ -78,3 +78,8 @@ func formatSeconds(_ seconds: Double) -> String {
     if rounded == rounded.rounded() { return String(Int(rounded)) }
     return String(format: "%.3f", rounded)
 }
+
+/// Seconds since 1970 of an ISO 8601 UTC time as `isoDate` writes it; nil when it is not one.
+func parseISODate(_ text: String) -> Double? {
+    ISO8601DateFormatter().date(from: text)?.timeIntervalSince1970
+}

@@ -38,6 +38,14 @@ public enum OurChoices {
         "temporaryAccessPass": "temporaryAccessPass", "email": "email",
     ]
 
+    /// Temporary Access Passes issued through `POST …/temporaryAccessPassMethods`: 12 characters
+    /// (Graph's length comes from the tenant's TAP policy, 8 to 48; our choice), lifetime 10 to
+    /// 43,200 minutes as the TAP policy allows (temporaryaccesspassauthenticationmethodconfiguration:
+    /// minimumLifetimeInMinutes / maximumLifetimeInMinutes bounds), default 60, one-time by default.
+    /// A lifetime outside the range answers 400 with `badRequest` (the message is our choice).
+    public static let temporaryAccessPassLength = 12
+    public static let temporaryAccessPassLifetimes = 10...43_200
+
     /// `GET /directoryObjects/{id}` for an application: Directory.Read.All, with no higher
     /// permission listed (microsoft-graph-docs, includes/permissions/directoryobject-get-permissions.md).
     /// Documented, kept here beside the choice that needs it: how often Graph returns a role

@@ -32,6 +32,11 @@ struct OtherMethodState: Sendable {
     var created: String
     /// A Temporary Access Pass that can sign in now.
     var isUsable = false
+    /// An issued Temporary Access Pass: its lifetime, whether it is good for one sign-in, and
+    /// the pass itself (Graph shows it once, in the answer to the POST).
+    var lifetimeInMinutes = 60
+    var isUsableOnce = true
+    var pass: String?
 }
 
 struct UserState: Sendable {
@@ -325,6 +330,21 @@ struct Tenant: Sendable {
     }
 
     /// DELETE …/phoneMethods/{id}.
+    /// Issues a Temporary Access Pass: "a user can only have one Temporary Access Pass that's
+    /// usable within its specified lifetime … the previous Temporary Access Pass will be deleted,
+    /// and a new Temporary Access Pass will be created" (temporaryaccesspassauthenticationmethod
+    /// create, learn.microsoft.com).
+    mutating func issuePass(user: Int, lifetimeInMinutes: Int, isUsableOnce: Bool, now: Double) -> OtherMethodState {
+        users[user].others.removeAll { $0.type == "temporaryAccessPass" }
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!@#$%&*")
+        var pass = OtherMethodState(type: "temporaryAccessPass", id: UUID().uuidString.lowercased(), created: isoDate(now), isUsable: true)
+        pass.lifetimeInMinutes = lifetimeInMinutes
+        pass.isUsableOnce = isUsableOnce
+        pass.pass = String((0..<OurChoices.temporaryAccessPassLength).map { _ in alphabet.randomElement()! })
+        users[user].others.append(pass)
+        return pass
+    }
+
     mutating func deletePhone(user: Int, methodId: String) throws(Failure) {
         guard let slot = PhoneSlot(methodId: methodId), users[user].phones[slot] != nil else {
             throw .notFound("The phone method '\(methodId)' was not found for this user.")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import GraphEmulator
 
@@ -284,5 +285,55 @@ struct RegistrationReportTests {
         defer { Task { await unlicensed.stop() } }
         let noP1 = try await unlicensed.send("GET", "/v1.0/reports/authenticationMethods/userRegistrationDetails", token: try await unlicensed.token())
         #expect(noP1.status == 403 && noP1.errorCode == OurChoices.reportsLicenseCode)
+    }
+}
+
+/// The emulator's clock, moved by hand (seconds).
+final class EmulatorTestClock: Sendable {
+    private let seconds = Mutex(1_800_000_000.0)
+    var now: Double { seconds.withLock { $0 } }
+    func advance(_ by: Double) { seconds.withLock { $0 += by } }
+}
+
+@Suite("Emulator: Temporary Access Passes")
+struct TemporaryAccessPassTests {
+    @Test("POST issues a pass shown once (201), reads never show it, a second POST replaces the first, a lifetime outside the policy is 400, it stops being usable when its lifetime ends, the phone-only permission is refused, DELETE removes it")
+    func issue() async throws {
+        let clock = EmulatorTestClock()
+        let h = try await Harness(clock: { clock.now })
+        defer { Task { await h.stop() } }
+        let token = try await h.token()
+        let user = h.user(withPhones: ["mobile"])
+        let path = "/v1.0/users/\(user.id)/authentication/temporaryAccessPassMethods"
+        let first = try await h.send("POST", path, token: token, json: ["lifetimeInMinutes": 120, "isUsableOnce": true])
+        #expect(first.status == 201)
+        let pass = try #require(first.json["temporaryAccessPass"] as? String)
+        #expect(pass.count == OurChoices.temporaryAccessPassLength && first.json["isUsable"] as? Bool == true && first.json["lifetimeInMinutes"] as? Int == 120)
+        let listed = try await h.send("GET", path, token: token)
+        let items = listed.json["value"] as? [[String: Any]] ?? []
+        #expect(items.count == 1 && items[0]["id"] as? String == first.json["id"] as? String)
+        #expect(items[0]["temporaryAccessPass"] is NSNull, "a read showed the pass")
+        let all = try await h.send("GET", "/v1.0/users/\(user.id)/authentication/methods", token: token)
+        #expect(!String(decoding: all.body, as: UTF8.self).contains(pass) && !String(decoding: listed.body, as: UTF8.self).contains(pass))
+        // Replaced, not added: still one, the first one gone.
+        let second = try await h.send("POST", path, token: token, json: ["lifetimeInMinutes": 60])
+        #expect(second.status == 201 && second.json["id"] as? String != first.json["id"] as? String)
+        #expect((try await h.send("GET", path, token: token).json["value"] as? [Any])?.count == 1)
+        #expect(try await h.send("GET", path + "/\(first.json["id"] as! String)", token: token).status == 404)
+        #expect(try await h.send("POST", path, token: token, json: ["lifetimeInMinutes": 5]).status == 400)
+        // Its lifetime runs on the emulator's clock.
+        clock.advance(59 * 60)
+        #expect((try await h.send("GET", path, token: token).json["value"] as? [[String: Any]])?.first?["isUsable"] as? Bool == true)
+        clock.advance(2 * 60)
+        let later = try await h.token()  // the first token's hour is over too
+        let expired = (try await h.send("GET", path, token: later).json["value"] as? [[String: Any]])?.first
+        #expect(expired?["isUsable"] as? Bool == false && expired?["methodUsabilityReason"] as? String == "Expired")
+        #expect(try await h.send("DELETE", path + "/\(second.json["id"] as! String)", token: later).status == 204)
+        #expect((try await h.send("GET", path, token: later).json["value"] as? [Any])?.isEmpty == true)
+
+        let phoneOnly = try await Harness { $0.permissions = ["User.Read.All", "UserAuthMethod-Phone.ReadWrite.All"] }
+        defer { Task { await phoneOnly.stop() } }
+        let refused = try await phoneOnly.send("POST", path, token: try await phoneOnly.token(), json: ["lifetimeInMinutes": 60])
+        #expect(refused.status == 403)
     }
 }

@@ -23,11 +23,16 @@ final class Harness: Sendable {
         try DirectorySeed.load(path: packageRoot + "/Samples/directory.json")
     }
 
-    init(configure: (inout EmulatorOptions) -> Void = { _ in }) async throws {
+    /// `clock`: the emulator's time (seconds), when a test moves it by hand.
+    init(configure: (inout EmulatorOptions) -> Void = { _ in }, clock: (@Sendable () -> Double)? = nil) async throws {
         seed = try Harness.sampleSeed()
         var options = EmulatorOptions(seed: seed)
         configure(&options)
-        running = try await EmulatorServer.start(options)
+        if let clock {
+            running = try await EmulatorServer.start(options, clock: clock)
+        } else {
+            running = try await EmulatorServer.start(options)
+        }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 10
         session = URLSession(configuration: configuration)
