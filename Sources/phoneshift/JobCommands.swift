@@ -251,6 +251,10 @@ struct StatusCommand: AsyncParsableCommand {
 /// two sides apart), the rows that need a look, the counts.
 func printPlan(_ result: PlanResult, limit: Int) {
     for row in result.changesPreview.prefix(limit) {
+        if row.action == .issuePass {
+            say("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  a Temporary Access Pass  (\(row.action.rawValue))")
+            continue
+        }
         let (before, after) = PhoneMask.maskPair(row.before, row.target, key: result.maskKey)
         let sms = row.action == .update && PlanRow.smsSignInFollows(row.smsSignIn) ? "  [SMS sign-in number changes too]" : ""
         say("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.phoneType.rawValue)  \(before ?? "(none)") → \(after ?? "")  (\(row.action.rawValue))\(sms)")
@@ -259,7 +263,7 @@ func printPlan(_ result: PlanResult, limit: Int) {
     for row in result.attentionPreview {
         say("  line \(row.line)  \(Sanitize.forMessage(row.user))  \(row.action.rawValue): \(Sanitize.forMessage(row.reason, limit: 200))")
     }
-    let order: [PlanAction] = [.update, .add, .remove, .unchanged, .userNotFound, .blocked, .conflict, .invalid, .skipped]
+    let order: [PlanAction] = [.update, .add, .remove, .issuePass, .unchanged, .userNotFound, .blocked, .conflict, .invalid, .skipped]
     say("Changes: \(result.changes)  " + order.map { "\($0.rawValue): \(result.counts[$0] ?? 0)" }.joined(separator: "  "))
     if result.smsSignInChanges > 0 {
         say("SMS sign-in: \(result.smsSignInChanges) of these users sign in by SMS; their sign-in number changes with their mobile (column sms_sign_in)")

@@ -317,4 +317,112 @@ extension EndToEndTenantTests {
         #expect(refused.status == ExitStatus.authentication && refused.stderr.contains("UserAuthenticationMethod.Read.All")
                 && refused.stderr.contains("mode: removePhones"), "\(refused.stderr)")
     }
+
+    @Test("mode: issuePasses: a pass only for a phone-only non-admin without a usable one; each issued exactly once across a kill -9 (a pass whose answer was lost is reported, never re-issued silently; --retry-failed replaces it); the passes are in the owner-only passes file and in no other artefact; the letter sends users to the helpdesk without the pass")
+    func issuePassesExactlyOnce() async throws {
+        let f = try await EngineFixture(syntheticUsers: 9) { options in
+            func edit(_ n: Int, _ change: (inout DirectorySeed.UserSeed) -> Void) {
+                change(&options.seed.users[options.seed.users.firstIndex { $0.userPrincipalName == "bench\(n)@contoso.com" }!])
+            }
+            let password = DirectorySeed.OtherMethodSeed(type: "password")
+            for n in [1, 7, 8] { edit(n) { $0.otherMethods = [password] } }                         // phone-only: a pass each
+            edit(2) { $0.otherMethods = [password]; $0.roles = ["Helpdesk Administrator"] }          // admin: held back
+            // bench3: Authenticator (not phone-only)
+            edit(4) { $0.otherMethods = [password, .init(type: "fido2")] }                           // passkey: not phone-only
+            edit(5) { $0.otherMethods = [password, .init(type: "temporaryAccessPass", isUsable: true)] }  // has a usable pass
+            edit(6) { $0.otherMethods = [password]; $0.phoneMethods = [] }                           // no method at all
+            edit(9) { $0.otherMethods = [password, .init(type: "temporaryAccessPass", isUsable: false)] } // a spent pass: a new one
+        }
+        defer { Task { await f.stop() } }
+        _ = f.dir.file("sheet.csv", "UPN\n" + (1...9).map { "bench\($0)@contoso.com" }.joined(separator: "\n") + "\n")
+        _ = f.writeJob(writesPerSecond: 200, concurrency: 1, extra: EngineFixture.notifyAfterApply + "\nmode: issuePasses\npasses:\n  lifetimeMinutes: 120")
+        let plan = try await f.phoneshift(["plan", f.jobPath, "--show-all"])
+        #expect(plan.status == 0 && plan.stdout.contains("issue-pass: 4"), "\(plan.stdout) \(plan.stderr)")
+        let planned = try await f.storeRows().values
+        func row(_ n: Int, in rows: Dictionary<Int, PlanRow>.Values) -> PlanRow? { rows.first { $0.user == "bench\(n)@contoso.com" } }
+        #expect(row(2, in: planned)?.action == .blocked && row(3, in: planned)?.action == .skipped && row(4, in: planned)?.action == .skipped)
+        #expect(row(5, in: planned)?.action == .unchanged && row(6, in: planned)?.action == .skipped)
+
+        // The second pass's POST waits at the gate; apply is killed; the POST then lands with nobody to hear its answer.
+        try await f.holdWrites(after: 1)
+        let first = try f.launch(["apply", f.jobPath])
+        #expect(try await f.waitUntil { try await f.heldWrites() >= 1 }, "the apply never reached the gate")
+        kill(first.processIdentifier, SIGKILL)
+        await waitForExit(first)
+        try await f.holdWrites(after: nil)
+        #expect(try await f.waitUntil { try await f.successfulWrites().values.reduce(0, +) == 2 }, "the held POST did not land")
+        let resumed = try await f.phoneshift(["apply", f.jobPath])
+        #expect(resumed.status == ExitStatus.rowsNeedAttention, "\(resumed.stdout) \(resumed.stderr)")
+        var rows = try await f.storeRows().values
+        let lost = rows.filter { $0.errorCode == "pass-not-saved" }
+        #expect(lost.count == 1 && lost.first?.state == .failed, "\(rows.map { ($0.user, $0.state, $0.errorCode) })")
+        #expect(rows.filter { $0.outcome == .issued }.count == 3)
+        // Each planned user was sent exactly one POST that landed: none issued twice.
+        var writes = try await f.successfulWrites()
+        #expect(writes.count == 4 && writes.values.allSatisfy { $0 == 1 }, "\(writes)")
+
+        // The passes: only in the owner-only passes files, one line per issued pass.
+        let passesFolder = f.dir.path + "/out/passes"
+        #expect((try FileManager.default.attributesOfItem(atPath: passesFolder)[.posixPermissions] as? Int) == 0o700)
+        var passes: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: passesFolder) {
+            #expect((try FileManager.default.attributesOfItem(atPath: passesFolder + "/" + name)[.posixPermissions] as? Int) == 0o600)
+            for record in try readAll(passesFolder + "/" + name).dropFirst() { passes[record.fields[0]] = record.fields[1] }
+        }
+        #expect(passes.count == 3 && !passes.keys.contains(lost.first?.user ?? "-"), "\(passes.keys.sorted())")
+
+        // --retry-failed gives the lost one a new pass (which replaces the one nobody saw).
+        let retried = try await f.phoneshift(["apply", f.jobPath, "--retry-failed"])
+        #expect(retried.status == 0, "\(retried.stdout) \(retried.stderr)")
+        writes = try await f.successfulWrites()
+        let lostId = try #require(lost.first?.userId).lowercased()
+        #expect(writes[lostId] == 2 && writes.filter { $0.key != lostId }.values.allSatisfy { $0 == 1 }, "\(writes)")
+        rows = try await f.storeRows().values
+        #expect(rows.filter { $0.outcome == .issued }.count == 4)
+        for name in try FileManager.default.contentsOfDirectory(atPath: passesFolder) {
+            for record in try readAll(passesFolder + "/" + name).dropFirst() { passes[record.fields[0]] = record.fields[1] }
+        }
+        #expect(passes.count == 4)
+
+        // No pass in any other file PhoneShift wrote (store, journal, reports, drafts), nor on screen.
+        var artefacts: [String] = []
+        let enumerator = FileManager.default.enumerator(atPath: f.dir.path + "/out")!
+        while let name = enumerator.nextObject() as? String {
+            guard !name.hasPrefix("passes") else { continue }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: f.dir.path + "/out/" + name, isDirectory: &isDirectory), !isDirectory.boolValue {
+                artefacts.append(f.dir.path + "/out/" + name)
+            }
+        }
+        #expect(artefacts.contains { $0.hasSuffix(".sqlite") } && artefacts.contains { $0.hasSuffix(".eml") } && artefacts.contains { $0.hasSuffix("report.json") })
+        let screens = [plan, resumed, retried].map { $0.stdout + $0.stderr }.joined() + f.launchedOutput().stdout + f.launchedOutput().stderr
+        for (user, pass) in passes {
+            #expect(!screens.contains(pass), "\(user)'s pass on screen")
+            for file in artefacts {
+                // (A -wal file may be gone by now: its content is in the store then.)
+                guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: file)) else { continue }
+                #expect(bytes.range(of: Data(pass.utf8)) == nil, "\(user)'s pass in \(file)")
+            }
+        }
+        // The letters, decoded (their parts are base64): to the helpdesk for the pass, never the pass.
+        let drafts = artefacts.filter { $0.hasSuffix(".eml") && !$0.hasSuffix("helpdesk-summary.eml") }
+        // (The killed run wrote no drafts: its one issued user gets theirs with `phoneshift notify --run`.)
+        #expect(drafts.count == 3)
+        let decoded = try await runTool("/usr/bin/env", ["python3", "-c", """
+            import email, email.policy, json, sys
+            out = []
+            for path in sys.argv[1:]:
+                with open(path, "rb") as fh:
+                    m = email.message_from_bytes(fh.read(), policy=email.policy.default)
+                out.append({"subject": str(m["Subject"]), "text": m.get_body(("plain",)).get_content(), "html": m.get_body(("html",)).get_content()})
+            print(json.dumps(out))
+            """] + drafts, in: f.dir)
+        let letters = try JSONSerialization.jsonObject(with: Data(decoded.stdout.utf8)) as? [[String: String]] ?? []
+        #expect(letters.count == drafts.count, "\(decoded.stderr)")
+        for letter in letters where letter["subject"]?.contains("Temporary Access Pass") == true {
+            #expect(letter["text"]?.contains("Contact the helpdesk to receive it") == true, "\(letter)")
+        }
+        #expect(letters.filter { $0["subject"]?.contains("Temporary Access Pass") == true }.count == 3)
+        for letter in letters { for pass in passes.values { #expect(!(letter["text"]! + letter["html"]!).contains(pass), "a pass in a letter") } }
+    }
 }

@@ -62,6 +62,9 @@ public struct Executor: Sendable {
     public var skipVerifyUntil: Date?
     /// Waits between re-reads after a 409 phoneNumberNotUnique (about 30 s in all).
     var notUniqueRereadDelays: [Double] = [1, 2, 4, 8, 15]
+    /// `mode: issuePasses`: where the passes go, and what they are.
+    public var passVault: PassVault?
+    public var passes = JobDefinition.Passes()
 
     public init(client: GraphClient, store: JobStore, plan: Int, run: Int, concurrency: Int,
                 verifyBeforeWrite: Bool = true, logger: Logger) {
@@ -202,6 +205,7 @@ public struct Executor: Sendable {
     /// One row: re-read, mark, write, confirm. Returns the row's new state, or nil when the
     /// run was cancelled before anything was done to it.
     func process(_ row: PlanRow, checkpoint: Checkpointer) async throws -> RowUpdate? {
+        if row.action == .issuePass { return try await processPass(row, checkpoint: checkpoint) }
         let reader = GraphReader(client: client)
         guard row.userId != nil, row.target != nil || row.action == .remove else {
             return RowUpdate(line: row.line, state: .failed, outcome: .failed, errorCode: "no-user",
@@ -380,5 +384,90 @@ public struct Executor: Sendable {
         return RowUpdate(line: row.line, state: .failed, outcome: response.status == 429 ? .throttled : .failed, attempts: attempts,
                          errorCode: error.code ?? String(response.status), errorMessage: error.message,
                          requestId: response.requestId, clientRequestId: response.clientRequestId)
+    }
+
+    // MARK: - Temporary Access Passes
+
+    static let passLost = "a Temporary Access Pass was issued before the interruption, but its answer (the pass) was never saved; apply --retry-failed issues a new one, which replaces it"
+
+    /// One `issuePass` row. A pass is issued at most once per row: the in-flight mark is
+    /// durable before the POST, and a row found in flight with a pass present is never issued
+    /// again on its own (a second POST would replace the first pass): it fails, saying so.
+    func processPass(_ row: PlanRow, checkpoint: Checkpointer) async throws -> RowUpdate? {
+        guard let userId = row.userId, let vault = passVault else {
+            return RowUpdate(line: row.line, state: .failed, outcome: .failed, errorCode: "no-user",
+                             errorMessage: "the plan has no user id for this row, or the run has no passes file")
+        }
+        let path = GraphReader.userPath(userId) + "/authentication/temporaryAccessPassMethods"
+        /// Whether the user has a usable pass now (nil: could not be read).
+        func usablePass() async throws -> Bool? {
+            let r = try await client.send("GET", path)
+            guard r.status == 200 else { return nil }
+            return (r.object["value"] as? [[String: Any]] ?? []).contains { $0["isUsable"] as? Bool == true }
+        }
+        // A row whose earlier pass was issued but never saved is issued anew (--retry-failed):
+        // that pass is present, and this one replaces it.
+        let replacing = row.state == .pending && row.errorCode == "pass-not-saved"
+        if (verifyBeforeWrite && !replacing) || row.state == .inFlight {
+            let present: Bool?
+            do { present = try await usablePass() } catch is CancellationError { return nil }
+            switch (present, row.state == .inFlight) {
+            case (nil, _):
+                return RowUpdate(line: row.line, state: row.state == .inFlight ? .inFlight : .failed, outcome: row.state == .inFlight ? nil : .failed,
+                                 errorCode: "unreadable", errorMessage: "could not read the user's Temporary Access Passes")
+            case (true?, true):
+                return RowUpdate(line: row.line, state: .failed, outcome: .failed, errorCode: "pass-not-saved", errorMessage: Self.passLost)
+            case (true?, false):
+                return RowUpdate(line: row.line, state: .done, outcome: .unchanged, reason: "already has a usable Temporary Access Pass (issued since the plan)")
+            case (false?, _):
+                break
+            }
+        }
+        if Task.isCancelled || stopSignal.current != nil { return nil }
+        try await checkpoint.commit(RowUpdate(line: row.line, state: .inFlight))
+        let body: [String: Any] = ["lifetimeInMinutes": passes.lifetimeMinutes, "isUsableOnce": passes.usableOnce]
+        var attempts = 0
+        while true {
+            let response: GraphResponse
+            do {
+                response = try await client.send("POST", path, json: body)
+            } catch is CancellationError {
+                return RowUpdate(line: row.line, state: .pending, reason: "interrupted before the pass was asked for")
+            } catch let error as GraphError where error.outcomeUnknown {
+                // The answer, and the pass in it, may be lost: never ask again blindly.
+                attempts += 1
+                switch try await usablePass() {
+                case true?:
+                    return RowUpdate(line: row.line, state: .failed, outcome: .failed, attempts: attempts, errorCode: "pass-not-saved",
+                                     errorMessage: Self.passLost, clientRequestId: error.clientRequestId)
+                case false? where attempts < client.retry.maxAttempts:
+                    try await client.time.sleep(seconds: client.retry.delay(afterAttempt: attempts))
+                    continue
+                default:
+                    return RowUpdate(line: row.line, state: .inFlight, attempts: attempts, errorCode: "unknown-outcome",
+                                     errorMessage: "\(error.message); read again on the next apply", clientRequestId: error.clientRequestId)
+                }
+            }
+            attempts += response.attempts
+            if response.status == 201, let pass = response.object["temporaryAccessPass"] as? String, !pass.isEmpty {
+                // The pass is on disk before the row says done; a crash in between leaves the
+                // row in flight, and the next apply finds the pass present: `pass-not-saved`.
+                try vault.save(user: row.userPrincipalName ?? row.user, pass: pass,
+                               validFrom: response.object["startDateTime"] as? String ?? "", lifetimeMinutes: passes.lifetimeMinutes,
+                               usableOnce: passes.usableOnce)
+                await refusals.wrote()
+                return RowUpdate(line: row.line, state: .done, outcome: .issued, attempts: attempts,
+                                 requestId: response.requestId, clientRequestId: response.clientRequestId,
+                                 reason: "a Temporary Access Pass for \(passes.lifetimeMinutes) minutes\(passes.usableOnce ? ", one sign-in" : "") is in the helpdesk's passes file")
+            }
+            if response.status == 403 {
+                return try await settle(row, target: nil, response: response, attempts: attempts, reader: GraphReader(client: client))
+            }
+            let error = response.failure()
+            logger.warning("line \(row.line): issuing a pass failed: \(error.code ?? String(response.status))")
+            return RowUpdate(line: row.line, state: .failed, outcome: response.status == 429 ? .throttled : .failed, attempts: attempts,
+                             errorCode: error.code ?? String(response.status), errorMessage: error.message,
+                             requestId: response.requestId, clientRequestId: response.clientRequestId)
+        }
     }
 }

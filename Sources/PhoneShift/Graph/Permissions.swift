@@ -11,6 +11,8 @@ public enum GraphNeed: String, Sendable, CaseIterable {
     /// Restricted management administrative units and their members (optional: without it,
     /// protected users are found when Graph refuses their write).
     case readAdministrativeUnits
+    /// Issue Temporary Access Passes (temporaryaccesspassauthenticationmethod-post).
+    case writePasses
 
     public var permissions: [String] {
         switch self {
@@ -31,6 +33,8 @@ public enum GraphNeed: String, Sendable, CaseIterable {
         case .readGroupEligibility: ["PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"]
         // directory-list-administrativeunits, administrativeunit-list-members.
         case .readAdministrativeUnits: ["AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
+        // authentication-post-temporaryaccesspassmethods (application).
+        case .writePasses: ["UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"]
         }
     }
 
@@ -55,6 +59,7 @@ public enum GraphNeed: String, Sendable, CaseIterable {
         case .readDirectoryObjects: "tell what kind of account holds a role when Graph did not say"
         case .readGroupEligibility: "find admins in waiting: users PIM-eligible to join or own a group that holds a role"
         case .readAdministrativeUnits: "find users in restricted management administrative units before anything is written"
+        case .writePasses: "issue Temporary Access Passes"
         }
     }
 

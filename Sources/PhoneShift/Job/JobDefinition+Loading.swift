@@ -145,6 +145,8 @@ extension JobDefinition {
         if delta != nil && !shrinkSet { valves.maxShrinkPercent = 25 }
         let reportsMap = try top.map("reports")
         try reportsMap?.onlyKnown()
+        let passesMap = try top.map("passes")
+        try passesMap?.onlyKnown()
         var notify: Notify?
         if let n = try top.map("notify") {
             try n.onlyKnown()
@@ -162,7 +164,7 @@ extension JobDefinition {
         var mode = Mode.setNumbers
         if let text = try top.string("mode") {
             guard let value = Mode(rawValue: text) else {
-                throw PhoneShiftError(.badSetting, "\(path): mode (line \(top.line("mode"))): '\(Sanitize.forMessage(text))' is not setNumbers or removePhones")
+                throw PhoneShiftError(.badSetting, "\(path): mode (line \(top.line("mode"))): '\(Sanitize.forMessage(text))' is not setNumbers, removePhones or issuePasses")
             }
             mode = value
         }
@@ -188,7 +190,7 @@ extension JobDefinition {
             store: resolve(try top.string("store") ?? outputs + "/\(name).sqlite"), outputs: outputs,
             fullNumbersInReports: false, notify: notify)
         job.mode = mode
-        for map in [top, rateMap, policyMap, reportsMap].compactMap({ $0 }) { try JobKeys.read(map, into: &job) }
+        for map in [top, rateMap, policyMap, reportsMap, passesMap].compactMap({ $0 }) { try JobKeys.read(map, into: &job) }
         if job.policy.blankRemovesNumber && job.policy.onlySetWhenEmpty {
             throw PhoneShiftError(.badSetting, "\(path): policy.blankRemovesNumber and policy.onlySetWhenEmpty contradict each other (one removes numbers, the other never touches an existing one); keep one")
         }

@@ -120,11 +120,23 @@ public struct JobDefinition: Sendable {
         /// method (passkey or FIDO2 key, Windows Hello for Business, platform credential); the
         /// sheet names users only (readiness.csv will do).
         case removePhones
+        /// Issue a Temporary Access Pass to each phone-only user (no admin, no usable pass yet),
+        /// so that they can register a passkey; the passes go only into an owner-only file for
+        /// the helpdesk. The sheet names users only.
+        case issuePasses
+    }
+    /// `passes:` — the Temporary Access Passes an `issuePasses` job issues.
+    public struct Passes: Sendable {
+        /// Minutes a pass is good for (the tenant's TAP policy may allow less).
+        public var lifetimeMinutes = 480
+        /// Good for one sign-in only.
+        public var usableOnce = true
     }
 
     public var name: String
     public var jobFile: String
     public var mode: Mode = .setNumbers
+    public var passes = Passes()
     public var sheet: Sheet
     public var phoneType: PhoneType
     public var strict: Bool
@@ -191,7 +203,7 @@ public struct JobDefinition: Sendable {
         var options = ValidationOptions(columns: ColumnOverrides(user: sheet.userColumn, phone: sheet.phoneColumn, region: sheet.regionColumn),
                                         phoneType: phoneType, defaultRegion: region, strict: strict,
                                         reader: SheetReaderOptions(delimiter: delimiter, encoding: encoding))
-        options.usersOnly = mode == .removePhones
+        options.usersOnly = mode != .setNumbers
         return options
     }
 }

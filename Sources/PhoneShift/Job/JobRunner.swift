@@ -239,7 +239,8 @@ public struct JobRunner: Sendable {
                 .checkChanges(changes: try await store.changeCount(plan: plan.id), rows: plan.rows)
         }
         let counts = try await store.openCounts(plan: plan.id)
-        try await Self.checkWritePermissions(session, plan: plan.id, open: counts.pending + counts.inFlight, probe: !freshPlan)
+        try await Self.checkWritePermissions(session, plan: plan.id, open: counts.pending + counts.inFlight, probe: !freshPlan,
+                                             passes: job.mode == .issuePasses)
         let run = try await store.startRun(plan: plan.id, command: "apply", settings: session.runSettings)
         await runRef.set(run)
         starting(ApplyStart(planId: plan.id, open: counts.pending + counts.inFlight, unknown: counts.inFlight,
@@ -247,6 +248,10 @@ public struct JobRunner: Sendable {
         var executor = Executor(client: session.client, store: store, plan: plan.id, run: run,
                                 concurrency: job.rate.concurrency, verifyBeforeWrite: job.policy.verifyBeforeWrite, logger: logger)
         if freshPlan { executor.skipVerifyUntil = Date().addingTimeInterval(Self.freshFor) }
+        if job.mode == .issuePasses {
+            executor.passVault = PassVault(folder: job.outputs, run: run)
+            executor.passes = job.passes
+        }
         let summary = try await Self.execute(executor, session: session, total: counts.pending + counts.inFlight, progress: progress)
         var verified: VerifyOutcome?
         if job.policy.verifyAfterApply, !summary.interrupted, summary.refused == nil {
@@ -365,11 +370,11 @@ public struct JobRunner: Sendable {
     /// Authenticates, then checks before any row that the app may write phone methods and
     /// read them back (the probe is the first open row's user).
     /// `probe: false` (run, after its plan's reads): the token's permissions only.
-    static func checkWritePermissions(_ session: JobSession, plan: Int, open: Int, probe: Bool = true) async throws {
+    static func checkWritePermissions(_ session: JobSession, plan: Int, open: Int, probe: Bool = true, passes: Bool = false) async throws {
         try await session.client.authenticate()
         guard open > 0 else { return }
         let first = probe ? try await session.store.openRows(plan: plan, after: 0, limit: 1).first?.userId : nil
-        _ = try await PermissionCheck(client: session.client).verify([.readPhoneMethods, .writePhoneMethods], probeUser: first)
+        _ = try await PermissionCheck(client: session.client).verify([.readPhoneMethods, passes ? .writePasses : .writePhoneMethods], probeUser: first)
     }
 
     /// Graph refused a write (403) and the run stopped there: every other row would have

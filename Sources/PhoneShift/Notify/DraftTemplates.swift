@@ -173,10 +173,44 @@ enum DraftTemplates {
             <p>{{organization}}</p>
             </body></html>
             """#,
+        "pass.subject": #"""
+            Register a passkey: your helpdesk has a Temporary Access Pass for you
+            """#,
+        "pass.txt": #"""
+            Hello {{{displayName}}},
+
+            Microsoft stops sending sign-in codes by text message and phone call on {{{retirementDate}}}, and your phone is the only way you confirm sign-ins today. To move you to a passkey, your IT department has made a Temporary Access Pass for you: a one-time code that lets you sign in once and register a passkey.
+
+            For your safety the pass is not in this message. Contact the helpdesk to receive it: {{{helpdesk}}}.
+
+            Then:
+              1. Open {{{securityInfoUrl}}} and sign in with the Temporary Access Pass.
+              2. Choose "Add sign-in method", then "Passkey", and follow the steps.
+              3. Sign out, and sign in again with the passkey.
+
+            If you did not expect this message, contact the helpdesk.
+
+            {{{organization}}}
+            """#,
+        "pass.html": #"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <p>Hello {{displayName}},</p>
+            <p>Microsoft stops sending sign-in codes by text message and phone call on <b>{{retirementDate}}</b>, and your phone is the only way you confirm sign-ins today. To move you to a passkey, your IT department has made a Temporary Access Pass for you: a one-time code that lets you sign in once and register a passkey.</p>
+            <p>For your safety the pass is not in this message. Contact the helpdesk to receive it: {{helpdesk}}.</p>
+            <ol>
+            <li>Open <a href="{{securityInfoUrl}}">{{securityInfoUrl}}</a> and sign in with the Temporary Access Pass.</li>
+            <li>Choose "Add sign-in method", then "Passkey", and follow the steps.</li>
+            <li>Sign out, and sign in again with the passkey.</li>
+            </ol>
+            <p>If you did not expect this message, contact the helpdesk.</p>
+            <p>{{organization}}</p>
+            </body></html>
+            """#,
     ]
 
     static let names = ["user.subject", "user.txt", "user.html", "helpdesk.subject", "helpdesk.txt", "helpdesk.html",
                         "readiness-user.subject", "readiness-user.txt", "readiness-user.html",
                         "readiness-helpdesk.subject", "readiness-helpdesk.txt", "readiness-helpdesk.html",
-                        "removed.subject", "removed.txt", "removed.html"]
+                        "removed.subject", "removed.txt", "removed.html", "pass.subject", "pass.txt", "pass.html"]
 }

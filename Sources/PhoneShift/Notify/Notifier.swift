@@ -100,7 +100,7 @@ public struct Notifier: Sendable {
                     "userPrincipalName": row.userPrincipalName ?? row.user,
                     "retirementDate": ReadinessDrafts.retirementDate, "securityInfoUrl": ReadinessDrafts.securityInfoUrl,
                 ]
-                let kind = removed ? "removed" : "user"
+                let kind = removed ? "removed" : row.outcome == .issued ? "pass" : "user"
                 let draft = MailDraft(from: settings.from, replyTo: settings.replyTo,
                                       to: MailAddress(name: row.displayName, address: address),
                                       subject: templates[kind + ".subject"]!.render(context), date: Date(),

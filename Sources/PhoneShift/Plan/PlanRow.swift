@@ -12,9 +12,11 @@ public enum PlanAction: String, Sendable, Codable, CaseIterable {
     case toRead = "to-read"
     /// Rollback: delete the method a run added.
     case remove
+    /// `mode: issuePasses`: issue the user a Temporary Access Pass.
+    case issuePass = "issue-pass"
 
     /// Actions that write to Graph.
-    public var writes: Bool { self == .update || self == .add || self == .remove }
+    public var writes: Bool { self == .update || self == .add || self == .remove || self == .issuePass }
 }
 
 /// Where a row is in its life.
@@ -74,6 +76,8 @@ public struct PlanRow: Sendable, Equatable {
     /// reported by its raw value; the store refuses a value this version does not know.
     public enum Outcome: String, Sendable, CaseIterable, Codable {
         case changed, added, removed
+        /// A Temporary Access Pass was issued; the pass is in the helpdesk's passes file only.
+        case issued
         /// Found written when its outcome was unknown (a crash, a lost answer): read back.
         case alreadyApplied = "already-applied"
         /// Written, but the number is also another user's (Graph's phoneNumberNotUnique).
@@ -97,7 +101,7 @@ public struct PlanRow: Sendable, Equatable {
         /// The outcomes that wrote to Graph (or found the write made).
         public var written: Bool {
             switch self {
-            case .changed, .added, .removed, .alreadyApplied, .changedNotUnique: true
+            case .changed, .added, .removed, .alreadyApplied, .changedNotUnique, .issued: true
             default: false
             }
         }
@@ -110,7 +114,7 @@ public struct PlanRow: Sendable, Equatable {
             case .blocked: self = .blocked
             case .invalid: self = .invalid
             case .conflict: self = .conflict
-            case .skipped, .update, .add, .toRead, .remove: self = .skipped
+            case .skipped, .update, .add, .toRead, .remove, .issuePass: self = .skipped
             }
         }
     }

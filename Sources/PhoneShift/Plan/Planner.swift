@@ -30,7 +30,7 @@ public struct PlanResult: Sendable {
     public var vanished: [VanishedUser] = []
     /// Safety valves that tripped and were accepted for this run.
     public var acceptedValves: [String] = []
-    public var changes: Int { (counts[.update] ?? 0) + (counts[.add] ?? 0) + (counts[.remove] ?? 0) }
+    public var changes: Int { (counts[.update] ?? 0) + (counts[.add] ?? 0) + (counts[.remove] ?? 0) + (counts[.issuePass] ?? 0) }
 }
 
 extension PlanRow {
@@ -86,6 +86,8 @@ public struct Planner: Sendable {
         var clientId: String
         /// `mode: removePhones`: each row removes the user's number, where that is safe.
         var removePhones = false
+        /// `mode: issuePasses`: each phone-only user gets a Temporary Access Pass.
+        var issuePasses = false
     }
 
     /// Plans the job. Rows stream: the sheet goes to the store in batches as it is validated,
@@ -98,7 +100,7 @@ public struct Planner: Sendable {
         let store = self.store
         let phoneType = job.phoneType
         // A removePhones job's rows name users only: each one's number goes (where it is safe).
-        let blankRemoves = job.policy.blankRemovesNumber || job.mode == .removePhones
+        let blankRemoves = job.policy.blankRemovesNumber || job.mode != .setNumbers
         try InputFile.checkSheet(sheet, allowPipe: false)
         // The digest is recorded once the sheet was read: of the bytes validated, not of a
         // read before them (the file could change between two reads).
@@ -157,7 +159,7 @@ public struct Planner: Sendable {
         }
         // Safety valves on the sheet itself, before any Graph read.
         if let valves {
-            let counts = try await store.sheetCounts(plan: planId, usersOnly: job.mode == .removePhones)
+            let counts = try await store.sheetCounts(plan: planId, usersOnly: job.mode != .setNumbers)
             let previous = try await store.meta(SafetyValves.lastGoodRowsKey).flatMap(Int.init)
             result.acceptedValves += try valves.checkSheet(rows: counts.rows, blankOrInvalid: counts.blankOrInvalid, previousRows: previous,
                                                            previousWhen: try await store.meta(SafetyValves.lastGoodAtKey))
@@ -174,11 +176,11 @@ public struct Planner: Sendable {
             let permissions = try await PermissionCheck(client: client)
                 .verify(needs, cloudListsMethods: job.tenant.cloud.listsAuthenticationMethods, probeMethods: probeMethods)
             listsAllMethods = permissions.listsAllMethods
-            if !listsAllMethods && job.mode == .removePhones {
+            if !listsAllMethods && job.mode != .setNumbers {
                 throw GraphNeed.missingError([.readAllMethods], clientId: client.settings.clientId,
                                              detail: job.tenant.cloud.listsAuthenticationMethods
-                                                ? "mode: removePhones removes a phone only from a user with a phishing-resistant method, so it reads every user's other MFA methods"
-                                                : "mode: removePhones needs every user's other MFA methods, which this cloud does not list")
+                                                ? "mode: \(job.mode.rawValue) decides from every user's other MFA methods (a phone goes, or a pass is issued, only by what else the user has)"
+                                                : "mode: \(job.mode.rawValue) needs every user's other MFA methods, which this cloud does not list")
             }
             if !listsAllMethods {
                 if job.policy.requireBackupMethod {
@@ -207,7 +209,8 @@ public struct Planner: Sendable {
 
         let reader = GraphReader(client: client, listsAllMethods: listsAllMethods)
         let rules = Rules(privileged: privileged, restricted: restricted, allowPrivileged: job.policy.allowPrivileged, policy: job.policy,
-                          delta: job.delta != nil, clientId: client.settings.clientId, removePhones: job.mode == .removePhones)
+                          delta: job.delta != nil, clientId: client.settings.clientId, removePhones: job.mode == .removePhones,
+                          issuePasses: job.mode == .issuePasses)
         let concurrency = job.rate.concurrency
         let delta = job.delta != nil
         var afterLine = 0
@@ -253,7 +256,7 @@ public struct Planner: Sendable {
         result.counts = counts
         result.readErrors = try await store.readErrorCount(plan: planId)
         result.changedElsewhere = try await store.changedElsewhereCount(plan: planId)
-        result.changesPreview = try await store.rows(plan: planId, actions: [.update, .add, .remove], limit: previewLimit)
+        result.changesPreview = try await store.rows(plan: planId, actions: [.update, .add, .remove, .issuePass], limit: previewLimit)
         result.attentionPreview = try await store.rows(plan: planId, actions: [.conflict, .blocked, .userNotFound, .skipped, .invalid], limit: 10)
         result.smsSignInChanges = try await store.smsSignInChanges(plan: planId)
         result.checkedOtherMethods = listsAllMethods
@@ -389,6 +392,12 @@ public struct Planner: Sendable {
             let named = roles.prefix(3).map { Sanitize.forMessage($0, limit: 160) }.joined(separator: ", ") + (roles.count > 3 ? ", …" : "")
             return row.settled(.blocked, "privileged account (\(named)); set policy.allowPrivileged: true to include it")
         }
+        if rules.issuePasses {
+            if let units = rules.restricted[userId.lowercased()] {
+                return row.settled(.blocked, GraphReader.restrictedReason(units), errorCode: GraphReader.restrictedCode)
+            }
+            return issuance(row, methods: methods, notes: notes)
+        }
         if rules.removePhones {
             if live != nil, let units = rules.restricted[userId.lowercased()] {
                 return row.settled(.blocked, GraphReader.restrictedReason(units), errorCode: GraphReader.restrictedCode)
@@ -471,6 +480,33 @@ public struct Planner: Sendable {
         if phoneType == .mobile, PlanRow.smsSignInFollows(row.smsSignIn) {
             notes.append("the user signs in by SMS with this number: that goes with it")
         }
+        row.reason = notes.joined(separator: "; ")
+        return row
+    }
+
+    /// `mode: issuePasses`: a pass only for a phone-only user (phones and nothing else that can
+    /// do MFA) who has no usable pass yet; admins never reach here (held back above).
+    static func issuance(_ resolved: PlanRow, methods: LiveMethods, notes readNotes: [String]) -> PlanRow {
+        var row = resolved
+        var notes = readNotes
+        guard let others = methods.others else {
+            return row.settled(.blocked, "the user's other MFA methods were not read; a pass goes only to a user known to have phones only")
+        }
+        let kinds = Set(others.compactMap(MethodKind.init(odataType:)))
+        let other = kinds.filter { $0.isPhishingResistant || $0.isApp }.sorted()
+        if !other.isEmpty {
+            return row.settled(.skipped, "not phone-only (has \(other.map(\.label).joined(separator: ", "))): no pass needed")
+        }
+        if methods.phones.isEmpty {
+            return row.settled(.skipped, "no phone method: not phone-only (the user has no MFA method; give them a first one another way)")
+        }
+        if kinds.contains(.temporaryAccessPass) {
+            return row.settled(.unchanged, "already has a usable Temporary Access Pass")
+        }
+        row.target = nil
+        row.action = .issuePass
+        row.state = .pending
+        notes.append("phones are the user's only MFA methods: a Temporary Access Pass lets them register a passkey")
         row.reason = notes.joined(separator: "; ")
         return row
     }

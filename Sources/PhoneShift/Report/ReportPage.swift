@@ -161,7 +161,7 @@ struct ReportPage {
     }
 
     static let colors: [String: String] = [
-        "changed": "#1a7f37", "added": "#2da44e", "already-applied": "#4ac26b", "unchanged": "#8c959f", "changed-not-unique": "#bf8700",
+        "changed": "#1a7f37", "added": "#2da44e", "issued": "#0969da", "already-applied": "#4ac26b", "unchanged": "#8c959f", "changed-not-unique": "#bf8700",
         "failed": "#cf222e", "throttled": "#a40e26", "moved": "#d1242f", "drifted": "#d1242f", "removed": "#2da44e", "unknown": "#fb8f44", "pending": "#6e7781",
         "blocked": "#8250df", "conflict": "#bc4c00", "user-not-found": "#953800", "invalid": "#d4a72c", "skipped": "#afb8c1",
     ]
