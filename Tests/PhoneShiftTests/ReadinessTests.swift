@@ -6,30 +6,31 @@ import Testing
 /// `phoneshift readiness` against a tenant of mixed users: the class of each, from either
 /// source, written to a sheet (libcsv), JSON (its schema) and a page (a real browser).
 extension EndToEndTenantTests {
+    /// Changes synthetic user `bench<n>` of the emulator's seed.
+    static func editUser(_ options: inout EmulatorOptions, _ n: Int, _ change: (inout DirectorySeed.UserSeed) -> Void) {
+        change(&options.seed.users[options.seed.users.firstIndex { $0.userPrincipalName == "bench\(n)@contoso.com" }!])
+    }
+
     /// bench1…10 as the retirement sorts them (the sample tenant's own users are there too).
     static func mixedTenant(_ options: inout EmulatorOptions) {
-        func edit(_ n: Int, _ change: (inout DirectorySeed.UserSeed) -> Void) {
-            let index = options.seed.users.firstIndex { $0.userPrincipalName == "bench\(n)@contoso.com" }!
-            change(&options.seed.users[index])
-        }
         let password = DirectorySeed.OtherMethodSeed(type: "password")
-        edit(1) { $0.otherMethods = [password, .init(type: "fido2", displayName: "YubiKey")] }
-        edit(2) { $0.otherMethods = [password, .init(type: "windowsHelloForBusiness", displayName: "Laptop")]; $0.phoneMethods = [] }
+        Self.editUser(&options, 1) { $0.otherMethods = [password, .init(type: "fido2", displayName: "YubiKey")] }
+        Self.editUser(&options, 2) { $0.otherMethods = [password, .init(type: "windowsHelloForBusiness", displayName: "Laptop")]; $0.phoneMethods = [] }
         // bench3 keeps the synthetic default: mobile and Microsoft Authenticator.
-        edit(4) { $0.otherMethods = [password]; $0.defaultMethod = "mobile" }
-        edit(5) {
+        Self.editUser(&options, 4) { $0.otherMethods = [password]; $0.defaultMethod = "mobile" }
+        Self.editUser(&options, 5) {
             $0.otherMethods = [password, .init(type: "temporaryAccessPass", isUsable: true)]
             $0.phoneMethods?.append(.init(phoneType: "office", phoneNumber: "+1 4255550105"))
             $0.defaultMethod = "mobile"
         }
-        edit(6) { $0.otherMethods = [password]; $0.phoneMethods = []; $0.defaultMethod = nil }
-        edit(7) { $0.otherMethods = [password]; $0.roles = ["Global Administrator"]; $0.defaultMethod = "mobile" }
-        edit(8) { $0.otherMethods = [password, .init(type: "softwareOath")]; $0.phoneMethods = []; $0.defaultMethod = "softwareOath" }
-        edit(9) {
+        Self.editUser(&options, 6) { $0.otherMethods = [password]; $0.phoneMethods = []; $0.defaultMethod = nil }
+        Self.editUser(&options, 7) { $0.otherMethods = [password]; $0.roles = ["Global Administrator"]; $0.defaultMethod = "mobile" }
+        Self.editUser(&options, 8) { $0.otherMethods = [password, .init(type: "softwareOath")]; $0.phoneMethods = []; $0.defaultMethod = "softwareOath" }
+        Self.editUser(&options, 9) {
             $0.otherMethods = [password, .init(type: "email", emailAddress: "b9@fabrikam.example"), .init(type: "temporaryAccessPass", isUsable: false)]
             $0.defaultMethod = "mobile"
         }
-        edit(10) { $0.otherMethods = [password]; $0.accountEnabled = false; $0.defaultMethod = "mobile" }
+        Self.editUser(&options, 10) { $0.otherMethods = [password]; $0.accountEnabled = false; $0.defaultMethod = "mobile" }
     }
 
     static let expectedClasses: [Int: String] = [1: "phishing-resistant", 2: "phishing-resistant", 3: "app", 4: "phone-only",
@@ -236,19 +237,16 @@ extension EndToEndTenantTests {
     @Test("mode: removePhones, with readiness.csv as its sheet: a phone goes only from a non-admin with a phishing-resistant method; the default method Graph refuses ends blocked with its answer; a mobile beside an alternate is held back; rollback puts the numbers back")
     func removePhonesWhereSafe() async throws {
         let f = try await EngineFixture(syntheticUsers: 8) { options in
-            func edit(_ n: Int, _ change: (inout DirectorySeed.UserSeed) -> Void) {
-                change(&options.seed.users[options.seed.users.firstIndex { $0.userPrincipalName == "bench\(n)@contoso.com" }!])
-            }
             let password = DirectorySeed.OtherMethodSeed(type: "password")
             let key = DirectorySeed.OtherMethodSeed(type: "fido2", displayName: "YubiKey")
-            edit(1) { $0.otherMethods = [password, key] }                                   // removed
-            edit(2) { $0.otherMethods = [password, .init(type: "windowsHelloForBusiness")]; $0.phoneMethods = [] }  // nothing to remove
+            Self.editUser(&options, 1) { $0.otherMethods = [password, key] }                                   // removed
+            Self.editUser(&options, 2) { $0.otherMethods = [password, .init(type: "windowsHelloForBusiness")]; $0.phoneMethods = [] }  // nothing to remove
             // bench3: Authenticator and a mobile (held back: not phishing-resistant)
-            edit(4) { $0.otherMethods = [password] }                                          // phone-only: held back
-            edit(5) { $0.otherMethods = [password, key]; $0.defaultMethod = "mobile" }         // Graph refuses: default method
-            edit(6) { $0.otherMethods = [password, key]; $0.phoneMethods?.append(.init(phoneType: "alternateMobile", phoneNumber: "+1 4255550106")) }
-            edit(7) { $0.otherMethods = [password, key]; $0.roles = ["User Administrator"] }   // admin: held back
-            edit(8) { $0.otherMethods = [password, .init(type: "windowsHelloForBusiness")] }   // removed
+            Self.editUser(&options, 4) { $0.otherMethods = [password] }                                          // phone-only: held back
+            Self.editUser(&options, 5) { $0.otherMethods = [password, key]; $0.defaultMethod = "mobile" }         // Graph refuses: default method
+            Self.editUser(&options, 6) { $0.otherMethods = [password, key]; $0.phoneMethods?.append(.init(phoneType: "alternateMobile", phoneNumber: "+1 4255550106")) }
+            Self.editUser(&options, 7) { $0.otherMethods = [password, key]; $0.roles = ["User Administrator"] }   // admin: held back
+            Self.editUser(&options, 8) { $0.otherMethods = [password, .init(type: "windowsHelloForBusiness")] }   // removed
         }
         defer { Task { await f.stop() } }
         _ = f.writeSheet(count: 8)
@@ -321,17 +319,14 @@ extension EndToEndTenantTests {
     @Test("mode: issuePasses: a pass only for a phone-only non-admin without a usable one; each issued exactly once across a kill -9 (a pass whose answer was lost is reported, never re-issued silently; --retry-failed replaces it); the passes are in the owner-only passes file and in no other artefact; the letter sends users to the helpdesk without the pass")
     func issuePassesExactlyOnce() async throws {
         let f = try await EngineFixture(syntheticUsers: 9) { options in
-            func edit(_ n: Int, _ change: (inout DirectorySeed.UserSeed) -> Void) {
-                change(&options.seed.users[options.seed.users.firstIndex { $0.userPrincipalName == "bench\(n)@contoso.com" }!])
-            }
             let password = DirectorySeed.OtherMethodSeed(type: "password")
-            for n in [1, 7, 8] { edit(n) { $0.otherMethods = [password] } }                         // phone-only: a pass each
-            edit(2) { $0.otherMethods = [password]; $0.roles = ["Helpdesk Administrator"] }          // admin: held back
+            for n in [1, 7, 8] { Self.editUser(&options, n) { $0.otherMethods = [password] } }                         // phone-only: a pass each
+            Self.editUser(&options, 2) { $0.otherMethods = [password]; $0.roles = ["Helpdesk Administrator"] }          // admin: held back
             // bench3: Authenticator (not phone-only)
-            edit(4) { $0.otherMethods = [password, .init(type: "fido2")] }                           // passkey: not phone-only
-            edit(5) { $0.otherMethods = [password, .init(type: "temporaryAccessPass", isUsable: true)] }  // has a usable pass
-            edit(6) { $0.otherMethods = [password]; $0.phoneMethods = [] }                           // no method at all
-            edit(9) { $0.otherMethods = [password, .init(type: "temporaryAccessPass", isUsable: false)] } // a spent pass: a new one
+            Self.editUser(&options, 4) { $0.otherMethods = [password, .init(type: "fido2")] }                           // passkey: not phone-only
+            Self.editUser(&options, 5) { $0.otherMethods = [password, .init(type: "temporaryAccessPass", isUsable: true)] }  // has a usable pass
+            Self.editUser(&options, 6) { $0.otherMethods = [password]; $0.phoneMethods = [] }                           // no method at all
+            Self.editUser(&options, 9) { $0.otherMethods = [password, .init(type: "temporaryAccessPass", isUsable: false)] } // a spent pass: a new one
         }
         defer { Task { await f.stop() } }
         _ = f.dir.file("sheet.csv", "UPN\n" + (1...9).map { "bench\($0)@contoso.com" }.joined(separator: "\n") + "\n")
