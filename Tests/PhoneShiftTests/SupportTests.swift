@@ -206,21 +206,24 @@ struct JobKeysTests {
         #expect(Set(table.keys) == Set(JobKeys.all.map(\.path)), "in the README only: \(Set(table.keys).subtracting(JobKeys.all.map(\.path)))")
     }
 
+    /// A job file in `dir` with a sheet and a tenant, plus `extra` (top-level YAML lines).
+    static func job(_ extra: String, in dir: TemporaryDirectory) throws -> JobDefinition {
+        _ = dir.file("sheet.csv", "user,phone\n")
+        return try JobDefinition.load(path: dir.file("job.yaml", """
+            sheet:
+              path: sheet.csv
+            tenant:
+              tenantId: contoso.onmicrosoft.com
+              clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
+              clientSecret: {env: S}
+            \(extra)
+            """))
+    }
+
     @Test("A plan records exactly the registry's plan-shaping keys, and a change of any of them is found")
     func planSettingsFollowTheRegistry() throws {
         let dir = TemporaryDirectory()
-        _ = dir.file("sheet.csv", "user,phone\n")
-        func job(_ extra: String) throws -> JobDefinition {
-            try JobDefinition.load(path: dir.file("job.yaml", """
-                sheet:
-                  path: sheet.csv
-                tenant:
-                  tenantId: contoso.onmicrosoft.com
-                  clientId: 8a3b6c0e-2f1d-4e5a-9b7c-1d2e3f4a5b6c
-                  clientSecret: {env: S}
-                \(extra)
-                """))
-        }
+        func job(_ extra: String) throws -> JobDefinition { try Self.job(extra, in: dir) }
         let base = try job("")
         let recorded = base.planSettings.split(separator: "\n").map { String($0.split(separator: "=", maxSplits: 1)[0]) }
         #expect(recorded == JobKeys.all.filter(\.shapesPlan).map(\.path))
@@ -232,18 +235,7 @@ struct JobKeysTests {
     @Test("Keys read by the registry: each one's default column is the model's default; set in a job, it reaches its field (rate.maxThrottledAttempts, added in one line, reaches the retry policy); out of range is an error naming key, line and range")
     func registryReadsKeys() throws {
         let dir = TemporaryDirectory()
-        _ = dir.file("sheet.csv", "user,phone\n")
-        func job(_ extra: String) throws -> JobDefinition {
-            try JobDefinition.load(path: dir.file("job.yaml", """
-                sheet:
-                  path: sheet.csv
-                tenant:
-                  tenantId: t
-                  clientId: c
-                  clientSecret: {env: S}
-                \(extra)
-                """))
-        }
+        func job(_ extra: String) throws -> JobDefinition { try Self.job(extra, in: dir) }
         let base = try job("")
         let readers = JobKeys.all.filter { $0.reader != nil }
         #expect(readers.count >= 17)

@@ -123,14 +123,21 @@ public struct Notifier: Sendable {
             "noBackup": noBackup.map { ["user": $0] }, "noBackupCount": noBackup.count,
             "noMail": noMail.map { ["user": $0] }, "noMailCount": noMail.count,
         ]
-        let helpdesk = MailDraft(from: settings.from, replyTo: settings.replyTo, to: settings.helpdeskTo ?? settings.from,
-                                 subject: templates["helpdesk.subject"]!.render(context), date: Date(),
-                                 text: templates["helpdesk.txt"]!.render(context), html: templates["helpdesk.html"]!.render(context))
-        let summaryPath = folder + "/helpdesk-summary.eml"
-        let writer = try AtomicFileWriter(path: summaryPath)
-        try writer.write(helpdesk.rendered())
-        try writer.commit()
+        let summaryPath = try Self.writeSummary(settings, templates: templates, prefix: "helpdesk", context: context, folder: folder)
         return Outcome(folder: folder, drafts: drafted, noMail: noMail, summary: summaryPath)
+    }
+
+    /// The helpdesk summary draft (`<prefix>.subject/.txt/.html`) as `folder/helpdesk-summary.eml`; returns its path.
+    static func writeSummary(_ settings: JobDefinition.Notify, templates: [String: MustacheTemplate], prefix: String,
+                             context: [String: Any], folder: String) throws -> String {
+        let draft = MailDraft(from: settings.from, replyTo: settings.replyTo, to: settings.helpdeskTo ?? settings.from,
+                              subject: templates[prefix + ".subject"]!.render(context), date: Date(),
+                              text: templates[prefix + ".txt"]!.render(context), html: templates[prefix + ".html"]!.render(context))
+        let path = folder + "/helpdesk-summary.eml"
+        let writer = try AtomicFileWriter(path: path)
+        try writer.write(draft.rendered())
+        try writer.commit()
+        return path
     }
 }
 

@@ -72,13 +72,7 @@ struct ReadinessDrafts {
             "admins": admins.map { ["user": $0] }, "adminCount": admins.count,
             "noMail": noMail.map { ["user": $0] }, "noMailCount": noMail.count,
         ]
-        let summary = MailDraft(from: settings.from, replyTo: settings.replyTo, to: settings.helpdeskTo ?? settings.from,
-                                subject: templates["readiness-helpdesk.subject"]!.render(context), date: Date(),
-                                text: templates["readiness-helpdesk.txt"]!.render(context), html: templates["readiness-helpdesk.html"]!.render(context))
-        let summaryPath = folder + "/helpdesk-summary.eml"
-        let writer = try AtomicFileWriter(path: summaryPath)
-        try writer.write(summary.rendered())
-        try writer.commit()
+        let summaryPath = try Notifier.writeSummary(settings, templates: templates, prefix: "readiness-helpdesk", context: context, folder: folder)
         return Outcome(folder: folder, drafts: drafted, noMail: noMail, summary: summaryPath)
     }
 
