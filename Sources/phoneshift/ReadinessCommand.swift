@@ -36,10 +36,7 @@ struct ReadinessCommand: AsyncParsableCommand {
         let path = output ?? definition.outputs + "/readiness.csv"
         let base = path.hasSuffix(".csv") ? String(path.dropLast(4)) : path
         for file in [path, base + ".json", base + ".html"] {
-            try AtomicFileWriter.checkNotInput(file, inputs: [definition.store, definition.store + "-wal", definition.store + "-shm"],
-                                               what: "the job store")
-            try AtomicFileWriter.checkNotInput(file, inputs: [definition.sheet.path] + (users.map { [$0] } ?? []), what: "an input sheet")
-            try AtomicFileWriter.checkNotInput(file, inputs: [definition.jobFile], what: "the job file")
+            try checkNotJobInput(file, definition, others: users.map { [$0] } ?? [])
         }
         let filter = try users.map { try ReadinessUsers.read($0) }
         let session = try JobSession(job: definition, logger: logger)

@@ -3,6 +3,16 @@ import Foundation
 import Logging
 import PhoneShift
 
+/// An output that replaces `path` must not be the job's store (or its journal), its sheet,
+/// the job file, or one of `others` (by any name).
+func checkNotJobInput(_ path: String, _ definition: JobDefinition, others: [String] = []) throws {
+    try AtomicFileWriter.checkNotInput(path, inputs: [definition.store, definition.store + "-wal", definition.store + "-shm"],
+                                       what: "the job store")
+    try AtomicFileWriter.checkNotInput(path, inputs: [definition.sheet.path], what: "the job's sheet")
+    if !others.isEmpty { try AtomicFileWriter.checkNotInput(path, inputs: others, what: "an input sheet") }
+    try AtomicFileWriter.checkNotInput(path, inputs: [definition.jobFile], what: "the job file")
+}
+
 /// The job's store, when it exists (opening a missing one would create an empty store).
 func existingStore(of definition: JobDefinition, else nothing: String) throws -> JobStore {
     guard FileManager.default.fileExists(atPath: definition.store) else {
@@ -75,10 +85,7 @@ struct ExportCommand: AsyncParsableCommand {
         try ResultsWriter.prepareOutputs(definition.outputs)
         let path = output ?? definition.outputs + "/export.csv"
         // The export replaces its file: never the job's store, its sheet or the job file.
-        try AtomicFileWriter.checkNotInput(path, inputs: [definition.store, definition.store + "-wal", definition.store + "-shm"],
-                                           what: "the job store")
-        try AtomicFileWriter.checkNotInput(path, inputs: [definition.sheet.path], what: "the job's sheet")
-        try AtomicFileWriter.checkNotInput(path, inputs: [definition.jobFile], what: "the job file")
+        try checkNotJobInput(path, definition)
         let session = try JobSession(job: definition, logger: logger)
         defer { session.close() }
         let interactive = Console.current.interactive

@@ -168,6 +168,11 @@ extension EndToEndTenantTests {
         #expect(run.stderr.contains("1 users of") && run.stderr.contains("ghost@contoso.com"), "\(run.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.dir.path + "/few.json"))) as? [String: Any]
         #expect(json?["notFound"] as? [String] == ["ghost@contoso.com"])
+        // Its outputs never replace an input: the users sheet (by another name) stays as it was.
+        let before = try Data(contentsOf: URL(fileURLWithPath: users))
+        let onInput = try await f.phoneshift(["readiness", f.jobPath, "--users", users, "--output", f.dir.path + "/./users.csv"])
+        #expect(onInput.status == ExitStatus.usage && onInput.stderr.contains("an input sheet"), "\(onInput.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: users)) == before)
 
         let bare = try await EngineFixture(syntheticUsers: 3) { options in
             options.permissions = ["User.Read.All", "UserAuthMethod-Phone.Read.All"]
