@@ -141,6 +141,12 @@ func progressPrinter(_ verb: String, interactive: Bool) -> @Sendable (ApplyProgr
     }
 }
 
+/// The progress line of export and readiness (users read, pages of `/users`): on a terminal only.
+func listingProgress(interactive: Bool) -> @Sendable (Exporter.Progress) -> Void {
+    guard interactive else { return { _ in } }
+    return { p in printError("\r\(p.users) users read (\(p.pages) pages)…", newline: false) }
+}
+
 func printApplyOutcome(_ outcome: JobRunner.ApplyOutcome) {
     let s = outcome.summary
     let head = s.interrupted ? "Interrupted after" : "Done in"

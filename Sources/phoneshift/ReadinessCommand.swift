@@ -41,11 +41,9 @@ struct ReadinessCommand: AsyncParsableCommand {
         let filter = try users.map { try ReadinessUsers.read($0) }
         let session = try JobSession(job: definition, logger: logger)
         defer { session.close() }
-        let interactive = Console.current.interactive
-        let outcome = try await ReadinessScan(session: session, logger: logger).run(.init(output: path, users: filter, drafts: drafts)) { p in
-            if interactive { printError("\r\(p.users) users read (\(p.pages) pages)…", newline: false) }
-        }
-        if interactive { printError("") }
+        let outcome = try await ReadinessScan(session: session, logger: logger)
+            .run(.init(output: path, users: filter, drafts: drafts), progress: listingProgress(interactive: Console.current.interactive))
+        if Console.current.interactive { printError("") }
         let c = outcome.counts
         say("Readiness of \(outcome.total) users (\(outcome.source == .registrationReport ? "registration report" : "per-user reads")): "
             + ReadinessClass.allCases.map { "\($0.rawValue) \(c[$0] ?? 0)" }.joined(separator: ", ")

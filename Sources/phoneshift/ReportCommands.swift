@@ -88,11 +88,9 @@ struct ExportCommand: AsyncParsableCommand {
         try checkNotJobInput(path, definition)
         let session = try JobSession(job: definition, logger: logger)
         defer { session.close() }
-        let interactive = Console.current.interactive
-        let count = try await Exporter(session: session, logger: logger).export(to: path, masked: masked) { p in
-            if interactive { printError("\r\(p.users) users read (\(p.pages) pages)…", newline: false) }
-        }
-        if interactive { printError("") }
+        let count = try await Exporter(session: session, logger: logger).export(to: path, masked: masked,
+                                                                               progress: listingProgress(interactive: Console.current.interactive))
+        if Console.current.interactive { printError("") }
         say("Exported \(count) users to \(path)" + (masked ? " (numbers masked)" : " (full numbers; readable by you only)"))
     }
 }

@@ -33,6 +33,18 @@ extension EndToEndTenantTests {
         Self.editUser(&options, 10) { $0.otherMethods = [password]; $0.accountEnabled = false; $0.defaultMethod = "mobile" }
     }
 
+    /// The mixed tenant with the report's permission (AuditLog.Read.All), its sheet and a job.
+    static func mixedFixture(jobExtra: String = "", _ configure: (inout EmulatorOptions) -> Void = { _ in }) async throws -> EngineFixture {
+        let f = try await EngineFixture(syntheticUsers: 10) { options in
+            mixedTenant(&options)
+            options.permissions.insert("AuditLog.Read.All")
+            configure(&options)
+        }
+        _ = f.writeSheet(count: 10)
+        _ = f.writeJob(writesPerSecond: 200, extra: jobExtra)
+        return f
+    }
+
     static let expectedClasses: [Int: String] = [1: "phishing-resistant", 2: "phishing-resistant", 3: "app", 4: "phone-only",
                                                  5: "phone-only", 6: "none", 7: "phone-only", 8: "app", 9: "phone-only", 10: "phone-only"]
 
@@ -49,13 +61,8 @@ extension EndToEndTenantTests {
 
     @Test("readiness from the registration report (AuditLog.Read.All): each user's class, TAP and admin; the sheet has the README's columns and masks nothing it does not have; JSON valid against its schema; the page checked in a headless browser")
     func readinessFromReport() async throws {
-        let f = try await EngineFixture(syntheticUsers: 10) { options in
-            Self.mixedTenant(&options)
-            options.permissions.insert("AuditLog.Read.All")
-        }
+        let f = try await Self.mixedFixture()
         defer { Task { await f.stop() } }
-        _ = f.writeSheet(count: 10)
-        _ = f.writeJob(writesPerSecond: 200)
         let run = try await f.phoneshift(["readiness", f.jobPath])
         #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
         #expect(run.stdout.contains("registration report"), "\(run.stdout)")
@@ -153,13 +160,8 @@ extension EndToEndTenantTests {
 
     @Test("readiness --users SHEET: only the users it names, the ones not found listed; without any permission to read methods it exits 4 naming AuditLog.Read.All and UserAuthenticationMethod.Read.All")
     func readinessUsersAndPermissions() async throws {
-        let f = try await EngineFixture(syntheticUsers: 10) { options in
-            Self.mixedTenant(&options)
-            options.permissions.insert("AuditLog.Read.All")
-        }
+        let f = try await Self.mixedFixture()
         defer { Task { await f.stop() } }
-        _ = f.writeSheet(count: 10)
-        _ = f.writeJob(writesPerSecond: 200)
         let users = f.dir.file("users.csv", "UPN\nBench4@contoso.com\nbench6@contoso.com\nghost@contoso.com\n")
         let run = try await f.phoneshift(["readiness", f.jobPath, "--users", users, "--output", f.dir.path + "/few.csv"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -188,15 +190,10 @@ extension EndToEndTenantTests {
 
     @Test("readiness --drafts: one letter per enabled phone-only user with a usable address (mail read by id when the report has none), parsed by Python's email package, naming the date and the security-info page and no number; the helpdesk summary lists phone-only admins and who has no address; without notify: exit 2")
     func readinessDrafts() async throws {
-        let f = try await EngineFixture(syntheticUsers: 10) { options in
-            Self.mixedTenant(&options)
-            options.permissions.insert("AuditLog.Read.All")
-            let nine = options.seed.users.firstIndex { $0.userPrincipalName == "bench9@contoso.com" }!
-            options.seed.users[nine].mail = "not an address"
+        let f = try await Self.mixedFixture(jobExtra: EngineFixture.notifyAfterApply) { options in
+            Self.editUser(&options, 9) { $0.mail = "not an address" }
         }
         defer { Task { await f.stop() } }
-        _ = f.writeSheet(count: 10)
-        _ = f.writeJob(writesPerSecond: 200, extra: EngineFixture.notifyAfterApply)
         let users = f.dir.file("users.csv", "UPN\n" + (1...10).map { "bench\($0)@contoso.com" }.joined(separator: "\n") + "\n")
         let run = try await f.phoneshift(["readiness", f.jobPath, "--users", users, "--drafts"])
         #expect(run.status == 0, "\(run.stdout) \(run.stderr)")

@@ -18,6 +18,7 @@ public struct Exporter: Sendable {
         self.logger = logger
     }
 
+    /// Users read so far, in pages of `/users` (export and readiness).
     public struct Progress: Sendable {
         public var users: Int
         public var pages: Int
@@ -66,22 +67,24 @@ public struct Exporter: Sendable {
         return users
     }
 
-    /// A user as `/users` lists them.
+    /// A user as `/users` lists them (export and readiness's per-user reads).
     struct ListedUser: Sendable {
         var id: String
         var userPrincipalName: String
         var displayName: String
-        var enabled: String
+        var enabled: Bool?
+        var mail: String?
         init(_ o: [String: Any]) {
             id = o["id"] as? String ?? ""
             userPrincipalName = o["userPrincipalName"] as? String ?? ""
             displayName = o["displayName"] as? String ?? ""
-            enabled = (o["accountEnabled"] as? Bool).map { $0 ? "yes" : "no" } ?? ""
+            enabled = o["accountEnabled"] as? Bool
+            mail = o["mail"] as? String
         }
     }
 
     static func line(_ item: ListedUser, reader: GraphReader, roles: [String: [String]]?, masked: Bool) async throws -> [String] {
-        let id = item.id, enabled = item.enabled
+        let id = item.id, enabled = item.enabled.map { $0 ? "yes" : "no" } ?? ""
         var phones: [PhoneType: String] = [:], sms = "", others = "unknown"
         switch try await reader.methods(of: id) {
         case .success(let methods):

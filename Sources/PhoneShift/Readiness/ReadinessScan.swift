@@ -29,10 +29,7 @@ public struct ReadinessScan: Sendable {
         }
     }
 
-    public struct Progress: Sendable {
-        public var users: Int
-        public var pages: Int
-    }
+    public typealias Progress = Exporter.Progress
 
     public struct Outcome: Sendable {
         public var source: ReadinessSource
@@ -135,7 +132,7 @@ public struct ReadinessScan: Sendable {
         let filter = sink.filter
         var pages = 0
         let failure = try await reader.pages("/users?$select=id,userPrincipalName,displayName,accountEnabled,mail&$top=999") { page in
-            let listed = page.map(Listed.init).filter { user in
+            let listed = page.map(Exporter.ListedUser.init).filter { user in
                 guard let filter else { return true }
                 return filter.contains(user.id.lowercased()) || filter.contains(user.userPrincipalName.lowercased())
             }
@@ -169,24 +166,8 @@ public struct ReadinessScan: Sendable {
                             admin: (o["isAdmin"] as? Bool).map { $0 ? ["an admin role"] : [] })
     }
 
-    /// A user as `/users` lists them.
-    struct Listed: Sendable {
-        var id: String
-        var userPrincipalName: String
-        var displayName: String
-        var enabled: Bool?
-        var mail: String?
-        init(_ o: [String: Any]) {
-            id = o["id"] as? String ?? ""
-            userPrincipalName = o["userPrincipalName"] as? String ?? ""
-            displayName = o["displayName"] as? String ?? ""
-            enabled = o["accountEnabled"] as? Bool
-            mail = o["mail"] as? String
-        }
-    }
-
     /// A listed user, with their methods read.
-    static func row(listed user: Listed, client: GraphClient, admins: [String: [String]]?) async throws -> ReadinessRow {
+    static func row(listed user: Exporter.ListedUser, client: GraphClient, admins: [String: [String]]?) async throws -> ReadinessRow {
         let id = user.id
         var row = ReadinessRow(id: id, userPrincipalName: user.userPrincipalName, displayName: user.displayName, mail: user.mail,
                                enabled: user.enabled, methods: [], admin: admins.map { $0[id.lowercased()] ?? [] })
@@ -300,10 +281,7 @@ public struct ReadinessScan: Sendable {
                 + "\"problem\":\(optional(r.problem))}"
         }
 
-        /// A JSON string (JSONSerialization's escaping, through a one-element array).
-        static func quote(_ s: String) -> String {
-            let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-            return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
-        }
+        /// A JSON string, escaped as the JSON log lines escape theirs.
+        static func quote(_ s: String) -> String { JSONLinesLogHandler.quote(s) }
     }
 }
