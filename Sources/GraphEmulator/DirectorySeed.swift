@@ -63,6 +63,32 @@ public struct DirectorySeed: Codable, Sendable {
         /// The first this many reads of the user (or their methods) answer 503: Graph could not
         /// serve them for the moment (a test of rows plan could not read).
         public var unavailableReads: Int? = nil
+        /// Entra ID Protection's view of the user (riskyUser): `atRisk`, `confirmedCompromised`,
+        /// `remediated`, `dismissed`, `confirmedSafe`; absent: not risky.
+        public var riskState: String? = nil
+        /// `low`, `medium`, `high`, `hidden` (with riskState).
+        public var riskLevel: String? = nil
+    }
+    /// An entry of the Entra audit log already there when the emulator starts: a change of a
+    /// user's MFA methods by a person (an admin in the portal, or the user).
+    public struct AuditEventSeed: Codable, Sendable {
+        /// The user whose methods changed (object id).
+        public var userId: String
+        /// `Admin updated security info`, `User registered security info`, …
+        public var activity: String?
+        /// How long before the emulator started it happened.
+        public var hoursAgo: Double
+        /// Who did it (a UPN); absent with `initiatedByApp`.
+        public var initiatedByUser: String?
+        /// An app that did it (its display name).
+        public var initiatedByApp: String?
+        public init(userId: String, activity: String? = nil, hoursAgo: Double, initiatedByUser: String? = nil, initiatedByApp: String? = nil) {
+            self.userId = userId
+            self.activity = activity
+            self.hoursAgo = hoursAgo
+            self.initiatedByUser = initiatedByUser
+            self.initiatedByApp = initiatedByApp
+        }
     }
     /// A group. A role-assignable group may hold directory roles; its members (users or
     /// other groups, by id) then hold them too.
@@ -113,6 +139,7 @@ public struct DirectorySeed: Codable, Sendable {
     public var users: [UserSeed]
     public var groups: [GroupSeed]? = nil
     public var administrativeUnits: [AdministrativeUnitSeed]? = nil
+    public var auditEvents: [AuditEventSeed]? = nil
 
     /// Reads a seed file; the error names the file and what is wrong.
     public static func load(path: String) throws -> DirectorySeed {

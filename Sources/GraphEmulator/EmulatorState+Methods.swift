@@ -35,6 +35,7 @@ extension EmulatorState {
             ])
             return CallResult(response: response, user: userId)
         }
+        callingApp = app
         var result = route(method: method, segments: segments, quotedKey: quotedKey, params: params, body: body, context: context)
         result.response.headers += extra
         result.user = result.user ?? userId
@@ -125,6 +126,11 @@ extension EmulatorState {
         if ["directoryRoles", "roleManagement", "groups", "directoryObjects", "identityGovernance", "directory"].contains(segments.first ?? "") {
             guard method == "GET" else { return CallResult(response: error(405, "Request_BadRequest", "The method \(method) is not supported on this resource.", context: context)) }
             return directoryCall(segments: segments, params: params, base: base, context: context)
+        }
+        if segments == ["auditLogs", "directoryAudits"] || segments == ["identityProtection", "riskyUsers"] {
+            guard method == "GET" else { return CallResult(response: error(405, "Request_BadRequest", "The method \(method) is not supported on this resource.", context: context)) }
+            return segments[0] == "auditLogs" ? directoryAudits(params: params, base: base, context: context)
+                                              : riskyUsers(params: params, base: base, context: context)
         }
         if segments == ["reports", "authenticationMethods", "userRegistrationDetails"] {
             guard method == "GET" else { return CallResult(response: error(405, "Request_BadRequest", "The method \(method) is not supported on this resource.", context: context)) }
@@ -230,6 +236,7 @@ extension EmulatorState {
             } catch {
                 return failure(error, context: context)
             }
+            recordAudit(method == "POST" ? "Admin registered security info" : "Admin updated security info", user: index, now: context.now)
             if written.smsSignInState == "phoneNumberNotUnique" {
                 // Saved, but another user signs in by SMS with the number: documented as no
                 // error (the method's smsSignInState tells); reads may lag.
@@ -250,6 +257,7 @@ extension EmulatorState {
             if tenant.isRestricted(userId: user.id) { return CallResult(response: methodsDenied(context).response, user: user.id) }
             do {
                 try tenant.deletePhone(user: index, methodId: methodId)
+                recordAudit("Admin deleted security info", user: index, now: context.now)
                 result = CallResult(response: EmulatorResponse(status: 204, headers: [], body: []))
             } catch {
                 return failure(error, context: context)
@@ -275,6 +283,7 @@ extension EmulatorState {
                 return badRequest("lifetimeInMinutes must be between \(OurChoices.temporaryAccessPassLifetimes.lowerBound) and \(OurChoices.temporaryAccessPassLifetimes.upperBound) (the Temporary Access Pass policy).")
             }
             let pass = tenant.issuePass(user: index, lifetimeInMinutes: lifetime, isUsableOnce: document?["isUsableOnce"]?.boolValue ?? true, now: context.now)
+            recordAudit("Admin registered security info", user: index, now: context.now)
             result = CallResult(response: json(201, withContext(passJSON(pass, showPass: true, now: context.now),
                                                                 "\(base)/$metadata#users('\(user.id)')/authentication/temporaryAccessPassMethods/$entity")))
         case ("DELETE", "authentication/temporaryAccessPassMethods/{id}"):

@@ -246,6 +246,10 @@ struct EmulatorState: Responding {
     var heldWrites: [CheckedContinuation<Bool, Never>] = []
     /// Held writes a hook let go, for the service to resume once the lock is given back.
     var gateReleased: [CheckedContinuation<Bool, Never>] = []
+    /// The Entra audit log's entries about authentication methods, oldest first.
+    var audits: [AuditEntry] = []
+    /// The app (client id) of the call being routed, for the audit entries its writes make.
+    var callingApp = ""
 
     init(options: EmulatorOptions, clock: @escaping @Sendable () -> Double) {
         self.options = options
@@ -255,6 +259,16 @@ struct EmulatorState: Responding {
         throttle = Throttle(settings: options.throttle, tenantId: options.seed.tenant.id,
                             tenantUsers: options.seed.users.count, now: clock())
         faults = options.faults
+        let start = clock()
+        for seeded in options.seed.auditEvents ?? [] {
+            guard let index = tenant.userIndex(id: seeded.userId) else { continue }
+            let user = tenant.users[index]
+            audits.append(AuditEntry(id: stableUUID("audit:\(seeded.userId):\(seeded.hoursAgo)"), time: start - seeded.hoursAgo * 3600,
+                                     activity: seeded.activity ?? "Admin updated security info", userId: user.id, userPrincipalName: user.userPrincipalName,
+                                     displayName: user.displayName, byUser: seeded.initiatedByApp == nil ? (seeded.initiatedByUser ?? "admin@" + (options.seed.tenant.domain ?? "contoso.com")) : nil,
+                                     byApp: seeded.initiatedByApp.map { (appId: stableUUID("app:" + $0), name: $0) }))
+        }
+        audits.sort { $0.time < $1.time }
     }
 }
 

@@ -2,6 +2,21 @@
 /// GRAPH.md marks these "(our choice)"; keep them here, in one spot, so that they are easy
 /// to find and revisit when the real service is observed to differ.
 public enum OurChoices {
+    /// Audit entries for method changes: documented that Graph logs them (Microsoft Entra audit
+    /// log categories and activities, learn.microsoft.com/entra/identity/monitoring-health/
+    /// reference-audit-activities: UserManagement, "Admin registered / updated / deleted
+    /// security info"); how long they take to appear is not (the portal says minutes). Our
+    /// choice: at once, with the app as `initiatedBy.app` and this display name.
+    public static let callingAppDisplayName = "PhoneShift"
+    /// The service name of those entries: "Authentication Methods", as Sentinel's and Sigma's
+    /// rules filter on (`LoggedByService`); the directoryAudit page lists loggedByService as
+    /// filterable (eq) without naming this value.
+    public static let auditLoggedByService = "Authentication Methods"
+    /// riskyUsers on a tenant without Entra ID P2: the riskyuser-list page does not document
+    /// the answer. Our choice: the list answers as on any tenant (the client treats any refusal
+    /// as "check skipped").
+    public static let riskyUsersWithoutP2Answers = true
+
     /// Error code for a malformed phone number, a duplicate phone type, an alternateMobile
     /// without a mobile, a change of type, and a delete the rules forbid.
     public static let badRequestCode = "badRequest"

@@ -54,6 +54,8 @@ struct UserState: Sendable {
     var others: [OtherMethodState]
     var roles: [String]
     var defaultMethod: String?
+    var riskState: String? = nil
+    var riskLevel: String? = nil
     var smsSignInEnabled: Bool
     var acceptedReads: Int
     var unavailableReads = 0
@@ -176,6 +178,10 @@ struct Tenant: Sendable {
                 defaultMethod: u.defaultMethod ?? (phones[.mobile] != nil ? OurChoices.defaultMethodWhenUnset : nil),
                 smsSignInEnabled: u.smsSignInEnabled ?? (OurChoices.smsSignInEnabledWhenReady && phones[.mobile]?.smsSignInState == "ready"),
                 acceptedReads: u.acceptedReads ?? 0, unavailableReads: u.unavailableReads ?? 0)
+        }
+        for (i, u) in seed.users.enumerated() {
+            users[i].riskState = u.riskState
+            users[i].riskLevel = u.riskLevel
         }
         groups = (seed.groups ?? []).map { g in
             GroupState(id: g.id.lowercased(), displayName: g.displayName, isAssignableToRole: g.isAssignableToRole ?? false,

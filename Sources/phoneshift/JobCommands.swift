@@ -73,7 +73,12 @@ struct PlanCommand: AsyncParsableCommand {
         let result = outcome.result
         say("Plan \(result.planId) for \(definition.name): \(result.rowCount) rows from \(Sanitize.forMessage(definition.sheet.path, limit: 300))")
         printPlan(result, limit: showAll ? Int.max : 20)
-        say("Stored in \(Sanitize.forMessage(definition.store, limit: 300)); apply with: phoneshift apply \(Sanitize.forMessage(job, limit: 300))")
+        if !outcome.reviewFiles.isEmpty { say("For review: \(outcome.reviewFiles.map { Sanitize.forMessage($0, limit: 300) }.joined(separator: ", "))") }
+        if definition.policy.requireApproval {
+            say("Stored in \(Sanitize.forMessage(definition.store, limit: 300)); policy.requireApproval: a second person runs phoneshift approve \(Sanitize.forMessage(job, limit: 300)), then apply")
+        } else {
+            say("Stored in \(Sanitize.forMessage(definition.store, limit: 300)); apply with: phoneshift apply \(Sanitize.forMessage(job, limit: 300))")
+        }
         if let tripped = outcome.valveTripped { printError("phoneshift: error: \(tripped)") }
         let status = outcome.exitStatus(detailed: detailedExitcode)
         if status != 0 { throw ExitCode(status) }
@@ -250,6 +255,14 @@ struct StatusCommand: AsyncParsableCommand {
         if let holder {
             say("Locked:   \(holder)" + (holder.seemsAlive ? "" : " — not running any more; the next command takes the lock over"))
         }
+        let approvals = try await store.approvals(plan: plan.id)
+        if definition.policy.requireApproval || !approvals.isEmpty {
+            switch try await JobRunner(job: definition, logger: Console.current.makeLogger("phoneshift.status")).reviewForApproval(limit: 0).verdict {
+            case .approved(let by, let signed): say("Approval: approved by \(by)\(signed ? " (signature verified)" : "")")
+            case .refused(let reason): say("Approval: not approved — \(reason)")
+            }
+        }
+        if let head = try await store.auditHead() { say("Audit:    \(head.id) events, head \(head.hash)") }
     }
 }
 
@@ -274,6 +287,13 @@ func printPlan(_ result: PlanResult, limit: Int) {
     if result.smsSignInChanges > 0 {
         say("SMS sign-in: \(result.smsSignInChanges) of these users sign in by SMS; their sign-in number changes with their mobile (column sms_sign_in)")
     }
+    if result.riskyRows > 0 {
+        say("Takeover guard: \(result.riskyRows) rows with findings, \(result.heldByRisk) held (column risks in plan.csv):")
+        for row in result.riskPreview.prefix(limit) {
+            say("  line \(row.line)  \(Sanitize.forMessage(row.userPrincipalName ?? row.user))  \(row.action.rawValue): \(Sanitize.forMessage(row.reason, limit: 300))")
+        }
+    }
+    for line in result.riskNotes { say("Note: " + line) }
     for line in planNotes(result) { say(line) }
     if !result.checkedOtherMethods {
         say("Note: other MFA methods were not read, so users whose phone is their only MFA method are not flagged")

@@ -8,6 +8,8 @@ struct LiveUser: Sendable {
     var mail: String?
     var phones: [PhoneType: String]
     var otherMethods: [String]
+    /// Where the user uses services (ISO alpha-2), for the takeover guard's country check.
+    var usageLocation: String? = nil
 }
 
 /// What `methods(of:)` reads: phones by slot with their SMS sign-in state, and the other MFA
@@ -77,7 +79,7 @@ struct GraphReader: Sendable {
         case failed(GraphError)
     }
 
-    private static let select = "$select=id,userPrincipalName,displayName,mail"
+    private static let select = "$select=id,userPrincipalName,displayName,mail,usageLocation"
 
     /// Finds the user a sheet names: UPN or object id directly; e-mail as UPN then by
     /// `mail`; employee id by `$filter`.
@@ -133,7 +135,8 @@ struct GraphReader: Sendable {
 
     static func user(_ o: [String: Any]) -> LiveUser {
         LiveUser(id: o["id"] as? String ?? "", userPrincipalName: o["userPrincipalName"] as? String ?? "",
-                 displayName: o["displayName"] as? String, mail: o["mail"] as? String, phones: [:], otherMethods: [])
+                 displayName: o["displayName"] as? String, mail: o["mail"] as? String, phones: [:], otherMethods: [],
+                 usageLocation: o["usageLocation"] as? String)
     }
 
     /// The user's phone numbers by slot (from `/authentication/phoneMethods`).

@@ -13,6 +13,10 @@ public enum GraphNeed: String, Sendable, CaseIterable {
     case readAdministrativeUnits
     /// Issue Temporary Access Passes (temporaryaccesspassauthenticationmethod-post).
     case writePasses
+    /// The takeover guard (optional): who changed users' MFA methods lately (directoryAudit-list).
+    case readAuditLog
+    /// The takeover guard (optional): users Entra ID Protection has at risk (riskyuser-list).
+    case readRiskyUsers
 
     public var permissions: [String] {
         switch self {
@@ -35,6 +39,10 @@ public enum GraphNeed: String, Sendable, CaseIterable {
         case .readAdministrativeUnits: ["AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"]
         // authentication-post-temporaryaccesspassmethods (application).
         case .writePasses: ["UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"]
+        // directoryaudit-list (application): AuditLog.Read.All, with Directory.Read.All beside it.
+        case .readAuditLog: ["AuditLog.Read.All"]
+        // riskyuser-list (application).
+        case .readRiskyUsers: ["IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All"]
         }
     }
 
@@ -60,6 +68,8 @@ public enum GraphNeed: String, Sendable, CaseIterable {
         case .readGroupEligibility: "find admins in waiting: users PIM-eligible to join or own a group that holds a role"
         case .readAdministrativeUnits: "find users in restricted management administrative units before anything is written"
         case .writePasses: "issue Temporary Access Passes"
+        case .readAuditLog: "see who changed users' MFA methods lately (the takeover guard; Directory.Read.All too)"
+        case .readRiskyUsers: "see users Entra ID Protection has at risk (the takeover guard)"
         }
     }
 

@@ -46,15 +46,24 @@ public struct Exporter: Sendable {
         let failure = try await reader.pages("/users?$select=id,userPrincipalName,displayName,accountEnabled&$top=999") { page in
             let items = page.map(ListedUser.init)
             var lines = [[String]?](repeating: nil, count: items.count)
-            try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+            var read = [[PhoneType: String]?](repeating: nil, count: items.count)
+            try await withThrowingTaskGroup(of: (Int, ([String], [PhoneType: String]?)).self) { group in
                 var started = 0
                 for (index, item) in items.enumerated() {
-                    if started >= concurrency, let (i, line) = try await group.next() { lines[i] = line }
+                    if started >= concurrency, let (i, line) = try await group.next() { (lines[i], read[i]) = line }
                     started += 1
                     group.addTask { (index, try await Self.line(item, reader: reader, roles: roles, masked: masked)) }
                 }
-                for try await (i, line) in group { lines[i] = line }
+                for try await (i, line) in group { (lines[i], read[i]) = line }
             }
+            // The numbers read go to the job store: the takeover guard's "another user's number"
+            // check of later plans looks there.
+            var numbers: [(userId: String, upn: String?, phoneType: PhoneType, number: String?)] = []
+            for (item, phones) in zip(items, read) {
+                guard let phones else { continue }
+                for type in PhoneType.allCases { numbers.append((item.id, item.userPrincipalName, type, phones[type])) }
+            }
+            try await session.store.recordTenantNumbers(numbers)
             var bytes: [UInt8] = []
             for line in lines { if let line { CSVFormatting.append(line, to: &bytes) } }
             try writer.write(bytes: bytes)
@@ -83,12 +92,15 @@ public struct Exporter: Sendable {
         }
     }
 
-    static func line(_ item: ListedUser, reader: GraphReader, roles: [String: [String]]?, masked: Bool) async throws -> [String] {
+    /// The export's cells for a user, and the phones read (nil when they could not be).
+    static func line(_ item: ListedUser, reader: GraphReader, roles: [String: [String]]?, masked: Bool) async throws -> ([String], [PhoneType: String]?) {
         let id = item.id, enabled = item.enabled.map { $0 ? "yes" : "no" } ?? ""
         var phones: [PhoneType: String] = [:], sms = "", others = "unknown"
+        var read = false
         switch try await reader.methods(of: id) {
         case .success(let methods):
             phones = methods.phones
+            read = true
             sms = methods.smsSignIn[.mobile] ?? ""
             if let list = methods.others {
                 others = list.contains { $0 != "passwordAuthenticationMethod" && $0 != "emailAuthenticationMethod" } ? "yes" : "no"
@@ -103,7 +115,7 @@ public struct Exporter: Sendable {
         } else {
             privileged = "unknown"
         }
-        return [item.userPrincipalName, item.displayName, id, enabled,
-                number(.mobile), number(.alternateMobile), number(.office), sms, others, privileged]
+        return ([item.userPrincipalName, item.displayName, id, enabled,
+                 number(.mobile), number(.alternateMobile), number(.office), sms, others, privileged], read ? phones : nil)
     }
 }

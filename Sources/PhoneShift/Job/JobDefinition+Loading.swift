@@ -131,6 +131,7 @@ extension JobDefinition {
             valves.maxChangePercent = try v.percent("maxChangePercent")
             if v.has("maxShrinkPercent") { valves.maxShrinkPercent = try v.percent("maxShrinkPercent") }
             if v.has("maxBlankOrInvalidPercent") { valves.maxBlankOrInvalidPercent = try v.percent("maxBlankOrInvalidPercent") }
+            valves.maxRiskyRows = try v.limit("maxRiskyRows")
         }
         var delta: Delta?
         if let d = try top.map("delta") {
@@ -143,6 +144,10 @@ extension JobDefinition {
         }
         let shrinkSet = try top.map("valves")?.has("maxShrinkPercent") ?? false
         if delta != nil && !shrinkSet { valves.maxShrinkPercent = 25 }
+        let riskMap = try top.map("risk")
+        try riskMap?.onlyKnown()
+        let approvalMap = try top.map("approval")
+        try approvalMap?.onlyKnown()
         let reportsMap = try top.map("reports")
         try reportsMap?.onlyKnown()
         let passesMap = try top.map("passes")
@@ -190,7 +195,10 @@ extension JobDefinition {
             store: resolve(try top.string("store") ?? outputs + "/\(name).sqlite"), outputs: outputs,
             fullNumbersInReports: false, notify: notify)
         job.mode = mode
-        for map in [top, rateMap, policyMap, reportsMap, passesMap].compactMap({ $0 }) { try JobKeys.read(map, into: &job) }
+        for map in [top, rateMap, policyMap, reportsMap, passesMap, riskMap].compactMap({ $0 }) { try JobKeys.read(map, into: &job) }
+        if let signers = try approvalMap?.string("allowedSigners") {
+            job.allowedSigners = resolve(signers)
+        }
         if job.policy.blankRemovesNumber && job.policy.onlySetWhenEmpty {
             throw PhoneShiftError(.badSetting, "\(path): policy.blankRemovesNumber and policy.onlySetWhenEmpty contradict each other (one removes numbers, the other never touches an existing one); keep one")
         }

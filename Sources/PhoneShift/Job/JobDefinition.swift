@@ -86,6 +86,8 @@ public struct JobDefinition: Sendable {
         /// What a full comparison does with a number changed outside PhoneShift while the
         /// sheet still has the value PhoneShift last applied (delta jobs).
         public var changedElsewhere: ChangedElsewhere = .keep
+        /// apply and run refuse a plan that a second person has not approved (`approve`).
+        public var requireApproval = false
     }
     public enum ChangedElsewhere: String, Sendable {
         /// Leave the number as it is and report the row (needs attention).
@@ -105,6 +107,8 @@ public struct JobDefinition: Sendable {
         public var maxShrinkPercent: Double?
         /// This share of the sheet's numbers is blank or invalid (percent).
         public var maxBlankOrInvalidPercent: Double? = 50
+        /// More rows with a risk finding (held or warned) than this.
+        public var maxRiskyRows: Int?
     }
     /// Delta: rows whose number equals the one PhoneShift last applied or saw cost no
     /// Graph call; every `fullEveryDays` days (and with `--full`) every row is read again.
@@ -144,6 +148,10 @@ public struct JobDefinition: Sendable {
     public var rate: Rate
     public var policy: Policy
     public var valves = Valves()
+    /// The takeover guard's checks on new numbers (`risk:`).
+    public var risk = RiskPolicy()
+    /// `approval.allowedSigners`: an ssh allowed-signers file; set, only signed approvals count.
+    public var allowedSigners: String?
     /// Nil: every plan reads every row (migrations); set: delta planning (nightly imports).
     public var delta: Delta?
     /// Keep this many plans (with their runs, rows and drafts); older ones are pruned after

@@ -62,6 +62,18 @@ struct KeyReader: Sendable {
                   current: { $0[keyPath: field].map(String.init) })
     }
 
+    /// One of a few words (`hold`, `warn`, `off`): anything else is refused, naming them.
+    static func choice<T: RawRepresentable<String> & CaseIterable & Sendable>(_ field: WritableKeyPath<JobDefinition, T> & Sendable) -> KeyReader {
+        KeyReader(read: { map, key, job in
+            guard let text = try map.string(key) else { return }
+            guard let value = T(rawValue: text) else {
+                let words = T.allCases.map(\.rawValue).joined(separator: ", ")
+                throw PhoneShiftError(.badSetting, "\(map.file): \(map.path).\(key) (line \(map.line(key))): '\(Sanitize.forMessage(text, limit: 40))' is not one of \(words)")
+            }
+            job[keyPath: field] = value
+        }, current: { $0[keyPath: field].rawValue })
+    }
+
     static func flag(_ field: WritableKeyPath<JobDefinition, Bool> & Sendable) -> KeyReader {
         KeyReader(read: { map, key, job in if let value = try map.bool(key) { job[keyPath: field] = value } },
                   current: { String($0[keyPath: field]) })
@@ -121,10 +133,28 @@ public enum JobKeys {
                plan: { $0.policy.changedElsewhere.rawValue }),
         JobKey("policy.verifyAfterApply", "true/false", "false", "After every apply, re-read what it changed (as verify does).",
                read: .flag(\.policy.verifyAfterApply)),
+        JobKey("policy.requireApproval", "true/false", "false", "apply and run refuse a plan without a second person's approval (phoneshift approve).",
+               read: .flag(\.policy.requireApproval)),
+        JobKey("approval.allowedSigners", "path", "none", "An ssh allowed-signers file: approvals must then be signed by a key in it (ssh-keygen -Y sign)."),
+        JobKey("risk.anotherUsersNumber", "hold, warn, off", "hold", "A new number that is already another user's MFA number (read in this tenant).",
+               read: .choice(\.risk.anotherUsersNumber), plan: { $0.risk.anotherUsersNumber.rawValue }),
+        JobKey("risk.sharedNumber", "hold, warn, off", "hold", "The same new number for several users in the sheet.",
+               read: .choice(\.risk.sharedNumber), plan: { $0.risk.sharedNumber.rawValue }),
+        JobKey("risk.numberType", "hold, warn, off", "warn", "A new number that is VoIP, personal, shared-cost, toll-free, UAN, or fixed-line for mobile.",
+               read: .choice(\.risk.numberType), plan: { $0.risk.numberType.rawValue }),
+        JobKey("risk.country", "hold, warn, off", "warn", "The new number's country differs from the user's usageLocation.",
+               read: .choice(\.risk.country), plan: { $0.risk.country.rawValue }),
+        JobKey("risk.recentChange", "hold, warn, off", "warn", "Someone else changed the user's MFA methods within risk.recentChangeDays.",
+               read: .choice(\.risk.recentChange), plan: { $0.risk.recentChange.rawValue }),
+        JobKey("risk.recentChangeDays", "1–90", "7", "How far back risk.recentChange looks.",
+               read: .integer(\.risk.recentChangeDays, in: 1...90), plan: { String($0.risk.recentChangeDays) }),
+        JobKey("risk.riskyUser", "hold, warn, off", "warn", "Entra ID Protection flags the user at risk (needs IdentityRiskyUser.Read.All).",
+               read: .choice(\.risk.riskyUser), plan: { $0.risk.riskyUser.rawValue }),
         JobKey("valves.maxChanges", "whole number or off", "off", "Refuse a plan with more changes."),
         JobKey("valves.maxChangePercent", "0–100 or off", "off", "Refuse a plan changing more than this share of its rows."),
         JobKey("valves.maxShrinkPercent", "0–100 or off", "25 for delta jobs, else off", "Refuse a sheet this much shorter than at the last good run."),
         JobKey("valves.maxBlankOrInvalidPercent", "0–100 or off", "50", "Refuse a sheet with this share of blank or invalid numbers."),
+        JobKey("valves.maxRiskyRows", "whole number or off", "off", "Refuse a plan with more rows the risk checks found something on (held or warned)."),
         JobKey("delta", "true or a mapping", "off", "Nightly imports: rows unchanged since the last run cost no Graph call."),
         JobKey("delta.fullEveryDays", "0–3650", "7", "Read every row again after this many days (0: every run)."),
         JobKey("passes.lifetimeMinutes", "10–43200", "480", "issuePasses: minutes a Temporary Access Pass is good for.",

@@ -51,6 +51,8 @@ public struct JobRunner: Sendable {
         public var valveTripped: PhoneShiftError?
         /// `OUTPUTS/vanished-users.csv` when users of the last successful run are missing.
         public var vanishedFile: String?
+        /// `OUTPUTS/plan.csv`, `plan.html`, `plan.json`: the plan to attach to a change ticket.
+        public var reviewFiles: [String] = []
         /// Rows that need a look: users not read, conflicts, numbers changed elsewhere and kept.
         public var needAttention: Int {
             result.readErrors + (result.counts[.conflict] ?? 0) + result.changedElsewhere
@@ -108,13 +110,34 @@ public struct JobRunner: Sendable {
         }
         var outcome = PlanOutcome(result: result)
         outcome.vanishedFile = try writeVanished(result.vanished)
+        outcome.reviewFiles = try await writePlanReview(store, plan: result.planId)
         do {
-            outcome.result.acceptedValves += try valves.checkChanges(changes: result.changes, rows: result.rowCount)
+            outcome.result.acceptedValves += try valves.checkChanges(changes: result.changes, rows: result.rowCount, riskyRows: result.riskyRows)
         } catch let error as PhoneShiftError {
             outcome.valveTripped = PhoneShiftError(.safetyValve, error.message.replacingOccurrences(
                 of: "; nothing was written.", with: "; nothing was written, and apply will refuse this plan."))
         }
         return outcome
+    }
+
+    /// Writes the plan for a change board before anything is written: `OUTPUTS/plan.csv`,
+    /// `plan.html` and `plan.json`, made as the reports are (masked unless the job asks for full
+    /// numbers, self-contained, owner-only, atomic), replacing the previous plan's.
+    func writePlanReview(_ store: JobStore, plan: Int) async throws -> [String] {
+        try ResultsWriter.prepareOutputs(job.outputs)
+        guard let info = try await store.plan(id: plan) else { return [] }
+        let scratch = job.outputs + "/.plan-\(plan)-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let set = try await Reports.write(store: store, job: job, folder: scratch, plan: info)
+        var written: [String] = []
+        for (from, name) in [(set.csv, "plan.csv"), (set.html, "plan.html"), (set.json, "plan.json")] {
+            let target = job.outputs + "/" + name
+            guard rename(from, target) == 0 else {
+                throw PhoneShiftError(.cannotWriteOutput, "cannot write '\(Sanitize.forMessage(target, limit: 200))': \(String(cString: strerror(errno)))")
+            }
+            written.append(target)
+        }
+        return written
     }
 
     /// Lists the users who vanished from the export (never touched) in
@@ -161,6 +184,8 @@ public struct JobRunner: Sendable {
         public var pruned = 0
         /// What `policy.verifyAfterApply` found.
         public var verified: VerifyOutcome?
+        /// Who approved the plan (policy.requireApproval), as the approval verified.
+        public var approvedBy: String?
         public var resultsPath: String { reports.csv }
         /// Rows that moved since the plan (they need a new plan; never retried blindly), or
         /// drifted since the run a rollback undoes.
@@ -236,8 +261,10 @@ public struct JobRunner: Sendable {
         }
         if !freshPlan {
             _ = try SafetyValves(job.valves, accepted: options.acceptValves, notice: notice)
-                .checkChanges(changes: try await store.changeCount(plan: plan.id), rows: plan.rows)
+                .checkChanges(changes: try await store.changeCount(plan: plan.id), rows: plan.rows,
+                              riskyRows: try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL", [.int(plan.id)]))
         }
+        let approvedBy = try await checkApproved(store, plan: plan)
         let counts = try await store.openCounts(plan: plan.id)
         try await Self.checkWritePermissions(session, plan: plan.id, open: counts.pending + counts.inFlight, probe: !freshPlan,
                                              passes: job.mode == .issuePasses)
@@ -275,6 +302,7 @@ public struct JobRunner: Sendable {
         if let refused = summary.refused { throw Self.refusedError(refused, session, again: "apply again", results: results) }
         var outcome = ApplyOutcome(planId: plan.id, summary: summary, progress: state, reports: reports, drafts: drafts)
         outcome.verified = verified
+        outcome.approvedBy = approvedBy
         outcome.unreadAtPlan = try await store.readErrorCount(plan: plan.id)
         if !summary.interrupted {
             try await SafetyValves.recordSuccess(store: store, plan: plan)

@@ -50,9 +50,12 @@ public struct SafetyValves: Sendable {
     }
 
     /// The valves on the plan: more changes than `maxChanges`, or than `maxChangePercent` of
-    /// the sheet's rows.
-    func checkChanges(changes: Int, rows: Int) throws -> [String] {
+    /// the sheet's rows; more rows with risk findings than `maxRiskyRows`.
+    func checkChanges(changes: Int, rows: Int, riskyRows: Int = 0) throws -> [String] {
         var tripped: [(String, String)] = []
+        if let max = valves.maxRiskyRows, riskyRows > max {
+            tripped.append(("valves.maxRiskyRows", "the takeover guard found something on \(riskyRows) rows, more than \(max) (a poisoned sheet?)"))
+        }
         if let max = valves.maxChanges, changes > max {
             tripped.append(("valves.maxChanges", "the plan has \(changes) changes, more than \(max)"))
         }

@@ -71,6 +71,10 @@ public struct PlanRow: Sendable, Equatable {
     public var known: KnownNumber?
     /// Typed findings (stored with the row).
     public var flags: Set<RowFlag> = []
+    /// What the takeover guard found (stored with the row; held rows are `blocked`).
+    public var risks: Set<RiskCheck> = []
+    /// While planning: the user's `usageLocation` as Graph has it (not stored).
+    public var usageLocation: String?
 
     /// What became of a row: written (and how), found so, held back, failed. Stored and
     /// reported by its raw value; the store refuses a value this version does not know.

@@ -30,6 +30,13 @@ public struct PlanResult: Sendable {
     public var vanished: [VanishedUser] = []
     /// Safety valves that tripped and were accepted for this run.
     public var acceptedValves: [String] = []
+    /// Rows the takeover guard found something on, and those it held.
+    public var riskyRows = 0
+    public var heldByRisk = 0
+    /// The first rows with risk findings, for the screen.
+    public var riskPreview: [PlanRow] = []
+    /// Risk checks that could not be made (no permission, Graph refused), said once.
+    public var riskNotes: [String] = []
     public var changes: Int { (counts[.update] ?? 0) + (counts[.add] ?? 0) + (counts[.remove] ?? 0) + (counts[.issuePass] ?? 0) }
 }
 
@@ -88,6 +95,8 @@ public struct Planner: Sendable {
         var removePhones = false
         /// `mode: issuePasses`: each phone-only user gets a Temporary Access Pass.
         var issuePasses = false
+        /// The takeover guard: its settings and what was read for it.
+        var risk = RiskContext()
     }
 
     /// Plans the job. Rows stream: the sheet goes to the store in batches as it is validated,
@@ -169,6 +178,7 @@ public struct Planner: Sendable {
         var listsAllMethods = job.tenant.cloud.listsAuthenticationMethods
         var privileged: [String: [String]] = [:]
         var restricted: [String: [String]] = [:]
+        var risk = RiskContext(policy: job.risk)
         if toRead > 0 {
             // Permissions before any row: what plan needs, from the token and one real read.
             var needs: [GraphNeed] = [.readUsers, .readPhoneMethods]
@@ -197,12 +207,18 @@ public struct Planner: Sendable {
                 result.notes.append(PrivilegedUsers.noPremiumLicenseNote)
                 logger.notice("\(PrivilegedUsers.noPremiumLicenseNote)")
             }
-            let units = try await Self.readRestricted(GraphReader(client: client), granted: try await client.grantedPermissions())
+            let granted = try await client.grantedPermissions()
+            let units = try await Self.readRestricted(GraphReader(client: client), granted: granted)
             restricted = units.users
             if let note = units.note {
                 result.notes.append(note)
                 logger.notice("\(note)")
             }
+            let guardReads = try await readRiskContext(granted: granted, now: Date())
+            risk = guardReads.context
+            // Said on screen and in the log; the reports' notes stay about the tenant itself.
+            result.riskNotes = guardReads.notes
+            for note in guardReads.notes { logger.info("\(note)") }
         }
         // The reports show the plan's notes: kept with the plan.
         try await store.setMeta(Self.notesKey(planId), result.notes.joined(separator: "\n"))
@@ -210,7 +226,7 @@ public struct Planner: Sendable {
         let reader = GraphReader(client: client, listsAllMethods: listsAllMethods)
         let rules = Rules(privileged: privileged, restricted: restricted, allowPrivileged: job.policy.allowPrivileged, policy: job.policy,
                           delta: job.delta != nil, clientId: client.settings.clientId, removePhones: job.mode == .removePhones,
-                          issuePasses: job.mode == .issuePasses)
+                          issuePasses: job.mode == .issuePasses, risk: risk)
         let concurrency = job.rate.concurrency
         let delta = job.delta != nil
         var afterLine = 0
@@ -242,6 +258,8 @@ public struct Planner: Sendable {
         // One user named two ways (UPN here, object id or e-mail there) is only visible now.
         let conflicts = try await store.markSameUserRows(plan: planId)
         if conflicts > 0 { logger.warning("\(conflicts) rows name a user that another row names with a different number: marked conflict") }
+        // The takeover guard's checks across rows, and the numbers read for the next plans.
+        try await markCrossRowRisks(plan: planId, now: Date())
         try await store.completePlan(planId, sheetPath: sheet)
         if delta {
             try await store.recordSeen(plan: planId)
@@ -260,6 +278,9 @@ public struct Planner: Sendable {
         result.attentionPreview = try await store.rows(plan: planId, actions: [.conflict, .blocked, .userNotFound, .skipped, .invalid], limit: 10)
         result.smsSignInChanges = try await store.smsSignInChanges(plan: planId)
         result.checkedOtherMethods = listsAllMethods
+        result.riskyRows = try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL", [.int(planId)])
+        result.heldByRisk = try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND error_code = 'risk-hold'", [.int(planId)])
+        result.riskPreview = try await store.riskyRows(plan: planId, limit: previewLimit)
         return result
     }
 
@@ -354,6 +375,7 @@ public struct Planner: Sendable {
             row.userPrincipalName = found.userPrincipalName
             row.displayName = found.displayName
             row.mail = found.mail
+            row.usageLocation = found.usageLocation
             if let knownId, knownId.lowercased() != found.id.lowercased() {
                 // The name now belongs to another account: what PhoneShift knew was the other one's.
                 row.known = nil
@@ -373,7 +395,9 @@ public struct Planner: Sendable {
                                errorCode: error.code ?? error.status.map(String.init))
         }
         guard let methods else { return row }
-        return decide(row, live: methods, rules: rules, notes: notes)
+        let decided = decide(row, live: methods, rules: rules, notes: notes)
+        return RiskChecks.apply(RiskChecks.findings(for: decided, usageLocation: decided.usageLocation, context: rules.risk),
+                                to: decided, policy: rules.risk.policy)
     }
 
     /// What the plan does with a row whose user and numbers were read: pure (no Graph, no

@@ -29,7 +29,7 @@ public struct ReportSet: Sendable {
 public enum Reports {
     public static let csvColumns = ["line", "user", "display_name", "user_id", "phone_type", "before", "after", "action", "state",
                                     "outcome", "sms_sign_in", "error_code", "error_message", "request_id", "client_request_id",
-                                    "attempts", "time", "reason"]
+                                    "attempts", "time", "reason", "risks"]
     public static let schemaVersion = 1
     /// The outcomes of a row whose number a run wrote (or found already written).
     public static let writtenOutcomes: Set<String> = Set(PlanRow.Outcome.allCases.filter(\.written).map(\.rawValue))
@@ -122,7 +122,8 @@ public enum Reports {
                 CSVFormatting.append([String(r.line), r.user, r.displayName ?? "", r.userId ?? "", r.phoneType.rawValue,
                                       before ?? "", after ?? "", r.action.rawValue,
                                       r.state.rawValue, r.outcome?.rawValue ?? "", r.smsSignIn ?? "", r.errorCode ?? "", r.errorMessage ?? "",
-                                      r.requestId ?? "", r.clientRequestId ?? "", String(r.attempts), r.updated ?? "", r.reason], to: &line)
+                                      r.requestId ?? "", r.clientRequestId ?? "", String(r.attempts), r.updated ?? "", r.reason,
+                                      RiskCheck.allCases.filter(r.risks.contains).map(\.rawValue).joined(separator: " ")], to: &line)
                 try writer.write(bytes: line)
             }
             try writer.commit()

@@ -64,7 +64,7 @@ extension JobStore {
         try await performWrite { db in
             let q = try db.prepare("""
                 UPDATE rows SET user_id = ?3, upn = ?4, display_name = ?5, mail = ?6, before = ?7, action = ?8,
-                    reason = ?9, state = ?10, outcome = ?11, error_code = ?12, updated = ?13, sms_sign_in = ?14, flags = ?15
+                    reason = ?9, state = ?10, outcome = ?11, error_code = ?12, updated = ?13, sms_sign_in = ?14, flags = ?15, risks = ?16
                 WHERE plan_id = ?1 AND line = ?2
                 """)
             let now = Self.now()
@@ -72,7 +72,8 @@ extension JobStore {
                 try q.run([.int(plan), .int(r.line), r.userId.map(SQLiteValue.text), r.userPrincipalName.map(SQLiteValue.text),
                            r.displayName.map(SQLiteValue.text), r.mail.map(SQLiteValue.text), r.before.map(SQLiteValue.text),
                            .text(r.action.rawValue), .text(r.reason), .text(r.state.rawValue), r.outcome.map { .text($0.rawValue) },
-                           r.errorCode.map(SQLiteValue.text), .text(now), r.smsSignIn.map(SQLiteValue.text), Self.flagsText(r.flags)])
+                           r.errorCode.map(SQLiteValue.text), .text(now), r.smsSignIn.map(SQLiteValue.text), Self.flagsText(r.flags),
+                           Self.risksText(r.risks)])
             }
         }
     }
@@ -123,7 +124,14 @@ extension JobStore {
         try await performWrite { db in
             try db.prepare("UPDATE plans SET complete = 1, rows = (SELECT COUNT(*) FROM rows WHERE plan_id = ?1) WHERE id = ?1")
                 .run([.int(plan)])
-            try self.appendEvent(db, run: nil, line: nil, kind: "plan", detail: "plan \(plan) from \(sheetPath)")
+            let digest = try Self.planDigest(db, plan: plan)
+            let maker = OperatorIdentity.current
+            try db.prepare("UPDATE plans SET plan_hash = ?2, made_by = ?3, made_on = ?4 WHERE id = ?1")
+                .run([.int(plan), .text(digest), .text(maker.account), .text(maker.host)])
+            let held = try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND error_code = 'risk-hold'", [.int(plan)])
+            let risky = try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL", [.int(plan)])
+            try self.appendEvent(db, run: nil, line: nil, kind: "plan",
+                                 detail: "plan \(plan) from \(sheetPath) by \(maker.account) on \(maker.host); digest \(digest); \(risky) rows with risk findings, \(held) held")
         }
     }
 
@@ -255,7 +263,7 @@ extension JobStore {
 
     static let rowColumns = """
         line, user, user_kind, user_id, upn, display_name, mail, phone_type, before, target, action, reason, state, outcome,
-        attempts, error_code, error_message, request_id, client_request_id, updated, sms_sign_in, run_id, known_at, flags
+        attempts, error_code, error_message, request_id, client_request_id, updated, sms_sign_in, run_id, known_at, flags, risks
         """
 
     /// A stored row, decoded by column name. A value this version does not know (a newer
@@ -294,7 +302,16 @@ extension JobStore {
             guard let flag = RowFlag(rawValue: String(name)) else { throw unknown("flag", String(name)) }
             r.flags.insert(flag)
         }
+        for name in (try q.text("risks") ?? "").split(separator: ",") {
+            guard let risk = RiskCheck(rawValue: String(name)) else { throw unknown("risk", String(name)) }
+            r.risks.insert(risk)
+        }
         return r
+    }
+
+    /// The text stored for a row's risk findings (NULL for none), in a fixed order.
+    static func risksText(_ risks: Set<RiskCheck>) -> SQLiteValue? {
+        risks.isEmpty ? nil : .text(RiskCheck.allCases.filter(risks.contains).map(\.rawValue).joined(separator: ","))
     }
 
     /// The text stored for a row's flags (NULL for none), in a fixed order.

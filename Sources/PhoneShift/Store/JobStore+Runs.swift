@@ -45,9 +45,18 @@ extension JobStore {
         try await performWrite { db in try self.appendEvent(db, run: run, line: nil, kind: kind, detail: detail) }
     }
 
+    /// Appends an event to the chain: it carries the hash of the event before it and its own
+    /// (`AuditChain.hash`). Called inside a write transaction (BEGIN IMMEDIATE), so the last
+    /// event read here is the last one in the file, whichever process wrote it.
     func appendEvent(_ db: SQLiteDatabase, run: Int?, line: Int?, kind: String, detail: String) throws {
-        try cached(db, "INSERT INTO events (time, run_id, line, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)")
-            .run([.text(Self.now()), run.map { .int($0) }, line.map { .int($0) }, .text(kind), .text(detail)])
+        let last = try db.prepare("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")
+        try last.bind([])
+        let (previousId, previousHash) = try last.step() ? (last.int(0), last.text(1) ?? "") : (0, "")
+        last.reset()
+        let event = AuditEvent(id: previousId + 1, time: Self.now(), run: run, line: line, kind: kind, detail: detail, previousHash: previousHash)
+        try cached(db, "INSERT INTO events (id, time, run_id, line, kind, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+            .run([.int(event.id), .text(event.time), run.map { .int($0) }, line.map { .int($0) }, .text(kind), .text(detail),
+                  .text(previousHash), .text(event.computedHash)])
     }
 
     // MARK: - Progress

@@ -242,7 +242,8 @@ enum StoreSchema {
         var names: [String] = []
         while try tables.step() { names.append(tables.text(0) ?? "") }
         // Only PhoneShift's own tables (another opener may be creating them right now): ours.
-        let ours: Set<String> = ["meta", "plans", "rows", "runs", "lock", "events", "throttles", "known_numbers", "sqlite_sequence", "sqlite_stat1"]
+        let ours: Set<String> = ["meta", "plans", "rows", "runs", "lock", "events", "throttles", "known_numbers", "approvals", "tenant_numbers",
+                                 "sqlite_sequence", "sqlite_stat1"]
         guard names.contains(where: { !ours.contains($0) }) else { return }
         if names.contains("meta") {
             let version = try db.prepare("SELECT COUNT(*) FROM meta WHERE key = 'schema_version'")
@@ -321,6 +322,29 @@ enum StoreSchema {
         // 7: typed findings on a row that code acts on (`RowFlag`, comma-separated; NULL: none).
         """
         ALTER TABLE rows ADD COLUMN flags TEXT;
+        """,
+        // 8: change control. Events chained by hash (each carries its predecessor's; events of
+        // earlier versions stay unchained, before the chain's start); a plan's digest and who
+        // made it; approvals bound to a plan's digest (append-only); the risk checks' findings
+        // on a row; the numbers PhoneShift has read in the tenant, per user and phone type.
+        """
+        ALTER TABLE events ADD COLUMN prev_hash TEXT;
+        ALTER TABLE events ADD COLUMN hash TEXT;
+        ALTER TABLE plans ADD COLUMN plan_hash TEXT;
+        ALTER TABLE plans ADD COLUMN made_by TEXT;
+        ALTER TABLE plans ADD COLUMN made_on TEXT;
+        ALTER TABLE rows ADD COLUMN risks TEXT;
+        CREATE TABLE approvals (
+            id INTEGER PRIMARY KEY, plan_id INTEGER NOT NULL, plan_hash TEXT NOT NULL, time TEXT NOT NULL,
+            os_account TEXT NOT NULL, host TEXT NOT NULL, statement TEXT NOT NULL, signature TEXT, comment TEXT);
+        CREATE TRIGGER approvals_append_only_update BEFORE UPDATE ON approvals
+            BEGIN SELECT RAISE(ABORT, 'approvals are append-only'); END;
+        CREATE TRIGGER approvals_append_only_delete BEFORE DELETE ON approvals
+            BEGIN SELECT RAISE(ABORT, 'approvals are append-only'); END;
+        CREATE TABLE tenant_numbers (
+            user_id TEXT NOT NULL, phone_type TEXT NOT NULL, number_key TEXT NOT NULL, upn TEXT,
+            source TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (user_id, phone_type)) WITHOUT ROWID;
+        CREATE INDEX tenant_numbers_number ON tenant_numbers(number_key);
         """,
     ]
 

@@ -14,6 +14,8 @@ import Foundation
 /// | 5    | stopped by a safety valve: nothing was written |
 /// | 6    | with `--detailed-exitcode` only: success, with changes (plan: to make; apply, run: made) |
 /// | 7    | the job store could not be written (disk full, read-only, deleted): run again once fixed |
+/// | 9    | change control: the plan has no valid approval (policy.requireApproval) |
+/// | 10   | the audit trail does not verify (an event was changed, removed or inserted) |
 /// | 130  | interrupted (Ctrl-C, SIGTERM, SIGHUP); run the command again to resume |
 public enum ExitStatus {
     public static let success: Int32 = 0
@@ -38,6 +40,11 @@ public enum ExitStatus {
     /// 5xx/429, after the retries: nothing is lost (in-flight rows are re-read next time);
     /// run the command again later. Monitoring retries it, unlike 2 and 4.
     public static let transient: Int32 = 8
+    /// Change control: the plan is not approved, approved by the person who made it, or
+    /// changed since its approval (`policy.requireApproval`); nothing was written.
+    public static let notApproved: Int32 = 9
+    /// `audit --verify`: the chain of events is broken (the output names where).
+    public static let auditBroken: Int32 = 10
     /// Interrupted (Ctrl-C, SIGTERM, SIGHUP); apply again to resume.
     public static let interrupted: Int32 = 130
 
@@ -51,6 +58,8 @@ public enum ExitStatus {
         6 with --detailed-exitcode: success with changes (plan: to make; apply, run: made); \
         7 the job store could not be written (disk full, read-only, deleted; run again once fixed); \
         8 Graph or the network unreachable or failing for now (nothing lost; run again later); \
+        9 the plan needs an approval it does not have (policy.requireApproval; nothing written); \
+        10 the audit trail does not verify (audit --verify names the event); \
         130 interrupted (run it again to resume).
         """
 
@@ -62,6 +71,8 @@ public enum ExitStatus {
         case let e as PhoneShiftError where e.code == .safetyValve: return safetyValve
         case let e as PhoneShiftError where e.code == .storeUnwritable || e.code == .outputsUnwritable: return storeUnwritable
         case let e as PhoneShiftError where e.code == .transient: return transient
+        case let e as PhoneShiftError where e.code == .notApproved: return notApproved
+        case let e as PhoneShiftError where e.code == .auditBroken: return auditBroken
         case is PhoneShiftError, is SQLiteError: return usage
         case let e as GraphError where e.isTransient: return transient
         case let e as GraphError where e.kind == .authentication: return authentication

@@ -36,6 +36,11 @@ public struct PhoneShiftError: Error, CustomStringConvertible, Sendable, Equatab
         public static let transient = Code("transient")
         /// Apply did its writes, but the outputs folder could not take the reports (exit 7).
         public static let outputsUnwritable = Code("outputs-unwritable")
+        /// Change control: the plan lacks a valid approval under policy.requireApproval (exit 9).
+        public static let notApproved = Code("not-approved")
+        /// The job store's audit trail does not verify: an event was changed, removed or
+        /// inserted (exit 10).
+        public static let auditBroken = Code("audit-broken")
     }
 
     public let code: Code

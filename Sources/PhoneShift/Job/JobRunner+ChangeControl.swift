@@ -1,0 +1,130 @@
+import Foundation
+
+extension JobRunner {
+    // MARK: - Four-eyes approval
+
+    /// What an approver looks at: the stored plan, its digest and maker, its counts, the rows
+    /// the risk checks found something on (first), and the approvals it already has.
+    public struct ApprovalReview: Sendable {
+        public var plan: PlanInfo
+        public var digest: String
+        public var madeBy: String?
+        public var madeOn: String?
+        public var counts: [PlanAction: Int]
+        public var changes: Int
+        public var held: Int
+        public var riskyRows: Int
+        /// Rows with risk findings first, then the changes (up to `limit` in all).
+        public var rows: [PlanRow]
+        public var maskKey: PhoneMask.Key
+        public var approvals: [Approval]
+        /// What apply would say about the approvals recorded so far.
+        public var verdict: ChangeControl.Verdict
+        public var applyStarted: Bool
+    }
+
+    /// The latest plan, for `approve` and `status`. Throws `badSetting` when there is none, and
+    /// when its rows no longer match its digest.
+    public func reviewForApproval(limit: Int = 40) async throws -> ApprovalReview {
+        let store = try JobStore(path: job.store)
+        guard let plan = try await store.latestPlan() else {
+            throw PhoneShiftError(.badSetting, "no plan yet for this job; run phoneshift plan \(job.jobFile)")
+        }
+        let record = try await store.planRecord(plan: plan.id)
+        let digest = try await store.currentPlanDigest(plan: plan.id)
+        let counts = try await store.actionCounts(plan: plan.id)
+        let risky = try await store.riskyRows(plan: plan.id, limit: limit)
+        let changes = try await store.rows(plan: plan.id, actions: [.update, .add, .remove, .issuePass], limit: max(0, limit - risky.count))
+        let shown = risky + changes.filter { $0.risks.isEmpty }
+        let approvals = try await store.approvals(plan: plan.id)
+        return ApprovalReview(plan: plan, digest: digest, madeBy: record.madeBy, madeOn: record.madeOn, counts: counts,
+                              changes: (counts[.update] ?? 0) + (counts[.add] ?? 0) + (counts[.remove] ?? 0) + (counts[.issuePass] ?? 0),
+                              held: try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND error_code = 'risk-hold'", [.int(plan.id)]),
+                              riskyRows: try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL", [.int(plan.id)]),
+                              rows: shown, maskKey: try await store.maskKey(), approvals: approvals,
+                              verdict: try await judgeApprovals(store: store, plan: plan.id, record: record, digest: digest, approvals: approvals),
+                              applyStarted: try await store.applyStarted(plan: plan.id))
+    }
+
+    public struct ApproveOptions: Sendable {
+        /// An SSH private key (or a public key whose private half is in ssh-agent) to sign with.
+        public var signWith: String?
+        public var comment: String?
+        public init(signWith: String? = nil, comment: String? = nil) {
+            self.signWith = signWith
+            self.comment = comment
+        }
+    }
+
+    /// Records an approval of the reviewed plan by the account running this, signed when asked.
+    /// Refuses (`notApproved`, exit 9) an approval that would not count: of a plan whose rows
+    /// changed, by the account that made it (unsigned, or signed as that person), or — with
+    /// `approval.allowedSigners` — unsigned or signed by a key not in the file.
+    public func approve(_ review: ApprovalReview, _ options: ApproveOptions) async throws -> (approval: Approval, approvedBy: String) {
+        let store = try JobStore(path: job.store)
+        let record = try await store.planRecord(plan: review.plan.id)
+        let digest = try await store.currentPlanDigest(plan: review.plan.id)
+        guard let recorded = record.hash else {
+            throw PhoneShiftError(.notApproved, "plan \(review.plan.id) was made by an older PhoneShift and has no digest; run phoneshift plan again, then approve it")
+        }
+        guard recorded == digest, digest == review.digest else {
+            throw PhoneShiftError(.notApproved, "plan \(review.plan.id) changed since it was shown (its digest differs); nothing was recorded. Review it again")
+        }
+        if try await store.applyStarted(plan: review.plan.id) {
+            throw PhoneShiftError(.notApproved, "plan \(review.plan.id) is already being applied; an approval now would approve nothing. Plan again for a new change")
+        }
+        let me = OperatorIdentity.current
+        let time = JobStore.now()
+        let statement = Approval.statement(job: job.name, plan: review.plan.id, planHash: digest, sheetHash: review.plan.sheetHash,
+                                           changes: review.changes, held: review.held, account: me.account, host: me.host, time: time,
+                                           comment: options.comment)
+        var approval = Approval(plan: review.plan.id, planHash: digest, time: time, osAccount: me.account, host: me.host,
+                                statement: statement, comment: options.comment)
+        if let key = options.signWith {
+            approval.signature = try await runOnThread { try SSHSignature.sign(statement, keyPath: key) }
+        }
+        let verdict = try await judgeApprovals(store: store, plan: review.plan.id, record: record, digest: digest, approvals: [approval])
+        guard case .approved(let by, _) = verdict else {
+            if case .refused(let reason) = verdict { throw PhoneShiftError(.notApproved, reason + "; nothing was recorded") }
+            throw PhoneShiftError(.notApproved, "the approval would not count; nothing was recorded")
+        }
+        try await store.recordApproval(approval)
+        return (approval, by)
+    }
+
+    /// Apply and run, under `policy.requireApproval`: the plan must carry a valid approval.
+    /// Returns who approved it; throws `notApproved` (exit 9) otherwise. Nothing is written before.
+    func checkApproved(_ store: JobStore, plan: PlanInfo) async throws -> String? {
+        guard job.policy.requireApproval else { return nil }
+        let record = try await store.planRecord(plan: plan.id)
+        let digest = try await store.currentPlanDigest(plan: plan.id)
+        let verdict = try await judgeApprovals(store: store, plan: plan.id, record: record, digest: digest,
+                                               approvals: try await store.approvals(plan: plan.id))
+        switch verdict {
+        case .approved(let by, let signed):
+            try await store.event(run: nil, kind: "approval-checked", detail: "plan \(plan.id) applied under the approval of \(by) (\(signed ? "signed" : "unsigned")), digest \(digest)")
+            return by
+        case .refused(let reason):
+            throw PhoneShiftError(.notApproved, reason)
+        }
+    }
+
+    /// Verifies each approval's signature (when the job has an allowed-signers file) and judges.
+    func judgeApprovals(store: JobStore, plan: Int, record: (hash: String?, madeBy: String?, madeOn: String?), digest: String,
+                        approvals: [Approval]) async throws -> ChangeControl.Verdict {
+        let signers = job.allowedSigners
+        var candidates: [ChangeControl.Candidate] = []
+        for approval in approvals {
+            var candidate = ChangeControl.Candidate(approval: approval)
+            if let signature = approval.signature, let signers {
+                switch try await runOnThread({ try SSHSignature.verify(approval.statement, signature: signature, allowedSigners: signers) }) {
+                case .success(let principal): candidate.signer = principal
+                case .failure(let problem): candidate.signatureProblem = problem.text
+                }
+            }
+            candidates.append(candidate)
+        }
+        return ChangeControl.judge(plan: plan, recordedHash: record.hash, currentHash: digest, madeBy: record.madeBy,
+                                   candidates: candidates, signaturesRequired: signers != nil)
+    }
+}
