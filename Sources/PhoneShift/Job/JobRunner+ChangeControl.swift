@@ -37,10 +37,10 @@ extension JobRunner {
         let changes = try await store.rows(plan: plan.id, actions: [.update, .add, .remove, .issuePass], limit: max(0, limit - risky.count))
         let shown = risky + changes.filter { $0.risks.isEmpty }
         let approvals = try await store.approvals(plan: plan.id)
+        let risk = try await store.riskCounts(plan: plan.id)
         return ApprovalReview(plan: plan, digest: digest, madeBy: record.madeBy, madeOn: record.madeOn, counts: counts,
                               changes: (counts[.update] ?? 0) + (counts[.add] ?? 0) + (counts[.remove] ?? 0) + (counts[.issuePass] ?? 0),
-                              held: try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND error_code = 'risk-hold'", [.int(plan.id)]),
-                              riskyRows: try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL", [.int(plan.id)]),
+                              held: risk.held, riskyRows: risk.risky,
                               rows: shown, maskKey: try await store.maskKey(), approvals: approvals,
                               verdict: try await judgeApprovals(store: store, plan: plan.id, record: record, digest: digest, approvals: approvals),
                               applyStarted: try await store.applyStarted(plan: plan.id))

@@ -262,7 +262,7 @@ public struct JobRunner: Sendable {
         if !freshPlan {
             _ = try SafetyValves(job.valves, accepted: options.acceptValves, notice: notice)
                 .checkChanges(changes: try await store.changeCount(plan: plan.id), rows: plan.rows,
-                              riskyRows: try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL", [.int(plan.id)]))
+                              riskyRows: try await store.riskCounts(plan: plan.id).risky)
         }
         let approvedBy = try await checkApproved(store, plan: plan)
         let counts = try await store.openCounts(plan: plan.id)

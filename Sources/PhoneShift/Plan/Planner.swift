@@ -278,8 +278,7 @@ public struct Planner: Sendable {
         result.attentionPreview = try await store.rows(plan: planId, actions: [.conflict, .blocked, .userNotFound, .skipped, .invalid], limit: 10)
         result.smsSignInChanges = try await store.smsSignInChanges(plan: planId)
         result.checkedOtherMethods = listsAllMethods
-        result.riskyRows = try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL", [.int(planId)])
-        result.heldByRisk = try await store.count("SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND error_code = 'risk-hold'", [.int(planId)])
+        (result.riskyRows, result.heldByRisk) = try await store.riskCounts(plan: planId)
         result.riskPreview = try await store.riskyRows(plan: planId, limit: previewLimit)
         return result
     }

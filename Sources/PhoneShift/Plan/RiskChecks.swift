@@ -108,6 +108,9 @@ public struct RiskContext: Sendable {
 /// case is a table test. The checks across rows (one number on several users, another
 /// user's number) are made by the store once every row is read (`JobStore.markRisks`).
 public enum RiskChecks {
+    /// The error code of a row the takeover guard held (the store counts held rows by it).
+    public static let holdCode = "risk-hold"
+
     /// The findings on one row whose user was read: the new number's type and country, the
     /// user's recent changes by others and their risk state. Rows that write no new number
     /// (removals) get the user checks only.
@@ -169,7 +172,7 @@ public enum RiskChecks {
             let text = held.map { "\($0.reason) [\($0.check.key): hold]" }.joined(separator: "; ")
             let rest = findings.filter { policy.action($0.check) != .hold }.map(\.reason)
             var settled = out.settled(.blocked, "held by the takeover guard: " + text + (rest.isEmpty ? "" : "; also: " + rest.joined(separator: "; ")),
-                                      errorCode: "risk-hold")
+                                      errorCode: holdCode)
             settled.risks = out.risks
             return settled
         }

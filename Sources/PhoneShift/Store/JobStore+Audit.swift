@@ -74,13 +74,12 @@ extension JobStore {
         try await perform { db in
             var result = AuditVerification()
             if anchor != nil { result.anchorFound = false }
-            let q = try db.prepare("SELECT id, time, run_id, line, kind, detail, prev_hash, hash FROM events ORDER BY id")
+            let q = try db.prepare(Self.eventsQuery)
             try q.bind([])
             var previous: AuditEvent?
             var chainStarted = false
             while try q.step() {
-                let event = AuditEvent(id: q.int(0), time: q.text(1) ?? "", run: q.isNull(2) ? nil : q.int(2), line: q.isNull(3) ? nil : q.int(3),
-                                       kind: q.text(4) ?? "", detail: q.text(5) ?? "", previousHash: q.text(6) ?? "", storedHash: q.text(7))
+                let event = Self.event(q)
                 result.events += 1
                 defer { previous = event }
                 guard result.problem == nil else { continue }
@@ -124,14 +123,18 @@ extension JobStore {
     /// Streams every event in id order to `body` on the store's queue (for the SIEM export).
     public func withEvents<T: Sendable>(_ body: @escaping @Sendable (_ next: () throws -> AuditEvent?) throws -> T) async throws -> T {
         try await perform { db in
-            let q = try db.prepare("SELECT id, time, run_id, line, kind, detail, prev_hash, hash FROM events ORDER BY id")
+            let q = try db.prepare(Self.eventsQuery)
             try q.bind([])
-            return try body {
-                guard try q.step() else { return nil }
-                return AuditEvent(id: q.int(0), time: q.text(1) ?? "", run: q.isNull(2) ? nil : q.int(2), line: q.isNull(3) ? nil : q.int(3),
-                                  kind: q.text(4) ?? "", detail: q.text(5) ?? "", previousHash: q.text(6) ?? "", storedHash: q.text(7))
-            }
+            return try body { try q.step() ? Self.event(q) : nil }
         }
+    }
+
+    /// Every event in id order, with the columns `event(_:)` decodes.
+    static let eventsQuery = "SELECT id, time, run_id, line, kind, detail, prev_hash, hash FROM events ORDER BY id"
+
+    static func event(_ q: SQLiteStatement) -> AuditEvent {
+        AuditEvent(id: q.int(0), time: q.text(1) ?? "", run: q.isNull(2) ? nil : q.int(2), line: q.isNull(3) ? nil : q.int(3),
+                   kind: q.text(4) ?? "", detail: q.text(5) ?? "", previousHash: q.text(6) ?? "", storedHash: q.text(7))
     }
 
     /// The last event's id and hash (the head to keep elsewhere).
@@ -273,14 +276,4 @@ extension JobStore {
         }
     }
 
-    /// The first `limit` rows of a plan with risk findings, in line order.
-    public func riskyRows(plan: Int, limit: Int) async throws -> [PlanRow] {
-        try await perform { db in
-            let q = try db.prepare("SELECT \(Self.rowColumns) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL ORDER BY line LIMIT ?2")
-            try q.bind([.int(plan), .int(limit)])
-            var out: [PlanRow] = []
-            while try q.step() { out.append(try Self.row(q)) }
-            return out
-        }
-    }
 }

@@ -128,10 +128,9 @@ extension JobStore {
             let maker = OperatorIdentity.current
             try db.prepare("UPDATE plans SET plan_hash = ?2, made_by = ?3, made_on = ?4 WHERE id = ?1")
                 .run([.int(plan), .text(digest), .text(maker.account), .text(maker.host)])
-            let held = try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND error_code = 'risk-hold'", [.int(plan)])
-            let risky = try Self.scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL", [.int(plan)])
+            let risk = try Self.riskCounts(db, plan: plan)
             try self.appendEvent(db, run: nil, line: nil, kind: "plan",
-                                 detail: "plan \(plan) from \(sheetPath) by \(maker.account) on \(maker.host); digest \(digest); \(risky) rows with risk findings, \(held) held")
+                                 detail: "plan \(plan) from \(sheetPath) by \(maker.account) on \(maker.host); digest \(digest); \(risk.risky) rows with risk findings, \(risk.held) held")
         }
     }
 
@@ -201,7 +200,7 @@ extension JobStore {
         }
     }
 
-    private func selectRows(_ condition: String, _ values: [SQLiteValue?]) async throws -> [PlanRow] {
+    func selectRows(_ condition: String, _ values: [SQLiteValue?]) async throws -> [PlanRow] {
         try await perform { db in
             let q = try db.prepare("SELECT \(Self.rowColumns) FROM rows WHERE \(condition)")
             try q.bind(values)

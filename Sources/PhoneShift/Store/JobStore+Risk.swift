@@ -76,13 +76,21 @@ extension JobStore {
     /// The rows of a plan with these lines.
     func rows(plan: Int, lines: [Int]) async throws -> [PlanRow] {
         guard !lines.isEmpty else { return [] }
-        let list = lines.map(String.init).joined(separator: ",")
-        return try await perform { db in
-            let q = try db.prepare("SELECT \(Self.rowColumns) FROM rows WHERE plan_id = ?1 AND line IN (\(list)) ORDER BY line")
-            try q.bind([.int(plan)])
-            var out: [PlanRow] = []
-            while try q.step() { out.append(try Self.row(q)) }
-            return out
-        }
+        return try await selectRows("plan_id = ?1 AND line IN (\(lines.map(String.init).joined(separator: ","))) ORDER BY line", [.int(plan)])
+    }
+
+    /// The first `limit` rows of a plan with risk findings, in line order.
+    public func riskyRows(plan: Int, limit: Int) async throws -> [PlanRow] {
+        try await selectRows("plan_id = ?1 AND risks IS NOT NULL ORDER BY line LIMIT ?2", [.int(plan), .int(limit)])
+    }
+
+    /// A plan's rows with risk findings, and those the takeover guard held.
+    public func riskCounts(plan: Int) async throws -> (risky: Int, held: Int) {
+        try await perform { db in try Self.riskCounts(db, plan: plan) }
+    }
+
+    static func riskCounts(_ db: SQLiteDatabase, plan: Int) throws -> (risky: Int, held: Int) {
+        (try scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND risks IS NOT NULL", [.int(plan)]),
+         try scalar(db, "SELECT COUNT(*) FROM rows WHERE plan_id = ?1 AND error_code = ?2", [.int(plan), .text(RiskChecks.holdCode)]))
     }
 }
