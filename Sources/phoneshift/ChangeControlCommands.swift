@@ -70,10 +70,7 @@ struct ApproveCommand: AsyncParsableCommand {
         for a in r.approvals {
             say("Approval: \(a.osAccount) on \(a.host) at \(a.time)\(a.signature == nil ? "" : ", signed")\(a.comment.map { " — \(Sanitize.forMessage($0, limit: 200))" } ?? "")")
         }
-        switch r.verdict {
-        case .approved(let by, let signed): say("Status:   approved by \(by)\(signed ? " (signature verified)" : "")")
-        case .refused(let reason): say("Status:   not approved — \(reason)")
-        }
+        say("Status:   " + r.verdict.line)
         if r.applyStarted { say("Note:     the apply of this plan has started.") }
     }
 }

@@ -255,12 +255,8 @@ struct StatusCommand: AsyncParsableCommand {
         if let holder {
             say("Locked:   \(holder)" + (holder.seemsAlive ? "" : " — not running any more; the next command takes the lock over"))
         }
-        let approvals = try await store.approvals(plan: plan.id)
-        if definition.policy.requireApproval || !approvals.isEmpty {
-            switch try await JobRunner(job: definition, logger: Console.current.makeLogger("phoneshift.status")).reviewForApproval(limit: 0).verdict {
-            case .approved(let by, let signed): say("Approval: approved by \(by)\(signed ? " (signature verified)" : "")")
-            case .refused(let reason): say("Approval: not approved — \(reason)")
-            }
+        if let approval = try await ApprovalState.load(store: store, plan: plan.id, job: definition) {
+            say("Approval: " + approval.verdict.line)
         }
         if let head = try await store.auditHead() { say("Audit:    \(head.id) events, head \(head.hash)") }
     }

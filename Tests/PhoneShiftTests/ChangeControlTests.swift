@@ -121,6 +121,18 @@ struct ChangeControlTests {
         #expect(try await writes() == 3)
         let status = try await f.phoneshift(["status", f.jobPath])
         #expect(status.stdout.contains("Approval: approved by alice@contoso.com (signature verified)"), "\(status.stdout)")
+        // The report says the same: report.json (valid against its schema) and report.html.
+        let approval = try await checkSchema("Sources/PhoneShift/Report/report-v1.schema.json", f.dir.path + "/out/report.json",
+                                             printing: #"doc["approval"]"#, in: f.dir)
+        #expect(approval.status == 0, "report.json does not match its schema: \(approval.stderr)")
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(approval.stdout.utf8)) as? [String: Any])
+        #expect(shown["status"] as? String == "approved" && shown["approvedBy"] as? String == "alice@contoso.com", "\(shown)")
+        #expect(shown["signatureVerified"] as? Bool == true && shown["required"] as? Bool == true)
+        let listed = shown["approvals"] as? [[String: Any]] ?? []
+        #expect(listed.count == 2 && listed.allSatisfy { $0["signed"] as? Bool == true }, "\(listed)")  // the forged one and alice's
+        #expect(shown["madeBy"] as? String == OperatorIdentity.current.account)
+        let page = try String(contentsOfFile: f.dir.path + "/out/report.html", encoding: .utf8)
+        #expect(page.contains("data-approval=\"approved\">Approval: approved by alice@contoso.com (signature verified)"), "\(page.prefix(3000))")
         // Rows changed in the store after the approval: the digest no longer matches.
         let db = try SQLiteDatabase(path: f.storePath)
         try db.execute("UPDATE rows SET target = '+1 2127999999' WHERE plan_id = 2 AND line = 2")

@@ -84,15 +84,9 @@ extension EndToEndTenantTests {
         #expect(rows["bench8@contoso.com"]?["Default method"] == "oath" && rows["bench4@contoso.com"]?["Default method"] == "sms")
 
         // JSON: valid against the schema in the repository; its counts are the sheet's.
-        let schema = packageRoot + "/Sources/PhoneShift/Readiness/readiness-v1.schema.json"
-        let python = try await runTool("/usr/bin/env", ["python3", "-c", "import jsonschema"], in: f.dir).status == 0 ? "python3" : "/usr/bin/python3"
-        let check = try await runTool("/usr/bin/env", [python, "-c", """
-            import json, sys, jsonschema
-            schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
-            jsonschema.Draft202012Validator.check_schema(schema)
-            jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
-            print(json.dumps({"counts": doc["counts"], "total": doc["total"], "source": doc["source"], "admins": doc["phoneOnlyAdmins"]}, sort_keys=True))
-            """, schema, out + "/readiness.json"], in: f.dir)
+        let check = try await checkSchema("Sources/PhoneShift/Readiness/readiness-v1.schema.json", out + "/readiness.json",
+                                          printing: #"{"counts": doc["counts"], "total": doc["total"], "source": doc["source"], "admins": doc["phoneOnlyAdmins"]}"#,
+                                          in: f.dir)
         #expect(check.status == 0, "readiness.json does not match its schema: \(check.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any] ?? [:]
         var sheetCounts: [String: Int] = [:]

@@ -21,6 +21,21 @@ func runTool(_ executable: String, _ arguments: [String], in dir: TemporaryDirec
     }
 }
 
+/// Checks `document` against the JSON schema at `schema` (a path in the repository) with
+/// Python's jsonschema (Draft 2020-12), then runs `printing` on it (a Python expression of
+/// `doc`) and returns what it printed as JSON; the status is not 0 when the document does not match.
+func checkSchema(_ schema: String, _ document: String, printing: String, in dir: TemporaryDirectory) async throws -> (status: Int32, stdout: String, stderr: String) {
+    // The python3 on PATH, or Debian's (where .ci/setup installs python3-jsonschema).
+    let python = try await runTool("/usr/bin/env", ["python3", "-c", "import jsonschema"], in: dir).status == 0 ? "python3" : "/usr/bin/python3"
+    return try await runTool("/usr/bin/env", [python, "-c", """
+        import json, sys, jsonschema
+        schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
+        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+        print(json.dumps(\(printing), sort_keys=True))
+        """, packageRoot + "/" + schema, document], in: dir)
+}
+
 /// The headless browser the HTML report is tested in (installed by .ci/setup).
 let browser: String? = ["/usr/bin/chromium-headless-shell", "/usr/bin/chromium"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
@@ -96,16 +111,8 @@ extension EngineTests {
         }
 
         // report.json: valid against the schema in the repository, counts equal the store's.
-        let schema = packageRoot + "/Sources/PhoneShift/Report/report-v1.schema.json"
-        // The python3 on PATH, or Debian's (where .ci/setup installs python3-jsonschema).
-        let python = try await runTool("/usr/bin/env", ["python3", "-c", "import jsonschema"], in: f.dir).status == 0 ? "python3" : "/usr/bin/python3"
-        let check = try await runTool("/usr/bin/env", [python, "-c", """
-            import json, sys, jsonschema
-            schema = json.load(open(sys.argv[1])); report = json.load(open(sys.argv[2]))
-            jsonschema.Draft202012Validator.check_schema(schema)
-            jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
-            print(json.dumps(report["counts"]["byResult"], sort_keys=True))
-            """, schema, out + "/report.json"], in: f.dir)
+        let check = try await checkSchema("Sources/PhoneShift/Report/report-v1.schema.json", out + "/report.json",
+                                          printing: #"doc["counts"]["byResult"]"#, in: f.dir)
         #expect(check.status == 0, "report.json does not match its schema: \(check.stderr)")
         // Checked from the outside, not with the code's own Reports.result: the admins (bench1…8,
         // and bench12 eligible through PIM) are held back; a row is changed exactly when Graph

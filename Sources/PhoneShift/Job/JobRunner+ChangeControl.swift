@@ -112,7 +112,11 @@ extension JobRunner {
     /// Verifies each approval's signature (when the job has an allowed-signers file) and judges.
     func judgeApprovals(store: JobStore, plan: Int, record: (hash: String?, madeBy: String?, madeOn: String?), digest: String,
                         approvals: [Approval]) async throws -> ChangeControl.Verdict {
-        let signers = job.allowedSigners
+        try await Self.judgeApprovals(plan: plan, record: record, digest: digest, approvals: approvals, allowedSigners: job.allowedSigners)
+    }
+
+    static func judgeApprovals(plan: Int, record: (hash: String?, madeBy: String?, madeOn: String?), digest: String,
+                               approvals: [Approval], allowedSigners signers: String?) async throws -> ChangeControl.Verdict {
         var candidates: [ChangeControl.Candidate] = []
         for approval in approvals {
             var candidate = ChangeControl.Candidate(approval: approval)
@@ -126,5 +130,38 @@ extension JobRunner {
         }
         return ChangeControl.judge(plan: plan, recordedHash: record.hash, currentHash: digest, madeBy: record.madeBy,
                                    candidates: candidates, signaturesRequired: signers != nil)
+    }
+}
+
+/// A plan's approval state as `status` and the reports show it: who made the plan, the
+/// approvals recorded, and what apply would say about them now (signatures verified).
+public struct ApprovalState: Sendable {
+    /// `policy.requireApproval` is set: apply refuses without an approval.
+    public var required: Bool
+    public var madeBy: String?
+    public var madeOn: String?
+    public var approvals: [Approval]
+    public var verdict: ChangeControl.Verdict
+
+    /// nil when the job needs no approval and the plan has none (nothing to show).
+    public static func load(store: JobStore, plan: Int, job: JobDefinition) async throws -> ApprovalState? {
+        let approvals = try await store.approvals(plan: plan)
+        guard job.policy.requireApproval || !approvals.isEmpty else { return nil }
+        let record = try await store.planRecord(plan: plan)
+        let digest = try await store.currentPlanDigest(plan: plan)
+        let verdict = try await JobRunner.judgeApprovals(plan: plan, record: record, digest: digest, approvals: approvals,
+                                                         allowedSigners: job.allowedSigners)
+        return ApprovalState(required: job.policy.requireApproval, madeBy: record.madeBy, madeOn: record.madeOn,
+                             approvals: approvals, verdict: verdict)
+    }
+}
+
+extension ChangeControl.Verdict {
+    /// One line for people: "approved by …" or "not approved — why".
+    public var line: String {
+        switch self {
+        case .approved(let by, let signed): "approved by \(by)\(signed ? " (signature verified)" : "")"
+        case .refused(let reason): "not approved — \(reason)"
+        }
     }
 }

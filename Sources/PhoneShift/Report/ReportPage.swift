@@ -66,6 +66,8 @@ struct ReportPage {
         <h1>PhoneShift report — {{jobName}}</h1>
         <div class="meta">Sheet {{sheetPath}} (SHA-256 <span class="num">{{sheetHash}}</span>) · plan {{planId}} of {{planCreated}} · {{phoneType}} numbers · numbers {{numbers}}</div>
         <div class="meta">{{runLine}}</div>
+        {{#hasApproval}}<div class="meta" data-approval="{{approvalStatus}}">{{approvalLine}}</div>
+        {{/hasApproval}}
         {{#notes}}<p class="note" data-note>{{.}}</p>
         {{/notes}}
         <div class="figures">
@@ -131,6 +133,12 @@ struct ReportPage {
             "sheetHash": s.plan.sheetHash, "planId": s.plan.id, "planCreated": s.plan.created, "phoneType": s.plan.phoneType.rawValue,
             "numbers": fullNumbers.isFull ? "shown in full (reports.fullNumbers)" : "masked", "runLine": runLine, "figures": figures,
             "notes": s.notes,
+            "approvalLine": s.approval.map { a in
+                "Approval: " + a.verdict.line + (a.madeBy.map { " · plan made by \($0)" } ?? "")
+                    + a.approvals.map { " · \($0.osAccount) on \($0.host) at \($0.time)\($0.signature == nil ? "" : ", signed")\($0.comment.map { c in " — " + c } ?? "")" }.joined()
+            } ?? "",
+            "hasApproval": s.approval != nil,
+            "approvalStatus": s.approval.map { if case .approved = $0.verdict { "approved" } else { "not-approved" } } ?? "",
             "outcomeChart": outcomeChart(), "timelineChart": timelineChart(),
             "attentionListed": attention.count, "attentionCount": s.attentionCount,
             "kinds": Array(Set(rows.compactMap { $0["result"] as? String })).sorted(), "rows": rows,

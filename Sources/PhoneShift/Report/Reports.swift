@@ -59,8 +59,11 @@ public enum Reports {
                              plan chosen: PlanInfo? = nil) async throws -> ReportSet {
         let folder = folder ?? job.outputs
         try ResultsWriter.prepareOutputs(folder)
-        let summary = try await summary(store: store, run: runId, plan: chosen)
+        var summary = try await summary(store: store, run: runId, plan: chosen)
         let plan = summary.plan
+        if !plan.sheetHash.isEmpty {  // (a rollback plan needs no approval)
+            summary.approval = try await ApprovalState.load(store: store, plan: plan.id, job: job)
+        }
         let full: NumberDisplay = job.fullNumbersInReports ? .full : .masked(try await store.maskKey())
         let csv = folder + "/report.csv", json = folder + "/report.json", html = folder + "/report.html"
         try await writeCSV(store: store, plan: plan.id, path: csv, fullNumbers: full)
@@ -161,6 +164,20 @@ public enum Reports {
             "throttling": ["answers429": summary.throttles.count,
                            "events": summary.throttles.map { ["time": $0.time, "lane": $0.lane] }],
         ]
+        if let approval = summary.approval {
+            var verdict: [String: Any] = ["status": "not-approved", "approvedBy": NSNull(), "signatureVerified": false, "reason": NSNull()]
+            switch approval.verdict {
+            case .approved(let by, let signed): verdict = ["status": "approved", "approvedBy": by, "signatureVerified": signed, "reason": NSNull()]
+            case .refused(let reason): verdict["reason"] = reason
+            }
+            verdict["required"] = approval.required
+            verdict["madeBy"] = approval.madeBy ?? NSNull()
+            verdict["madeOn"] = approval.madeOn ?? NSNull()
+            verdict["approvals"] = approval.approvals.map { a -> [String: Any] in
+                ["time": a.time, "account": a.osAccount, "host": a.host, "signed": a.signature != nil, "comment": a.comment ?? NSNull()]
+            }
+            head["approval"] = verdict
+        }
         if let run = summary.run {
             var runObject: [String: Any] = ["id": run.id, "command": run.command, "status": run.status, "started": run.started,
                                             "settings": settingsObject(run.settings, separator: " "), "throttled": run.throttled]
@@ -192,6 +209,7 @@ public enum Reports {
                     ("outcome", .optional(r.outcome?.rawValue)), ("smsSignIn", .optional(r.smsSignIn)), ("errorCode", .optional(r.errorCode)),
                     ("errorMessage", .optional(r.errorMessage)), ("requestId", .optional(r.requestId)),
                     ("clientRequestId", .optional(r.clientRequestId)), ("time", .optional(r.updated)),
+                    ("risks", .string(RiskCheck.allCases.filter(r.risks.contains).map(\.rawValue).joined(separator: " "))),
                 ])
                 try writer.write(first ? "" : ",")
                 try writer.write(bytes: try encoder.encode(row))

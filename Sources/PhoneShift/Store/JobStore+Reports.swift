@@ -29,6 +29,8 @@ public struct ReportSummary: Sendable {
     public var attentionCount: Int
     /// What the plan found about the tenant as a whole (`PlanResult.notes`).
     public var notes: [String] = []
+    /// Who made the plan and who approved it, when the job needs an approval or the plan has one.
+    public var approval: ApprovalState?
 }
 
 extension JobStore {
