@@ -23,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        // Excel workbooks as sheets: the ZIP container and the workbook's small XML parts —
+        // never a hand-written ZIP or XML parser.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/drmohundro/SWXMLHash", from: "8.0.0"),
     ],
     targets: [
         // System libraries, one module each (Debian packages named in `providers`).
@@ -48,6 +52,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SWXMLHash", package: "SWXMLHash"),
             ],
             exclude: ["Report/report-v1.schema.json", "Readiness/readiness-v1.schema.json"]
         ),
@@ -83,6 +89,7 @@ let package = Package(
         .testTarget(
             name: "PhoneShiftTests",
             dependencies: ["PhoneShift", "CPhoneNumber", "CSQLite", "GraphEmulator", .product(name: "Yams", package: "Yams"),
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                            .product(name: "_CryptoExtras", package: "swift-crypto"),
                            .product(name: "X509", package: "swift-certificates")]
         ),
@@ -103,5 +110,7 @@ if ProcessInfo.processInfo.environment["PHONESHIFT_FUZZ"] != nil {
                           path: "Sources/fuzz-sheet"),
         .executableTarget(name: "fuzz-normalizer", dependencies: ["PhoneShift", "FuzzSupport"], path: "Sources/fuzz-normalizer"),
         .executableTarget(name: "fuzz-job", dependencies: ["PhoneShift", "FuzzSupport"], path: "Sources/fuzz-job"),
+        .executableTarget(name: "fuzz-workbook", dependencies: ["PhoneShift", "FuzzSupport", .product(name: "Logging", package: "swift-log")],
+                          path: "Sources/fuzz-workbook"),
     ]
 }

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Fuzzing with libFuzzer: the sheet reader, the phone normaliser and the job-file parser,
+# Fuzzing with libFuzzer: the sheet reader, Excel workbooks, the phone normaliser and the job-file parser,
 # each for SECONDS (default 60), from the seed corpora in Tests/FuzzCorpus/<target>/.
 # New inputs libFuzzer finds go to Benchmarks/work/fuzz/<target>/ (not committed); a crash
 # is written there as crash-* and the script exits 1 — turn it into a regression test.
 #
-#   bash Benchmarks/fuzz.sh [SECONDS] [TARGET…]        (targets: sheet normalizer job)
+#   bash Benchmarks/fuzz.sh [SECONDS] [TARGET…]        (targets: sheet workbook normalizer job)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
-targets=${*:-sheet normalizer job}
+targets=${*:-sheet workbook normalizer job}
 export PHONESHIFT_FUZZ=1
 # Leaks are not findings here (a short-lived CLI; Foundation's own caches show up as leaks).
 export ASAN_OPTIONS=detect_leaks=0

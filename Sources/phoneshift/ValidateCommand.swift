@@ -13,7 +13,7 @@ struct ValidateCommand: ParsableCommand {
             2 usage error or unreadable input.
             """)
 
-    @Argument(help: "The sheet (CSV; UTF-8, UTF-16 with BOM, or see --encoding).")
+    @Argument(help: "The sheet: CSV (UTF-8, UTF-16 with BOM, or see --encoding) or an Excel workbook (.xlsx).")
     var sheet: String
 
     @Option(name: .shortAndLong, help: "Write one row per input row to this CSV file.")
@@ -39,6 +39,9 @@ struct ValidateCommand: ParsableCommand {
 
     @Flag(help: "Refuse numbers outside the phone library's numbering-plan data instead of warning.")
     var strict = false
+
+    @Option(help: "The worksheet of an Excel workbook (default: the first).")
+    var worksheet: String?
 
     @Option(help: "Field delimiter: ',', ';', 'tab' or '|' (detected when not given).")
     var delimiter: String?
@@ -77,6 +80,7 @@ struct ValidateCommand: ParsableCommand {
             reader: SheetReaderOptions(delimiter: delimiter.flatMap(SheetReaderOptions.delimiter(named:)),
                                        encoding: encoding.flatMap(TextEncoding.init(name:))))
 
+        options.reader.worksheet = worksheet
         if let workers { options.workers = workers }
         let validator = SheetValidator(options: options, logger: Console.current.makeLogger("phoneshift.validate"))
         if let output { try AtomicFileWriter.checkNotInput(output, inputs: [sheet]) }

@@ -175,7 +175,7 @@ enum HostileCorpus {
         HostileCase(name: "valves.maxChangePercent: 150%", input: job("valves:\n  maxChangePercent: 150%"), exit: 2, says: "expected a percentage from 0 to 100 (or off)"),
     ]
 
-    static let all: [HostileCase] = sheets + numbers + jobs
+    static let all: [HostileCase] = sheets + numbers + jobs + workbooks
 }
 
 @Suite("Hostile-input corpus: malformed and hostile sheets, job files and settings")

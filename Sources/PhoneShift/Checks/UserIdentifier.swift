@@ -129,6 +129,14 @@ public struct RowFinding: Sendable, Equatable, Error {
         case userConflict = "user-conflict"
         case duplicateRow = "duplicate-row"
         case sharedNumber = "shared-number"
+        /// A workbook's phone cell typed as a number: Excel dropped its `+` or leading zero.
+        case excelNumber = "excel-number"
+        /// A workbook's phone cell formatted as a date (or a date value).
+        case excelDate = "excel-date"
+        /// A workbook's phone or user cell holding an Excel error (`#N/A`, `#REF!`).
+        case excelError = "excel-error"
+        /// A workbook's phone cell that is a formula: its last calculated value is used.
+        case excelFormula = "excel-formula"
     }
     public var code: Code
     public var message: String

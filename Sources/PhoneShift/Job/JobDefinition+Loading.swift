@@ -45,7 +45,8 @@ extension JobDefinition {
         let sheet = Sheet(path: resolve(try sheetMap.string("path", required: true)!),
                           userColumn: try sheetMap.string("userColumn"), phoneColumn: try sheetMap.string("phoneColumn"),
                           regionColumn: try sheetMap.string("regionColumn"), defaultRegion: try sheetMap.string("defaultRegion"),
-                          delimiter: try sheetMap.string("delimiter"), encoding: try sheetMap.string("encoding"))
+                          delimiter: try sheetMap.string("delimiter"), encoding: try sheetMap.string("encoding"),
+                          worksheet: try sheetMap.string("worksheet"))
 
         let tenantMap = try top.map("tenant", required: true)!
         try tenantMap.onlyKnown()

@@ -13,6 +13,8 @@ public struct JobDefinition: Sendable {
         public var defaultRegion: String?
         public var delimiter: String?
         public var encoding: String?
+        /// The worksheet of an Excel workbook (nil: the first).
+        public var worksheet: String? = nil
     }
     public struct Tenant: Sendable {
         public var tenantId: String
@@ -211,6 +213,7 @@ public struct JobDefinition: Sendable {
         var options = ValidationOptions(columns: ColumnOverrides(user: sheet.userColumn, phone: sheet.phoneColumn, region: sheet.regionColumn),
                                         phoneType: phoneType, defaultRegion: region, strict: strict,
                                         reader: SheetReaderOptions(delimiter: delimiter, encoding: encoding))
+        options.reader.worksheet = sheet.worksheet
         options.usersOnly = mode != .setNumbers
         return options
     }

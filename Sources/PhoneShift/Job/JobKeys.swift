@@ -92,6 +92,7 @@ public enum JobKeys {
         JobKey("sheet.regionColumn", "header or number", "detected", "A column with each row's country, for national numbers.", plan: { $0.sheet.regionColumn ?? "" }),
         JobKey("sheet.defaultRegion", "country code", "none", "The country of national numbers on rows without one (US, GB, DE, …).", plan: { $0.sheet.defaultRegion ?? "" }),
         JobKey("sheet.delimiter", "comma, semicolon, tab or pipe", "detected", "The sheet's delimiter.", plan: { $0.sheet.delimiter ?? "" }),
+        JobKey("sheet.worksheet", "worksheet name", "the first", "An Excel workbook's worksheet to read (a .xlsx sheet).", plan: { $0.sheet.worksheet ?? "" }),
         JobKey("sheet.encoding", "utf-8, windows-1252, utf-16", "detected (UTF-8, or UTF-16 by its BOM)", "The sheet's text encoding.", plan: { $0.sheet.encoding ?? "" }),
         JobKey("mode", "setNumbers, removePhones, issuePasses", "setNumbers", "Set the sheet's numbers; remove users' phoneType numbers where they have a phishing-resistant method; or issue Temporary Access Passes to phone-only users.",
                plan: { $0.mode.rawValue }),

@@ -13,11 +13,14 @@ public struct SheetRecord: Sendable, Equatable {
     public var problem: RecordProblem? { problems.first }
     /// Every field that could not be decoded cleanly, in field order.
     public var problems: [RecordProblem] = []
+    /// A workbook's cells that were not text, by 0-based field (empty for a CSV sheet).
+    public var cellKinds: [Int: CellKind] = [:]
 
-    public init(line: Int, fields: [String], problems: [RecordProblem] = []) {
+    public init(line: Int, fields: [String], problems: [RecordProblem] = [], cellKinds: [Int: CellKind] = [:]) {
         self.line = line
         self.fields = fields
         self.problems = problems
+        self.cellKinds = cellKinds
     }
 }
 
@@ -80,6 +83,10 @@ public struct SheetReaderOptions: Sendable {
     public var maxFieldBytes: Int
     /// Bytes read from the file at a time.
     public var chunkSize: Int
+    /// The worksheet of an Excel workbook to read (`sheet.worksheet`); nil: the first.
+    public var worksheet: String?
+    /// Limits against hostile workbooks.
+    public var workbookLimits = WorkbookLimits()
     /// A named pipe: how long to wait for a program to open it for writing before saying
     /// that none does (instead of waiting forever).
     public var pipeWriterWait: Double
@@ -94,7 +101,9 @@ public struct SheetReaderOptions: Sendable {
     }
 }
 
-/// Streams the records of a CSV sheet through libcsv in constant memory.
+/// Streams the records of a CSV sheet through libcsv in constant memory — or, when the file
+/// is an Excel workbook (`.xlsx`), the rows of one of its worksheets (`WorkbookReader`), with
+/// the workbook's row numbers as lines.
 ///
 /// RFC 4180 quoting (embedded delimiters, doubled quotes, line breaks), CRLF, LF or CR
 /// line ends, UTF-8 with or without BOM, UTF-16 with BOM, explicit Windows-1252, and the
@@ -105,6 +114,13 @@ public final class SheetReader {
     public let path: String
     public private(set) var encoding: TextEncoding = .utf8
     public private(set) var delimiter: UInt8 = UInt8(ascii: ",")
+
+    /// The workbook being read, when the sheet is one (then `encoding` is UTF-8 and
+    /// `delimiter` a comma: what failures.csv is written in).
+    public var isWorkbook: Bool { workbook != nil }
+    /// The worksheet read, when the sheet is a workbook.
+    public var worksheet: String? { workbook?.worksheet }
+    private var workbook: WorkbookReader?
 
     private let options: SheetReaderOptions
     private let file: UnsafeMutablePointer<FILE>
@@ -130,6 +146,9 @@ public final class SheetReader {
         self.path = path
         self.options = options
         try InputFile.checkSheet(path, allowPipe: true)
+        // Workbooks first, before anything is opened here (an init that throws later must not
+        // leave a FILE to close twice).
+        let workbook = try Self.openWorkbook(path, options: options)
         let file: UnsafeMutablePointer<FILE>
         if InputFile.kind(path).0 == .pipe {
             file = try Self.openPipe(path, wait: options.pipeWriterWait)
@@ -141,13 +160,42 @@ public final class SheetReader {
             file = opened
         }
         self.file = file
+        if let workbook {
+            // (The FILE stays open and unread until deinit, as for a CSV sheet.)
+            self.workbook = workbook
+            self.readBuffer = []
+            self.transcoder = UTF8Transcoder(encoding: .utf8)
+            sha256Hex = workbook.sha256Hex
+            csv_init(&parser, 0)
+            return
+        }
         self.readBuffer = [UInt8](repeating: 0, count: options.chunkSize)
         self.transcoder = UTF8Transcoder(encoding: .utf8)
         guard csv_init(&parser, 0) == 0 else {
-            fclose(file)
+            // (deinit closes the file: an init that throws once every property is set is deinitialised.)
             throw PhoneShiftError(.unreadableFile, "cannot start the CSV parser (out of memory)")
         }
         try start()
+    }
+
+    /// The workbook at `path` (nil: the sheet is a CSV file or a pipe). Old `.xls`,
+    /// password-protected, binary and OpenDocument workbooks are refused with what to do.
+    private static func openWorkbook(_ path: String, options: SheetReaderOptions) throws -> WorkbookReader? {
+        let shown = Sanitize.forMessage(path, limit: 200), lowered = path.lowercased()
+        guard InputFile.kind(path).0 == .regular else { return nil }
+        if WorkbookReader.looksLikeOLE(path) {
+            throw PhoneShiftError(.unreadableFile, "'\(shown)' is an old Excel workbook (.xls) or one protected with a password: open it in Excel and save a copy without a password as .xlsx (Excel Workbook) or CSV UTF-8")
+        }
+        if lowered.hasSuffix(".xlsb") || lowered.hasSuffix(".ods") {
+            throw PhoneShiftError(.unreadableFile, "'\(shown)' is a binary or OpenDocument workbook: save it as .xlsx (Excel Workbook) or CSV UTF-8")
+        }
+        if WorkbookReader.looksLikeWorkbook(path) {
+            return try WorkbookReader(path: path, worksheet: options.worksheet, maxCellBytes: options.maxFieldBytes, limits: options.workbookLimits)
+        }
+        if lowered.hasSuffix(".xlsx") || lowered.hasSuffix(".xlsm") {
+            throw PhoneShiftError(.unreadableFile, "'\(shown)' is named like an Excel workbook but is not one (no ZIP container); open it in Excel and save it again")
+        }
+        return nil
     }
 
     deinit {
@@ -202,6 +250,7 @@ public final class SheetReader {
     /// quote at end of file, a read error. A field over `maxFieldBytes` whose quotes close
     /// makes its record's problem (`fieldTooLarge`), and reading goes on.
     public func next() throws -> SheetRecord? {
+        if let workbook { return try workbook.next() }
         while sink.nextIndex == sink.records.count {
             sink.records.removeAll(keepingCapacity: true)
             sink.nextIndex = 0

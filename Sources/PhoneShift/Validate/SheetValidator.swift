@@ -96,6 +96,7 @@ public struct SheetValidator: Sendable {
                                         delimiter: String(UnicodeScalar(reader.delimiter)), mapping: mapping,
                                         phoneType: options.phoneType)
         summary.sha256 = reader.sha256Hex
+        summary.worksheet = reader.worksheet
         try store.forEachOutcome { outcome in
             summary.count(outcome)
             try each(outcome)
@@ -231,6 +232,22 @@ struct RowChecker: Sendable {
             return outcome
         }
 
+        // Workbook cells that are not text (none in a CSV sheet).
+        if !record.cellKinds.isEmpty {
+            for column in [mapping.userColumn, mapping.phoneColumn].compactMap({ $0 }) where record.cellKinds[column] == .error {
+                outcome.add(RowFinding.Code.excelError.rawValue,
+                            "the cell in column '\(Sanitize.forMessage(mapping.headers[column], limit: 60))' holds the Excel error \(Sanitize.forMessage(cell(column), limit: 20)), not a value; correct it in the workbook",
+                            status: .invalid)
+                return outcome
+            }
+            if let phone = mapping.phoneColumn, record.cellKinds[phone] == .date {
+                outcome.add(RowFinding.Code.excelDate.rawValue,
+                            "the phone cell is a date in the workbook (Excel turned what was typed into a date, or the cell is formatted as one); type the number as text, e.g. with a leading '",
+                            status: .invalid)
+                return outcome
+            }
+        }
+
         switch UserIdentifier.parse(cell(mapping.userColumn), declared: mapping.userKind) {
         case .success(let user):
             outcome.userKind = user.kind
@@ -264,9 +281,38 @@ struct RowChecker: Sendable {
                         "the country '\(Sanitize.forMessage(regionCell, limit: 30))' is not recognised (use ISO codes such as GB)\(fallback)",
                         status: .warning)
         }
+        if let phoneColumn = mapping.phoneColumn, let kind = record.cellKinds[phoneColumn] {
+            explainCell(kind, verdict: verdict, region: region, outcome: &outcome)
+        }
         for finding in verdict.findings {
             outcome.add(finding.code.rawValue, finding.message, status: finding.severity == .error ? .invalid : .warning)
         }
         return outcome
+    }
+
+    /// Says what Excel did to a phone cell that was not text: a number lost its `+` or its
+    /// leading zero (restored from the region when the digits make a valid number there); a
+    /// formula's last calculated value was used.
+    private func explainCell(_ kind: CellKind, verdict: PhoneVerdict, region: String?, outcome: inout RowOutcome) {
+        switch kind {
+        case .number:
+            if let phone = verdict.phone {
+                let from = region.map { "the region \($0)" } ?? "its digits"
+                outcome.add(RowFinding.Code.excelNumber.rawValue,
+                            "the phone cell is a number in the workbook, so Excel dropped its + or leading zero; restored from \(from) as \(PhoneMask.mask(phone.graphForm)): check it is right, or format the column as Text",
+                            status: .warning)
+            } else {
+                let hint = region == nil ? "; no region was given to restore it from (--region, sheet.defaultRegion or a country column)" : " from the region \(region!)"
+                outcome.add(RowFinding.Code.excelNumber.rawValue,
+                            "the phone cell is a number in the workbook, so Excel dropped its + or leading zero, and it could not be restored\(hint); type it as text with its + in the workbook",
+                            status: .invalid)
+            }
+        case .formula:
+            outcome.add(RowFinding.Code.excelFormula.rawValue,
+                        "the phone cell is a formula in the workbook; its last calculated value was used (paste the values to be sure)",
+                        status: .warning)
+        case .boolean, .date, .error:
+            break
+        }
     }
 }

@@ -18,6 +18,8 @@ public struct ValidationSummary: Sendable, Codable, Equatable {
     public var sheet: String
     public var encoding: String
     public var delimiter: String
+    /// The worksheet read, when the sheet is an Excel workbook.
+    public var worksheet: String?
     /// SHA-256 of the bytes validated (read once: the digest is of the sheet that was checked).
     public var sha256: String?
     public var phoneType: PhoneType
@@ -64,7 +66,8 @@ public struct ValidationSummary: Sendable, Codable, Equatable {
     /// The summary for a terminal.
     public func render(problemsShown: Int = 10) -> String {
         // A file name may hold control characters (ESC, CR): never sent to the terminal as they are.
-        var out = "Sheet: \(Sanitize.forMessage(sheet, limit: 300)) (\(encoding), delimiter '\(delimiter)')\n"
+        var out = "Sheet: \(Sanitize.forMessage(sheet, limit: 300)) "
+            + (worksheet.map { "(Excel workbook, worksheet '\(Sanitize.forMessage($0, limit: 80))')\n" } ?? "(\(encoding), delimiter '\(delimiter)')\n")
         for note in columnNotes { out += "  \(Sanitize.forMessage(note, limit: 300))\n" }
         out += "Rows: \(rows)  ok: \(count(of: .ok))  warning: \(count(of: .warning))  "
             + "invalid: \(count(of: .invalid))  conflict: \(count(of: .conflict))\n"
