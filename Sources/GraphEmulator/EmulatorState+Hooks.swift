@@ -32,6 +32,13 @@ extension EmulatorState {
             gatePassed = 0
             gateReleased += releaseHeldWrites()
             return EmulatorResponse(status: 204, headers: [], body: [])
+        case ("POST", ["certificates"]):
+            // The portal's "Certificates & secrets › Upload certificate" on the app: a PEM body.
+            guard let registered = try? RegisteredCertificate(pem: String(decoding: request.body, as: UTF8.self)) else {
+                return error(400, "BadRequest", "The body must be a PEM certificate with an RSA key.", context: context)
+            }
+            registeredCertificates.append(registered)
+            return EmulatorResponse(status: 204, headers: [], body: [])
         case ("GET", ["faults"]):
             return json(200, faultsJSON())
         case ("PUT", ["faults"]):

@@ -11,7 +11,7 @@ struct PhoneShiftCommand: AsyncParsableCommand {
         abstract: "Change the MFA phone numbers of many Microsoft 365 / Entra ID users at once.",
         discussion: ExitStatus.table,
         version: VersionInfo.text,
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, RunCommand.self, StatusCommand.self, ReportCommand.self, ExportCommand.self, ReadinessCommand.self, NotifyCommand.self, RollbackCommand.self, VerifyCommand.self, ApproveCommand.self, AuditCommand.self, DemoCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, RunCommand.self, StatusCommand.self, ReportCommand.self, ExportCommand.self, ReadinessCommand.self, NotifyCommand.self, RollbackCommand.self, VerifyCommand.self, ApproveCommand.self, AuditCommand.self, InitCommand.self, DoctorCommand.self, DemoCommand.self]
     )
 }
 

@@ -208,6 +208,15 @@ final class EngineFixture: @unchecked Sendable {
         precondition((200..<300).contains(response.status), "POST \(path): \(response.status)")
     }
 
+    /// Uploads a certificate to the emulated app registration (`POST /_emulator/certificates`,
+    /// the portal's "Upload certificate"); returns the status.
+    func uploadCertificate(pem: String) async throws -> Int {
+        let transport = CurlTransport()
+        defer { transport.shutdown() }
+        return try await transport.send(HTTPRequest(method: "POST", url: emulator.baseURL + "/_emulator/certificates",
+                                                    body: Array(pem.utf8))).status
+    }
+
     /// A PUT to an emulator hook; returns the status.
     @discardableResult
     func put(_ path: String, json: [String: Any]) async throws -> Int {

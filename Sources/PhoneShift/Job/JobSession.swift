@@ -13,15 +13,22 @@ public final class JobSession: Sendable {
         self.job = job
         let settings = try job.graphSettings(environment: environment)
         store = try JobStore(path: job.store)
-        transport = CurlTransport(options: TransportOptions(connectTimeout: job.rate.connectTimeoutSeconds,
-                                                            requestTimeout: job.rate.requestTimeoutSeconds,
-                                                            maxConnectionsPerHost: max(2, 2 * job.rate.concurrency),
-                                                            proxy: job.tenant.proxy))
+        (client, transport) = Self.client(job: job, settings: settings, logger: logger, time: time)
+    }
+
+    /// A Graph client for the job (its rate, retries and proxy), and the transport to shut down.
+    static func client(job: JobDefinition, settings: GraphSettings, logger: Logger, time: any TimeSource = SystemTime())
+        -> (GraphClient, CurlTransport) {
+        let transport = CurlTransport(options: TransportOptions(connectTimeout: job.rate.connectTimeoutSeconds,
+                                                                requestTimeout: job.rate.requestTimeoutSeconds,
+                                                                maxConnectionsPerHost: max(2, 2 * job.rate.concurrency),
+                                                                proxy: job.tenant.proxy))
         let limiter = RateLimiter(writesPerSecond: job.rate.writesPerSecond, readsPerSecond: job.rate.readsPerSecond,
                                   burst: job.rate.burst, maxInFlight: job.rate.concurrency, time: time)
-        client = GraphClient(settings: settings, transport: transport, limiter: limiter,
-                             retry: RetryPolicy(maxAttempts: job.rate.maxAttempts, maxThrottledAttempts: job.rate.maxThrottledAttempts),
-                             logger: logger, time: time)
+        let client = GraphClient(settings: settings, transport: transport, limiter: limiter,
+                                 retry: RetryPolicy(maxAttempts: job.rate.maxAttempts, maxThrottledAttempts: job.rate.maxThrottledAttempts),
+                                 logger: logger, time: time)
+        return (client, transport)
     }
 
     public func close() {
