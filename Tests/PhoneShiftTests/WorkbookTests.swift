@@ -190,6 +190,11 @@ extension HostileCorpus {
         farRight.parts["xl/worksheets/sheet1.xml"] = Data("<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>\(header)<row r=\"2\"><c r=\"XFD2\" t=\"inlineStr\"><is><t>x</t></is></c></row></sheetData></worksheet>".utf8)
         var notXML = good
         notXML.parts["xl/worksheets/sheet1.xml"] = Data("<worksheet><sheetData>\(header)<row r=\"2\"><c r=\"A2\"".utf8)
+        // Found by the fuzzer (Benchmarks/fuzz.sh workbook): a cell ending in a row where none
+        // began, which indexed field -1.
+        let fuzzed = (try? Data(contentsOf: URL(fileURLWithPath: packageRoot + "/Tests/FuzzCorpus/workbook/regression-stray-cell-close.xlsx"))) ?? Data()
+        // The fuzzer's original input: the same, with a CRC-32 that does not match its part.
+        let badCRC = (try? Data(contentsOf: URL(fileURLWithPath: packageRoot + "/Tests/FuzzCorpus/workbook/regression-bad-crc.xlsx"))) ?? Data()
         var noSheets = good
         noSheets.parts["xl/workbook.xml"] = Data("<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheets/></workbook>".utf8)
         let full = bytes(good)
@@ -203,6 +208,8 @@ extension HostileCorpus {
             HostileCase(name: "workbook: a shared string index that does not exist", input: .sheet(bytes(badIndex)), exit: 2, says: "names a shared string the workbook does not have"),
             HostileCase(name: "workbook: a value beyond column 1024", input: .sheet(bytes(farRight)), exit: 2, says: "beyond column 1024"),
             HostileCase(name: "workbook: a worksheet cut short", input: .sheet(bytes(notXML)), exit: 2, says: "not well-formed XML"),
+            HostileCase(name: "workbook: a cell closed that was never opened (fuzzer)", input: .sheet([UInt8](fuzzed)), exit: 2, says: "not well-formed XML"),
+            HostileCase(name: "workbook: a part whose CRC-32 does not match (fuzzer)", input: .sheet([UInt8](badCRC)), exit: 2, says: "CRC-32 does not match"),
             HostileCase(name: "workbook: no worksheet", input: .sheet(bytes(noSheets)), exit: 2, says: "lists no worksheet"),
             HostileCase(name: "workbook: truncated ZIP", input: .sheet(Array(full.prefix(full.count / 2))), exit: 2, says: "ZIP container is damaged"),
             HostileCase(name: "workbook: an old .xls or a password-protected workbook", input: .sheet([0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] + [UInt8](repeating: 0, count: 504)),

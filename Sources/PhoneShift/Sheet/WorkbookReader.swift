@@ -316,8 +316,9 @@ private struct PartReader {
         let compressed = max(Int(clamping: entry.compressedSize), 1)
         var total = 0
         var tail = Data()
+        let checksum: CRC32
         do {
-            _ = try archive.extract(entry, bufferSize: 64 << 10, skipCRC32: false) { chunk in
+            checksum = try archive.extract(entry, bufferSize: 64 << 10, skipCRC32: false) { chunk in
                 total += chunk.count
                 if total > limit {
                     throw PhoneShiftError(.unreadableFile, "its part '\(shown)' inflates to more than the \(limit) bytes allowed (a ZIP bomb?)")
@@ -338,6 +339,10 @@ private struct PartReader {
             throw refuse(error.message)
         } catch {
             throw refuse("its part '\(shown)' cannot be inflated (\(error))")
+        }
+        // ZIPFoundation returns the checksum of what it inflated; comparing it is ours to do.
+        guard checksum == entry.checksum else {
+            throw refuse("its part '\(shown)' is damaged (its CRC-32 does not match); open it in Excel and save it again")
         }
     }
 }
@@ -415,6 +420,7 @@ private final class WorksheetParser: NSObject, XMLParserDelegate {
     private var kinds: [Int: CellKind] = [:]
     private var problems: [RecordProblem] = []
     private var column = -1
+    private var inCell = false
     private var cellRef: String?
     private var type = ""
     private var style = 0
@@ -479,7 +485,9 @@ private final class WorksheetParser: NSObject, XMLParserDelegate {
             kinds = [:]
             problems = []
             column = -1
+            inCell = false
         case "c":
+            inCell = true
             cellRef = attributes["r"]
             column = cellRef.flatMap(Self.column(of:)) ?? column + 1
             type = attributes["t"] ?? "n"
@@ -509,7 +517,10 @@ private final class WorksheetParser: NSObject, XMLParserDelegate {
         switch name {
         case "v", "t": capture = .none
         case "rPh": phonetic -= 1
-        case "c": endCell(parser)
+        case "c":
+            // Only a cell that began in this row (malformed XML can close one that did not).
+            if inCell, column >= 0 { endCell(parser) }
+            inCell = false
         case "worksheet": complete = true
         case "row":
             // Trailing blanks are dropped so that a styled but empty cell far right adds nothing.
