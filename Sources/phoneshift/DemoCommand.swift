@@ -18,10 +18,32 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var display: OutputOptions
 
+    /// Where an installed package keeps the demo's job and seed (`/usr/share/phoneshift/demo`),
+    /// beside the binary's `bin` folder.
+    static var installedDemo: String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("../share/phoneshift/demo").standardizedFileURL.path
+    }
+
     func run() async throws {
         _ = display.activate()
         let logger = Console.current.makeLogger("phoneshift.demo")
+        // Outside the project folder (an installed package), the installed demo is run, and its
+        // outputs go to ./phoneshift-demo (the installed files are never written).
+        var job = self.job, directory = self.directory, installed = false
+        if job == "Jobs/demo.yaml", !FileManager.default.fileExists(atPath: job),
+           FileManager.default.fileExists(atPath: Self.installedDemo + "/Jobs/demo.yaml") {
+            job = Self.installedDemo + "/Jobs/demo.yaml"
+            if directory == "Samples/directory.json" { directory = Self.installedDemo + "/Samples/directory.json" }
+            installed = true
+        }
         var definition = try JobDefinition.load(path: job)
+        if installed {
+            let out = FileManager.default.currentDirectoryPath + "/phoneshift-demo"
+            definition.outputs = out
+            definition.store = out + "/demo.sqlite"
+            say("Running the installed demo (\(job)); its outputs go to \(out)")
+        }
         guard let secretVariable = definition.tenant.secretEnvironment else {
             throw PhoneShiftError(.badSetting, "\(job): the demo job takes its secret from an environment variable (tenant.clientSecret.env)")
         }
@@ -29,7 +51,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await DemoStore.reset(definition.store)
         // The demo's own throwaway secret, shared with the emulator it starts; not a real credential.
         let demoSecret = "demo-" + UUID().uuidString
-        let emulator = try startEmulator(secret: demoSecret)
+        let emulator = try startEmulator(secret: demoSecret, directory: directory)
         defer {
             emulator.process.terminate()
             emulator.process.waitUntilExit()
@@ -81,9 +103,12 @@ struct DemoCommand: AsyncParsableCommand {
         let baseURL: String
     }
 
-    private func startEmulator(secret: String) throws -> Emulator {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("graph-emulator").path
+    private func startEmulator(secret: String, directory: String) throws -> Emulator {
+        // Next to phoneshift (a build), or in ../lib/phoneshift (the Debian package).
+        let bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let executable = [bin.appendingPathComponent("graph-emulator").path,
+                          bin.appendingPathComponent("../lib/phoneshift/graph-emulator").standardizedFileURL.path]
+            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? bin.appendingPathComponent("graph-emulator").path
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw PhoneShiftError(.badSetting, "graph-emulator is not built next to phoneshift (\(executable)); run: swift build -c release")
         }

@@ -83,7 +83,8 @@ final class WorkbookReader {
         } catch {
             throw refuse("its ZIP container is damaged or truncated (\(error)); open it in Excel and save it again as .xlsx, or save it as CSV")
         }
-        let parts = PartReader(archive: archive, limits: limits, refuse: refuse)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
+        let parts = PartReader(archive: archive, archiveSize: size ?? 0, limits: limits, refuse: refuse)
 
         // The workbook: its sheets in order, and where each is.
         let workbookXML = try parts.small("xl/workbook.xml", what: "the workbook part (xl/workbook.xml)")
@@ -269,6 +270,8 @@ final class WorkbookReader {
 /// Reads parts of the archive within the limits; a DTD anywhere in a part refuses it.
 private struct PartReader {
     let archive: Archive
+    /// The workbook file's size: no part's packed data can be larger.
+    let archiveSize: UInt64
     let limits: WorkbookLimits
     let refuse: @Sendable (String) -> PhoneShiftError
 
@@ -308,17 +311,24 @@ private struct PartReader {
 
     /// Inflates `entry` chunk by chunk, stopping at the limit (the sizes a ZIP declares may
     /// lie), at a ratio no real sheet has, and at a DTD.
-    func extract(_ entry: Entry, limit: Int, _ consume: (Data) throws -> Void) throws {
+    func extract(_ entry: Entry, limit: Int, _ consume: @escaping (Data) throws -> Void) throws {
         let shown = Sanitize.forMessage(entry.path, limit: 120)
         if entry.uncompressedSize > UInt64(limit) {
             throw refuse("its part '\(shown)' would inflate to \(entry.uncompressedSize) bytes, more than the \(limit) allowed (a ZIP bomb?)")
+        }
+        // A packed size beyond the file's own is a damaged (or forged) header: ZIPFoundation
+        // would read on past the end of the file, chunk after empty chunk.
+        guard entry.compressedSize <= archiveSize else {
+            throw refuse("its part '\(shown)' claims \(entry.compressedSize) packed bytes, more than the whole file; the workbook is damaged")
         }
         let compressed = max(Int(clamping: entry.compressedSize), 1)
         var total = 0
         var tail = Data()
         let checksum: CRC32
         do {
-            checksum = try archive.extract(entry, bufferSize: 64 << 10, skipCRC32: false) { chunk in
+            checksum = try Self.withDeadline(seconds: 5 + Double(compressed) / Double(4 << 20), what: shown, refuse: refuse) { abandoned in
+              try archive.extract(entry, bufferSize: 64 << 10, skipCRC32: false) { chunk in
+                if abandoned() { throw PhoneShiftError(.unreadableFile, "abandoned") }
                 total += chunk.count
                 if total > limit {
                     throw PhoneShiftError(.unreadableFile, "its part '\(shown)' inflates to more than the \(limit) bytes allowed (a ZIP bomb?)")
@@ -334,6 +344,7 @@ private struct PartReader {
                 }
                 tail = window.suffix(16)
                 try consume(chunk)
+              }
             }
         } catch let error as PhoneShiftError {
             throw refuse(error.message)
@@ -344,6 +355,38 @@ private struct PartReader {
         guard checksum == entry.checksum else {
             throw refuse("its part '\(shown)' is damaged (its CRC-32 does not match); open it in Excel and save it again")
         }
+    }
+}
+
+extension PartReader {
+    /// Runs `body` (an inflate) on a thread of its own and gives up after `seconds`: ZIPFoundation
+    /// 0.9.20's inflate loop never ends when a deflate stream runs on to the end of the file (its
+    /// reader then returns no bytes, and it asks again; found by the fuzzer). The abandoned
+    /// thread is told to stop at its next chunk; one stuck in that loop spins until the process
+    /// ends, which for the command line is at once, with this error.
+    static func withDeadline(seconds: Double, what: String, refuse: (String) -> PhoneShiftError,
+                             _ body: @escaping (_ abandoned: () -> Bool) throws -> CRC32) throws -> CRC32 {
+        final class Box: @unchecked Sendable {
+            // @unchecked: `result` is written by the worker before `done` is signalled and read
+            // after the wait; `abandoned` is behind its lock.
+            var result: Result<CRC32, Error>?
+            let abandoned = Locked(false)
+            let done = DispatchSemaphore(value: 0)
+            let body: (() -> Bool) throws -> CRC32
+            init(_ body: @escaping (() -> Bool) throws -> CRC32) { self.body = body }
+        }
+        let box = Box(body)
+        let thread = Thread {
+            box.result = Result { try box.body { box.abandoned.withLock { $0 } } }
+            box.done.signal()
+        }
+        thread.name = "phoneshift-inflate"
+        thread.start()
+        guard box.done.wait(timeout: .now() + seconds) == .success, let result = box.result else {
+            box.abandoned.withLock { $0 = true }
+            throw refuse("its part '\(what)' does not end where the file does (the packed data runs past it); the workbook is damaged")
+        }
+        return try result.get()
     }
 }
 
