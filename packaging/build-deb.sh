@@ -76,7 +76,8 @@ cat > "$root/DEBIAN/postinst" <<'POSTINST'
 set -e
 # The account the systemd units run as (the units stay disabled until enabled by hand).
 if [ "$1" = configure ] && ! getent passwd phoneshift >/dev/null; then
-    adduser --system --group --home /var/lib/phoneshift --no-create-home phoneshift >/dev/null
+    adduser --system --group --home /var/lib/phoneshift phoneshift >/dev/null
+    chmod 700 /var/lib/phoneshift   # its job stores and reports are the account's own
 fi
 exit 0
 POSTINST
