@@ -145,7 +145,7 @@ struct FirstHourTests {
                 && (checks["clock"]?["detail"] as? String)?.contains("ahead of the token endpoint's") == true, "\(skewed.stdout) \(skewed.stderr)")  // 6 clock
         #expect(checks["permission UserAuthMethod-Phone.ReadWrite.All"]?["status"] as? String == "failed", "\(skewed.stdout)")  // 7 no write
         #expect(checks["permission RoleManagement.Read.Directory"]?["status"] as? String == "failed", "\(skewed.stdout)")      // 8 no roles
-        #expect(checks["admin guard: PIM-eligible roles"]?["status"] as? String != "ok", "\(skewed.stdout)")
+        #expect(checks["admin guard: PIM-eligible roles"]?["status"] as? String == "failed", "no RoleManagement permission: \(skewed.stdout)")
         #expect(checks["permission AdministrativeUnit.Read.All"]?["status"] as? String == "warning", "optional: \(skewed.stdout)")
         #expect(skewed.status == ExitStatus.authentication && b["exitCode"] as? Int == Int(ExitStatus.authentication), "\(skewed.stdout)")
         // The same job on the right clock: the clock is fine, the permissions still are not.
@@ -163,6 +163,18 @@ struct FirstHourTests {
         let typo = f.dir.file("typo.yaml", try String(contentsOfFile: unset, encoding: .utf8).replacingOccurrences(of: "outputs:", with: "output:"))
         let g = try await doctor(f, typo)
         #expect(g.checks["job file"]?["status"] as? String == "failed" && g.checks.count == 1 && g.status == ExitStatus.usage, "\(g.text)")
+    }
+
+    @Test("doctor: a tenant without Entra ID P2 is a warning (no PIM-eligible roles can exist), not a failure")
+    func doctorWithoutP2() async throws {
+        let f = try await EngineFixture(syntheticUsers: 3) { $0.seed.tenant.entraIdP2 = false }
+        defer { Task { await f.stop() } }
+        _ = f.writeSheet(count: 3)
+        let ready = job(f, name: "nop2.yaml", credential: "clientSecret:\n    env: \(EngineFixture.secretVariable)")
+        let r = try await doctor(f, ready)
+        #expect(r.checks["admin guard: PIM-eligible roles"]?["status"] as? String == "warning"
+                && (r.checks["admin guard: PIM-eligible roles"]?["detail"] as? String)?.contains("no Entra ID P2") == true, "\(r.text)")
+        #expect(r.checks["admin guard: active roles"]?["status"] as? String == "ok" && r.status == 0, "\(r.text)")
     }
 
     @Test("doctor: a job that is ready says so and exits 0")
