@@ -135,9 +135,14 @@ struct FirstHourTests {
         let online = job(f, name: "online.yaml", credential: "clientSecret:\n    env: \(EngineFixture.secretVariable)")
         var env = ProcessInfo.processInfo.environment
         env[EngineFixture.secretVariable] = EmulatorOptions.defaultClientSecret
+        // Only the wall clock is moved (what the Date comparison reads); the monotonic clock,
+        // which libcurl's and Dispatch's timers use, is left alone — faked too, doctor hung
+        // now and then. coreutils' timeout turns any hang into a failure, not a stuck suite.
+        env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
         let faketime = try #require(["/usr/bin/faketime", "/usr/local/bin/faketime"].first { FileManager.default.isExecutableFile(atPath: $0) },
                                     "faketime is missing: .ci/setup installs it")
-        let skewed = try await runProduct(faketime, ["-f", "+10m", productsDirectory + "/phoneshift", "doctor", online, "--json"], environment: env)
+        let skewed = try await runProduct("/usr/bin/timeout", ["120", faketime, "-f", "+10m", productsDirectory + "/phoneshift", "doctor", online, "--json"],
+                                          environment: env)
         let b = try JSONSerialization.jsonObject(with: Data(skewed.stdout.utf8)) as? [String: Any] ?? [:]
         var checks: [String: [String: Any]] = [:]
         for check in b["checks"] as? [[String: Any]] ?? [] { checks[check["item"] as? String ?? ""] = check }
