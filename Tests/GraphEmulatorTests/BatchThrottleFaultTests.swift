@@ -33,8 +33,10 @@ struct BatchThrottleFaultTests {
 
     @Test("Writes over the per-app quota get 429 with a fractional Retry-After and the throttle headers; after waiting they pass")
     func writeQuota() async throws {
-        // 5 writes per 10 s: the bucket refills 0.5 per second, so a slow machine cannot refill it in time.
-        let h = try await Harness { $0.throttle = ThrottleSettings(appWrites: 5, appWritesWindow: 10) }
+        // 5 writes per 10 s, on the emulator's clock, moved by hand: however slow the machine,
+        // the bucket refills only when the test says so.
+        let clock = EmulatorTestClock()
+        let h = try await Harness(configure: { $0.throttle = ThrottleSettings(appWrites: 5, appWritesWindow: 10) }, clock: { clock.now })
         defer { Task { await h.stop() } }
         let token = try await h.token()
         let user = h.user(withPhones: ["mobile"])
@@ -59,7 +61,7 @@ struct BatchThrottleFaultTests {
         #expect(retryAfter > 0 && retryAfter <= 2)
         // Reads still pass: they do not use write quota.
         #expect(try await h.send("GET", "/v1.0/users/\(user.id)/authentication/phoneMethods", token: token).status == 200)
-        try await Task.sleep(nanoseconds: UInt64((retryAfter + 0.05) * 1e9))
+        clock.advance(retryAfter + 0.05)
         #expect(try await h.send("PATCH", path, token: token, json: ["phoneNumber": "+1 2065550199", "phoneType": "mobile"]).status == 204)
     }
 
