@@ -1,5 +1,16 @@
-# Shared by the apply benchmarks (source it): builds the release binaries, starts the
-# emulator with a throwaway secret, and writes the benchmark sheet and job.
+# Shared by the benchmarks (source it): builds the release binaries, starts the emulator
+# with a throwaway secret, writes the benchmark sheet and job, and measures a command.
+
+# measure LABEL COMMAND...: runs COMMAND under /usr/bin/time -v (its output in
+# $work/LABEL.stdout and .time) and prints "seconds maxrss_kb".
+measure() {
+    local label=$1; shift
+    /usr/bin/time -v "$@" > "$work/$label.stdout" 2> "$work/$label.time" || true
+    local secs kb
+    secs=$(awk -F': ' '/Elapsed \(wall clock\)/ { n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; print s }' "$work/$label.time")
+    kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/$label.time")
+    echo "$secs $kb"
+}
 
 # build_release: sets $bin to the folder of the release binaries.
 build_release() {

@@ -10,6 +10,7 @@
 # Needs: /usr/bin/time (Debian package `time`), python3 (its zipfile writes the workbook).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Benchmarks/lib.sh
 rows=${1:-100000}
 work=Benchmarks/work
 mkdir -p "$work"
@@ -19,14 +20,6 @@ python3 Benchmarks/make_workbook.py "$work/book-$((rows / 10))" "$((rows / 10))"
 swift build -c release --product phoneshift >/dev/null
 bin=$(swift build -c release --show-bin-path)/phoneshift
 
-measure() { # label, command...: prints "seconds maxrss_kb"
-    local label=$1; shift
-    /usr/bin/time -v "$@" > "$work/$label.stdout" 2> "$work/$label.time" || true
-    local secs kb
-    secs=$(awk -F': ' '/Elapsed \(wall clock\)/ { n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; print s }' "$work/$label.time")
-    kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/$label.time")
-    echo "$secs $kb"
-}
 read -r x_s x_kb < <(measure workbook "$bin" validate "$work/book-$rows.xlsx" --region GB --output "$work/book-xlsx-out.csv")
 read -r c_s c_kb < <(measure csv "$bin" validate "$work/book-$rows.csv" --region GB --output "$work/book-csv-out.csv")
 read -r s_s s_kb < <(measure small "$bin" validate "$work/book-$((rows / 10)).xlsx" --region GB)
