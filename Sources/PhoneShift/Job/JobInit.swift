@@ -62,16 +62,12 @@ public enum JobInit {
     public static func detectColumns(sheet: String, options: Options) throws -> ColumnMapping {
         var reader = SheetReaderOptions()
         reader.pipeWriterWait = 0
-        let sheetReader = try SheetReader(path: sheet, options: reader)
-        while let record = try sheetReader.next() {
-            if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) && record.problem == nil { continue }
-            if let problem = record.problem {
-                throw PhoneShiftError(.badHeader, line: record.line, "the header cannot be read: \(problem.message)")
-            }
-            return try ColumnMapping.resolve(headers: record.fields, overrides: options.columns, phoneType: options.phoneType,
-                                             usersOnly: options.use == .readiness)
+        let header = try SheetReader(path: sheet, options: reader).header()
+        if let problem = header.problem {
+            throw PhoneShiftError(.badHeader, line: header.line, "the header cannot be read: \(problem.message)")
         }
-        throw PhoneShiftError(.emptySheet, "'\(Sanitize.forMessage(sheet, limit: 200))' is empty: no header and no rows")
+        return try ColumnMapping.resolve(headers: header.fields, overrides: options.columns, phoneType: options.phoneType,
+                                         usersOnly: options.use == .readiness)
     }
 
     /// The permissions the job's commands need, least privilege, and the optional ones.
@@ -107,11 +103,8 @@ public enum JobInit {
             }
         }
         var mapping: ColumnMapping?
-        var sheetForJob = options.sheet.map { relative($0, to: folder) } ?? "sheet.csv"
-        if let sheet = options.sheet {
-            mapping = try detectColumns(sheet: sheet, options: options)
-            sheetForJob = relative(sheet, to: folder)
-        }
+        let sheetForJob = options.sheet.map { relative($0, to: folder) } ?? "sheet.csv"
+        if let sheet = options.sheet { mapping = try detectColumns(sheet: sheet, options: options) }
         let keyPath = folder + "/\(name).key", certificatePath = folder + "/\(name).crt"
         var refused = [output]
         if options.certificate { refused += [keyPath, certificatePath] }

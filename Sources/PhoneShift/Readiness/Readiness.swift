@@ -159,13 +159,7 @@ public enum ReadinessUsers {
     /// registration report has no employee ids.
     public static func read(_ path: String, options: SheetReaderOptions = .init()) throws -> Set<String> {
         let reader = try SheetReader(path: path, options: options)
-        var header: SheetRecord?
-        while let record = try reader.next() {
-            if record.fields.allSatisfy({ $0.isBlank }) && record.problem == nil { continue }
-            header = record
-            break
-        }
-        guard let header else { throw PhoneShiftError(.emptySheet, "'\(Sanitize.forMessage(path, limit: 200))' is empty: no header and no rows") }
+        let header = try reader.header()
         let found = try ColumnMapping.detectUserColumn(headers: header.fields)
         guard found.kind != .employeeId else {
             throw PhoneShiftError(.badHeader, line: header.line, "readiness --users needs a UPN or object id column; '\(Sanitize.forMessage(header.fields[found.column]))' holds employee ids, which the registration report does not have")

@@ -245,6 +245,16 @@ public final class SheetReader {
         return file
     }
 
+    /// The header: the first record that is not blank (or that could not be read cleanly).
+    /// Throws `emptySheet` when there is none.
+    public func header() throws -> SheetRecord {
+        while let record = try next() {
+            if record.fields.allSatisfy({ $0.isBlank }) && record.problem == nil { continue }
+            return record
+        }
+        throw PhoneShiftError(.emptySheet, "'\(Sanitize.forMessage(path, limit: 200))' is empty: no header and no rows")
+    }
+
     /// Returns the next record, or nil at end of file. Blank lines are skipped.
     /// Throws for problems after which the rest of the file cannot be trusted: an unclosed
     /// quote at end of file, a read error. A field over `maxFieldBytes` whose quotes close

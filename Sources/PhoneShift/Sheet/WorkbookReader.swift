@@ -83,8 +83,8 @@ final class WorkbookReader {
         } catch {
             throw refuse("its ZIP container is damaged or truncated (\(error)); open it in Excel and save it again as .xlsx, or save it as CSV")
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
-        let parts = PartReader(archive: archive, archiveSize: size ?? 0, limits: limits, refuse: refuse)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64 ?? 0
+        let parts = PartReader(archive: archive, archiveSize: size, limits: limits, refuse: refuse)
 
         // The workbook: its sheets in order, and where each is.
         let workbookXML = try parts.small("xl/workbook.xml", what: "the workbook part (xl/workbook.xml)")

@@ -62,15 +62,7 @@ public struct SheetValidator: Sendable {
             throw PhoneShiftError(.badSetting, "--region '\(Sanitize.forMessage(region))' is not a region code the phone library knows (use ISO codes such as US, GB, DE)")
         }
         let reader = try SheetReader(path: path, options: options.reader)
-        var header: SheetRecord?
-        while let record = try reader.next() {
-            if record.fields.allSatisfy({ $0.isBlank }) && record.problem == nil { continue }
-            header = record
-            break
-        }
-        guard let header else {
-            throw PhoneShiftError(.emptySheet, "'\(path)' is empty: no header and no rows")
-        }
+        let header = try reader.header()
         if let problem = header.problem {
             throw PhoneShiftError(.badHeader, line: header.line, "the header cannot be read: \(problem.message)")
         }
